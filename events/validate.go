@@ -1,0 +1,144 @@
+package events
+
+import (
+	"bytes"
+	"embed"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+
+	"github.com/cloudevents/sdk-go/v2/event"
+	"github.com/santhosh-tekuri/jsonschema/v6"
+	"golang.org/x/text/language"
+	"golang.org/x/text/message"
+)
+
+//go:embed schemas/*.json
+var schemaFiles embed.FS
+
+// MaxDataBytes bounds an event payload. Events carry ids and short strings,
+// never files; anything larger is a producer bug.
+const MaxDataBytes = 64 << 10
+
+// InvalidError says why an event breaks the contract. A consumer that gets
+// one must not retry: the event goes to the dead-letter topic with Reason.
+type InvalidError struct {
+	Type   string
+	Reason string
+}
+
+func (e *InvalidError) Error() string {
+	if e.Type == "" {
+		return "invalid event: " + e.Reason
+	}
+	return fmt.Sprintf("invalid %s event: %s", e.Type, e.Reason)
+}
+
+// IsInvalid reports whether err (or anything it wraps) is an *InvalidError.
+func IsInvalid(err error) bool {
+	var inv *InvalidError
+	return errors.As(err, &inv)
+}
+
+var compiled = sync.OnceValues(compileSchemas)
+
+func compileSchemas() (map[string]*jsonschema.Schema, error) {
+	c := jsonschema.NewCompiler()
+	c.AssertFormat() // "format" is only an annotation unless asked
+	out := make(map[string]*jsonschema.Schema, len(specs))
+	for typ, s := range specs {
+		raw, err := schemaFiles.ReadFile("schemas/" + s.Schema)
+		if err != nil {
+			return nil, fmt.Errorf("schema for %s: %w", typ, err)
+		}
+		doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(raw))
+		if err != nil {
+			return nil, fmt.Errorf("schema %s: %w", s.Schema, err)
+		}
+		url := "https://tidings.dev/schemas/" + s.Schema
+		if err := c.AddResource(url, doc); err != nil {
+			return nil, fmt.Errorf("schema %s: %w", s.Schema, err)
+		}
+		sch, err := c.Compile(url)
+		if err != nil {
+			return nil, fmt.Errorf("schema %s: %w", s.Schema, err)
+		}
+		out[typ] = sch
+	}
+	return out, nil
+}
+
+// Schema returns the raw JSON Schema of an event type.
+func Schema(eventType string) ([]byte, error) {
+	s, ok := specs[eventType]
+	if !ok {
+		return nil, fmt.Errorf("unknown event type %q", eventType)
+	}
+	return schemaFiles.ReadFile("schemas/" + s.Schema)
+}
+
+// Validate checks an event against the contract: CloudEvents 1.0 required
+// attributes, a known type, a partition key, a JSON payload within the size
+// limit that matches the type's JSON Schema. The error says what is wrong.
+func Validate(e event.Event) error {
+	if e.SpecVersion() != event.CloudEventsVersionV1 {
+		return &InvalidError{Type: e.Type(), Reason: fmt.Sprintf("specversion must be 1.0, got %q", e.SpecVersion())}
+	}
+	if err := e.Validate(); err != nil {
+		return &InvalidError{Type: e.Type(), Reason: strings.TrimSpace(err.Error())}
+	}
+	spec, ok := specs[e.Type()]
+	if !ok {
+		return &InvalidError{Reason: fmt.Sprintf("unknown type %q", e.Type())}
+	}
+	if key, _ := e.Extensions()[PartitionKeyExtension].(string); key == "" {
+		return &InvalidError{Type: e.Type(), Reason: "missing partitionkey extension"}
+	}
+	if ct := e.DataContentType(); ct != "" && !strings.HasPrefix(ct, "application/json") {
+		return &InvalidError{Type: e.Type(), Reason: fmt.Sprintf("datacontenttype must be application/json, got %q", ct)}
+	}
+	data := e.Data()
+	if len(data) == 0 {
+		return &InvalidError{Type: e.Type(), Reason: "missing data"}
+	}
+	if len(data) > MaxDataBytes {
+		return &InvalidError{Type: e.Type(), Reason: fmt.Sprintf("data is %d bytes, limit is %d", len(data), MaxDataBytes)}
+	}
+	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(data))
+	if err != nil {
+		return &InvalidError{Type: e.Type(), Reason: "data is not JSON: " + err.Error()}
+	}
+	schemas, err := compiled()
+	if err != nil {
+		return fmt.Errorf("event schemas: %w", err) // a build bug, not a bad event
+	}
+	if err := schemas[spec.Type].Validate(doc); err != nil {
+		return &InvalidError{Type: e.Type(), Reason: schemaReason(err)}
+	}
+	return nil
+}
+
+var english = message.NewPrinter(language.English)
+
+// schemaReason flattens a schema error into one line that names the field.
+func schemaReason(err error) string {
+	var ve *jsonschema.ValidationError
+	if !errors.As(err, &ve) {
+		return err.Error()
+	}
+	var parts []string
+	var walk func(v *jsonschema.ValidationError)
+	walk = func(v *jsonschema.ValidationError) {
+		if len(v.Causes) == 0 {
+			loc := "/" + strings.Join(v.InstanceLocation, "/")
+			parts = append(parts, fmt.Sprintf("%s: %s", loc, v.ErrorKind.LocalizedString(english)))
+			return
+		}
+		for _, c := range v.Causes {
+			walk(c)
+		}
+	}
+	walk(ve)
+	return "schema: " + strings.Join(parts, "; ")
+}
