@@ -1,0 +1,100 @@
+package backing
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"strconv"
+
+	"github.com/twmb/franz-go/pkg/kfake"
+)
+
+// KafkaPartitions is how many partitions an auto-created topic gets. A few
+// are enough to show per-key ordering without slowing group rebalances.
+const KafkaPartitions = 3
+
+// Kafka is an embedded kfake broker speaking the Kafka wire protocol.
+type Kafka struct {
+	cluster *kfake.Cluster
+}
+
+// StartKafka starts a single-broker kfake cluster on addr (a loopback
+// host:port; port 0 picks a free one). Topics are created on first use
+// (sarama asks for auto-creation in its metadata requests), and consumer
+// groups, idempotent producers and transactions work as on a real broker.
+// With a non-empty dataDir, topics, records and committed offsets are kept
+// there across restarts; an empty dataDir keeps everything in memory.
+func StartKafka(ctx context.Context, dataDir, addr string, progress Progress) (*Kafka, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	host, portStr, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, fmt.Errorf("kafka: bad address %q: %w", addr, err)
+	}
+	port, err := strconv.Atoi(portStr)
+	if err != nil || port < 0 || port > 65535 {
+		return nil, fmt.Errorf("kafka: bad port in %q", addr)
+	}
+	if host == "" || host == "localhost" {
+		host = "127.0.0.1"
+	}
+	opts := []kfake.Opt{
+		kfake.Ports(port),
+		// kfake always asks for 127.0.0.1:<port>; honour the host we were given.
+		kfake.ListenFn(func(network, _ string) (net.Listener, error) {
+			return net.Listen(network, net.JoinHostPort(host, strconv.Itoa(port)))
+		}),
+		kfake.AllowAutoTopicCreation(),
+		kfake.DefaultNumPartitions(KafkaPartitions),
+		kfake.ClusterID("tidings-local"),
+		kfake.WithLogger(slogKafkaLogger{}),
+	}
+	if dataDir != "" {
+		if err := os.MkdirAll(dataDir, 0o755); err != nil {
+			return nil, fmt.Errorf("kafka: create data dir: %w", err)
+		}
+		opts = append(opts, kfake.DataDir(dataDir))
+	}
+	progress.say("kafka: starting embedded broker (kfake) on " + addr)
+	cluster, err := kfake.NewCluster(opts...)
+	if err != nil {
+		return nil, fmt.Errorf("kafka: start kfake on %s: %w", addr, err)
+	}
+	k := &Kafka{cluster: cluster}
+	progress.say("kafka: ready on " + k.Brokers()[0])
+	return k, nil
+}
+
+// Brokers returns the bootstrap addresses to give Kafka clients.
+func (k *Kafka) Brokers() []string { return k.cluster.ListenAddrs() }
+
+// Cluster exposes the kfake cluster, for tests and tools that inspect it.
+func (k *Kafka) Cluster() *kfake.Cluster { return k.cluster }
+
+// Stop closes the broker; with a data dir, its state is flushed to disk.
+func (k *Kafka) Stop(ctx context.Context) error {
+	done := make(chan struct{})
+	go func() { k.cluster.Close(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("kafka: stop: %w", ctx.Err())
+	}
+}
+
+// slogKafkaLogger forwards kfake's warnings and errors to slog; its debug
+// and info chatter is per request and would drown everything else.
+type slogKafkaLogger struct{}
+
+func (slogKafkaLogger) Logf(level kfake.LogLevel, msg string, args ...any) {
+	switch level {
+	case kfake.LogLevelError:
+		slog.Error("kafka: "+fmt.Sprintf(msg, args...), "component", "kfake")
+	case kfake.LogLevelWarn:
+		slog.Warn("kafka: "+fmt.Sprintf(msg, args...), "component", "kfake")
+	}
+}
