@@ -23,7 +23,8 @@ func freePort(t *testing.T) int {
 func serviceTempDir(t *testing.T) string {
 	t.Helper()
 	dir := t.TempDir()
-	for p := dir; p != os.TempDir() && p != filepath.Dir(p); p = filepath.Dir(p) {
+	// t.TempDir is <TMPDIR>/<TestName><rand>/<NNN>: loosen exactly those two.
+	for _, p := range []string{dir, filepath.Dir(dir)} {
 		if err := os.Chmod(p, 0o755); err != nil {
 			t.Fatal(err)
 		}
@@ -33,4 +34,14 @@ func serviceTempDir(t *testing.T) string {
 
 func progressTo(t *testing.T) Progress {
 	return func(msg string) { t.Log(msg) }
+}
+
+func mustWrite(t *testing.T, path, content string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
 }
