@@ -1,0 +1,117 @@
+// Package consume turns a CloudEvents handler into an idempotent HTTP
+// endpoint for a KafkaSource. Delivery is at-least-once, so every event's
+// (source, id) is recorded in processed_events in the same transaction as
+// its effect: a redelivery finds the row and changes nothing.
+//
+// Status codes follow what the KafkaSource dispatcher does with them:
+// 2xx done; 400 for an event that can never be processed (it goes straight
+// to the dead-letter topic, with this response body as the reason); 500 for
+// a failure worth retrying with backoff.
+package consume
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/cloudevents/sdk-go/v2/event"
+	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
+
+	"github.com/tidings-dev/tidings/events"
+	"github.com/tidings-dev/tidings/functions/internal/logging"
+	"github.com/tidings-dev/tidings/functions/internal/outbox"
+	"github.com/tidings-dev/tidings/functions/internal/problem"
+)
+
+// Func applies one event inside tx. Return Permanent(err) (or an
+// events.InvalidError) for an event that retrying cannot fix.
+type Func func(ctx context.Context, tx *outbox.Tx, e event.Event) error
+
+type permanentError struct{ err error }
+
+func (p permanentError) Error() string { return p.err.Error() }
+func (p permanentError) Unwrap() error { return p.err }
+
+// Permanent marks err as not retryable.
+func Permanent(err error) error { return permanentError{err} }
+
+// IsPermanent reports whether err must not be retried.
+func IsPermanent(err error) bool {
+	var p permanentError
+	return errors.As(err, &p) || events.IsInvalid(err)
+}
+
+// MaxEventBytes bounds a delivered event, headers aside.
+const MaxEventBytes = 256 << 10
+
+// Handler serves POSTed CloudEvents for the consumer named name, accepting
+// only the listed event types.
+func Handler(name string, ob *outbox.Outbox, log *slog.Logger, accept []string, fn Func) http.Handler {
+	accepted := make(map[string]bool, len(accept))
+	for _, t := range accept {
+		accepted[t] = true
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost {
+			problem.Write(w, http.StatusMethodNotAllowed, "method-not-allowed", "Method not allowed", "POST a CloudEvent.")
+			return
+		}
+		start := time.Now()
+		r.Body = http.MaxBytesReader(w, r.Body, MaxEventBytes)
+		e, err := cehttp.NewEventFromHTTPRequest(r)
+		if err != nil {
+			reject(w, log, r.Context(), nil, fmt.Errorf("not a CloudEvent: %w", err))
+			return
+		}
+		if err := events.Validate(*e); err != nil {
+			reject(w, log, r.Context(), e, err)
+			return
+		}
+		if !accepted[e.Type()] {
+			reject(w, log, r.Context(), e, fmt.Errorf("%s does not consume %s", name, e.Type()))
+			return
+		}
+		tp, _ := e.Extensions()["traceparent"].(string)
+		ctx := logging.WithTraceparent(r.Context(), tp)
+		duplicate := false
+		err = ob.Run(ctx, func(tx *outbox.Tx) error {
+			tag, err := tx.Exec(ctx, `INSERT INTO processed_events (consumer, event_source, event_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`, name, e.Source(), e.ID())
+			if err != nil {
+				return err
+			}
+			if tag.RowsAffected() == 0 {
+				duplicate = true
+				return nil
+			}
+			return fn(ctx, tx, *e)
+		})
+		attrs := []any{"type", e.Type(), "id", e.ID(), "source", e.Source(), "trace_id", logging.TraceID(tp), "ms", float64(time.Since(start).Microseconds()) / 1000}
+		switch {
+		case err == nil && duplicate:
+			log.InfoContext(ctx, "event already processed", attrs...)
+			w.WriteHeader(http.StatusOK)
+		case err == nil:
+			log.InfoContext(ctx, "event processed", attrs...)
+			w.WriteHeader(http.StatusOK)
+		case IsPermanent(err):
+			reject(w, log, ctx, e, err)
+		default:
+			log.ErrorContext(ctx, "event failed; will be retried", append(attrs, "err", err)...)
+			problem.Write(w, http.StatusInternalServerError, "retry", "Event not processed", err.Error())
+		}
+	})
+}
+
+// reject answers 400 with the reason, which the dispatcher attaches to the
+// dead letter as knativeerrordata.
+func reject(w http.ResponseWriter, log *slog.Logger, ctx context.Context, e *event.Event, err error) {
+	attrs := []any{"err", err}
+	if e != nil {
+		attrs = append(attrs, "type", e.Type(), "id", e.ID(), "source", e.Source())
+	}
+	log.WarnContext(ctx, "event rejected; not retryable", attrs...)
+	problem.Write(w, http.StatusBadRequest, "invalid-event", "Event rejected", err.Error())
+}

@@ -1,0 +1,205 @@
+// Package outbox makes "change the database and emit an event" atomic. An
+// event is written to the outbox table in the same transaction as the change
+// it announces, sent to the function's sink (a KafkaSink, from K_SINK) after
+// commit, and marked sent once the sink accepts it. Whatever is left unsent
+// (sink down, process killed) is swept and resent by the relay, so no event
+// is lost; consumers deduplicate, so a resend is harmless.
+package outbox
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	cloudevents "github.com/cloudevents/sdk-go/v2"
+	"github.com/cloudevents/sdk-go/v2/event"
+	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/tidings-dev/tidings/events"
+	"github.com/tidings-dev/tidings/functions/internal/logging"
+)
+
+// Outbox writes and sends one function's events.
+type Outbox struct {
+	pool   *pgxpool.Pool
+	sink   string
+	client cloudevents.Client
+	log    *slog.Logger
+	// SendTimeout bounds one delivery to the sink.
+	SendTimeout time.Duration
+	inflight    sync.WaitGroup
+}
+
+// New returns an outbox sending to sink (the function's K_SINK; empty for a
+// function that emits nothing).
+func New(pool *pgxpool.Pool, sink string, log *slog.Logger) (*Outbox, error) {
+	c, err := cloudevents.NewClientHTTP()
+	if err != nil {
+		return nil, err
+	}
+	return &Outbox{pool: pool, sink: sink, client: c, log: log, SendTimeout: 5 * time.Second}, nil
+}
+
+// ErrNoSink means the function tried to emit without a K_SINK.
+var ErrNoSink = errors.New("outbox: no sink configured (K_SINK is empty)")
+
+// Tx is a database transaction that can also emit events.
+type Tx struct {
+	pgx.Tx
+	ob  *Outbox
+	ids []int64
+}
+
+// Emit writes e to the outbox inside the transaction. It is sent after commit.
+func (tx *Tx) Emit(ctx context.Context, e event.Event) error {
+	if tx.ob.sink == "" {
+		return ErrNoSink
+	}
+	if tp := logging.Traceparent(ctx); tp != "" && e.Extensions()["traceparent"] == nil {
+		e.SetExtension("traceparent", tp)
+	}
+	if err := events.Validate(e); err != nil {
+		return err
+	}
+	raw, err := json.Marshal(e)
+	if err != nil {
+		return err
+	}
+	var id int64
+	err = tx.QueryRow(ctx, `INSERT INTO outbox (event_source, event_id, event_type, sink, event) VALUES ($1, $2, $3, $4, $5) RETURNING id`,
+		e.Source(), e.ID(), e.Type(), tx.ob.sink, raw).Scan(&id)
+	if err != nil {
+		return fmt.Errorf("outbox write: %w", err)
+	}
+	tx.ids = append(tx.ids, id)
+	return nil
+}
+
+// Run runs fn in a transaction. When it commits, the events fn emitted are
+// sent in the background; Wait waits for those sends.
+func (o *Outbox) Run(ctx context.Context, fn func(tx *Tx) error) error {
+	var ids []int64
+	err := pgx.BeginFunc(ctx, o.pool, func(ptx pgx.Tx) error {
+		tx := &Tx{Tx: ptx, ob: o}
+		if err := fn(tx); err != nil {
+			return err
+		}
+		ids = tx.ids
+		return nil
+	})
+	if err != nil || len(ids) == 0 {
+		return err
+	}
+	o.inflight.Add(1)
+	go func() {
+		defer o.inflight.Done()
+		// The request that caused the events may be over; the send is not.
+		bg := context.WithoutCancel(ctx)
+		if _, err := o.send(bg, `id = ANY($1)`, ids); err != nil {
+			o.log.Warn("outbox send failed; the relay will retry", "err", err)
+		}
+	}()
+	return nil
+}
+
+// Wait blocks until background sends started by Run are done.
+func (o *Outbox) Wait() { o.inflight.Wait() }
+
+// Sweep resends events that are still unsent after olderThan (the grace
+// period for the sends Run starts itself), at most limit of them. It is what
+// the relay runs on every PingSource tick.
+func (o *Outbox) Sweep(ctx context.Context, olderThan time.Duration, limit int) (Result, error) {
+	return o.send(ctx, `sent_at IS NULL AND created_at < now() - make_interval(secs => $1) ORDER BY id LIMIT $2`, olderThan.Seconds(), limit)
+}
+
+// Result counts one batch of sends.
+type Result struct {
+	Sent   int `json:"sent"`
+	Failed int `json:"failed"`
+}
+
+// send delivers the unsent rows matching where, each in its own short
+// transaction holding the row lock, so two senders never send one row at the
+// same time and a slow sink does not block other rows.
+func (o *Outbox) send(ctx context.Context, where string, args ...any) (Result, error) {
+	var res Result
+	rows, err := o.pool.Query(ctx, `SELECT id FROM outbox WHERE `+where, args...)
+	if err != nil {
+		return res, err
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil {
+		return res, err
+	}
+	var firstErr error
+	for _, id := range ids {
+		sent, err := o.sendOne(ctx, id)
+		switch {
+		case err != nil:
+			res.Failed++
+			if firstErr == nil {
+				firstErr = err
+			}
+		case sent:
+			res.Sent++
+		}
+	}
+	return res, firstErr
+}
+
+func (o *Outbox) sendOne(ctx context.Context, id int64) (bool, error) {
+	sent := false
+	var sendErr error
+	var sink string
+	err := pgx.BeginFunc(ctx, o.pool, func(tx pgx.Tx) error {
+		var raw []byte
+		err := tx.QueryRow(ctx, `SELECT event, sink FROM outbox WHERE id = $1 AND sent_at IS NULL FOR UPDATE SKIP LOCKED`, id).Scan(&raw, &sink)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil // sent already, or another sender holds it
+		}
+		if err != nil {
+			return err
+		}
+		var e event.Event
+		if err := json.Unmarshal(raw, &e); err != nil {
+			return fmt.Errorf("outbox row %d: %w", id, err)
+		}
+		sendErr = o.deliver(ctx, sink, e)
+		if sendErr != nil {
+			_, err = tx.Exec(ctx, `UPDATE outbox SET attempts = attempts + 1, last_error = $2 WHERE id = $1`, id, sendErr.Error())
+			return err
+		}
+		sent = true
+		_, err = tx.Exec(ctx, `UPDATE outbox SET attempts = attempts + 1, last_error = NULL, sent_at = now() WHERE id = $1`, id)
+		return err
+	})
+	if err != nil {
+		return false, err
+	}
+	if sendErr != nil {
+		return false, fmt.Errorf("outbox row %d to %s: %w", id, sink, sendErr)
+	}
+	return sent, nil
+}
+
+// deliver POSTs e in binary mode and wants a 2xx back.
+func (o *Outbox) deliver(ctx context.Context, sink string, e event.Event) error {
+	ctx, cancel := context.WithTimeout(ctx, o.SendTimeout)
+	defer cancel()
+	result := o.client.Send(cloudevents.ContextWithTarget(ctx, sink), e)
+	if cloudevents.IsACK(result) {
+		return nil
+	}
+	var httpResult *cehttp.Result
+	if cloudevents.ResultAs(result, &httpResult) {
+		return fmt.Errorf("sink answered %d %s", httpResult.StatusCode, http.StatusText(httpResult.StatusCode))
+	}
+	return result
+}

@@ -1,0 +1,87 @@
+// Package server runs a function's HTTP server the way Knative expects: it
+// listens on $PORT, answers health probes, logs every request, and on
+// SIGTERM stops taking requests, finishes those in flight, then runs the
+// function's own shutdown (for example waiting for outbox sends).
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/tidings-dev/tidings/functions/internal/logging"
+)
+
+// Options tune Run.
+type Options struct {
+	// Ready reports whether the function can serve (backing services up).
+	Ready func(ctx context.Context) error
+	// OnShutdown runs after the server stopped taking requests.
+	OnShutdown func(ctx context.Context)
+	// Grace bounds the whole shutdown.
+	Grace time.Duration
+}
+
+// Run serves h on $PORT (default 8080) until ctx ends or SIGTERM/SIGINT.
+func Run(ctx context.Context, log *slog.Logger, h http.Handler, opts Options) error {
+	port := os.Getenv("PORT")
+	if port == "" {
+		port = "8080"
+	}
+	ln, err := net.Listen("tcp", ":"+port)
+	if err != nil {
+		return fmt.Errorf("listen :%s: %w", port, err)
+	}
+	return Serve(ctx, ln, log, h, opts)
+}
+
+// Serve is Run on a given listener.
+func Serve(ctx context.Context, ln net.Listener, log *slog.Logger, h http.Handler, opts Options) error {
+	ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, os.Interrupt)
+	defer stop()
+	if opts.Grace == 0 {
+		opts.Grace = 20 * time.Second
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		if opts.Ready != nil {
+			if err := opts.Ready(r.Context()); err != nil {
+				http.Error(w, err.Error(), http.StatusServiceUnavailable)
+				return
+			}
+		}
+		w.Write([]byte("ok")) //nolint:errcheck
+	})
+	mux.Handle("/", h)
+	srv := &http.Server{
+		Handler:           logging.Requests(log, mux),
+		ReadHeaderTimeout: 10 * time.Second,
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	log.Info("listening", "addr", ln.Addr().String())
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), opts.Grace)
+	defer cancel()
+	err := srv.Shutdown(sctx)
+	if opts.OnShutdown != nil {
+		opts.OnShutdown(sctx)
+	}
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	return err
+}

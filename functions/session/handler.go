@@ -1,0 +1,152 @@
+package main
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/tidings-dev/tidings/functions/internal/app"
+	"github.com/tidings-dev/tidings/functions/internal/jsonbody"
+	"github.com/tidings-dev/tidings/functions/internal/password"
+	"github.com/tidings-dev/tidings/functions/internal/problem"
+	"github.com/tidings-dev/tidings/functions/internal/session"
+)
+
+type handler struct {
+	pool     *pgxpool.Pool
+	sessions *session.Store
+	limiter  *failureLimiter
+	log      *slog.Logger
+	// dummyHash is verified against when the email is unknown, so an unknown
+	// email takes as long as a wrong password and the two look the same.
+	dummyHash string
+}
+
+func newHandler(a *app.App) http.Handler {
+	dummy, _ := password.Hash("not a real password, only for timing")
+	h := &handler{
+		pool: a.Pool, sessions: a.Sessions, log: a.Log, dummyHash: dummy,
+		limiter: &failureLimiter{rdb: a.Redis, max: 5, window: 15 * time.Minute},
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /api/login", h.login)
+	mux.HandleFunc("POST /api/logout", h.logout)
+	mux.Handle("GET /api/me", a.Sessions.Require(a.Log, http.HandlerFunc(h.me)))
+	return mux
+}
+
+type user struct {
+	ID    string `json:"id"`
+	Email string `json:"email"`
+	Name  string `json:"name"`
+}
+
+type loginRequest struct {
+	Email    string `json:"email"`
+	Password string `json:"password"`
+}
+
+const badCredentials = "Invalid email or password."
+
+func (h *handler) login(w http.ResponseWriter, r *http.Request) {
+	var req loginRequest
+	if !jsonbody.Decode(w, r, &req, 16<<10) {
+		return
+	}
+	var missing []problem.FieldError
+	if strings.TrimSpace(req.Email) == "" {
+		missing = append(missing, problem.FieldError{Field: "email", Detail: "is required"})
+	}
+	if req.Password == "" {
+		missing = append(missing, problem.FieldError{Field: "password", Detail: "is required"})
+	}
+	if len(missing) > 0 {
+		problem.Invalid(w, missing...)
+		return
+	}
+	if len(req.Email) > 254 || len(req.Password) > 128 {
+		problem.Unauthorized(w, badCredentials)
+		return
+	}
+	ctx := r.Context()
+	wait, err := h.limiter.blocked(ctx, req.Email)
+	if err != nil {
+		h.unavailable(w, r, "rate limiter", err)
+		return
+	}
+	if wait > 0 {
+		problem.TooMany(w, wait, "Too many failed logins for this account. Try again later.")
+		return
+	}
+	var u user
+	var hash string
+	err = h.pool.QueryRow(ctx, `SELECT id::text, email, name, password_hash FROM users WHERE email_lower = lower($1)`,
+		strings.TrimSpace(req.Email)).Scan(&u.ID, &u.Email, &u.Name, &hash)
+	found := err == nil
+	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		h.unavailable(w, r, "user lookup", err)
+		return
+	}
+	if !found {
+		hash = h.dummyHash
+	}
+	ok, err := password.Verify(hash, req.Password)
+	if err != nil {
+		h.log.ErrorContext(ctx, "stored password hash unreadable", "user", u.ID, "err", err)
+	}
+	if !found || !ok {
+		if err := h.limiter.fail(ctx, req.Email); err != nil {
+			h.log.ErrorContext(ctx, "rate limiter", "err", err)
+		}
+		problem.Unauthorized(w, badCredentials)
+		return
+	}
+	if err := h.limiter.reset(ctx, req.Email); err != nil {
+		h.log.WarnContext(ctx, "rate limiter reset", "err", err)
+	}
+	// A new token on every login: an old (perhaps planted) one dies here.
+	if err := h.sessions.Delete(ctx, session.Token(r)); err != nil {
+		h.log.WarnContext(ctx, "old session not deleted", "err", err)
+	}
+	token, err := h.sessions.Create(ctx, u.ID)
+	if err != nil {
+		h.unavailable(w, r, "session create", err)
+		return
+	}
+	h.sessions.SetCookie(w, r, token)
+	jsonbody.Write(w, http.StatusOK, u)
+}
+
+func (h *handler) logout(w http.ResponseWriter, r *http.Request) {
+	if err := h.sessions.Delete(r.Context(), session.Token(r)); err != nil {
+		h.unavailable(w, r, "session delete", err)
+		return
+	}
+	session.ClearCookie(w, r)
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (h *handler) me(w http.ResponseWriter, r *http.Request) {
+	var u user
+	err := h.pool.QueryRow(r.Context(), `SELECT id::text, email, name FROM users WHERE id = $1`, session.UserID(r.Context())).
+		Scan(&u.ID, &u.Email, &u.Name)
+	if errors.Is(err, pgx.ErrNoRows) {
+		problem.Unauthorized(w, "Your account no longer exists.")
+		return
+	}
+	if err != nil {
+		h.unavailable(w, r, "user lookup", err)
+		return
+	}
+	jsonbody.Write(w, http.StatusOK, u)
+}
+
+func (h *handler) unavailable(w http.ResponseWriter, r *http.Request, what string, err error) {
+	h.log.ErrorContext(r.Context(), what, "err", err)
+	problem.Unavailable(w, "Please try again in a moment.")
+}

@@ -1,0 +1,84 @@
+package main
+
+import (
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/tidings-dev/tidings/events"
+	"github.com/tidings-dev/tidings/functions/internal/jsonbody"
+	"github.com/tidings-dev/tidings/functions/internal/outbox"
+	"github.com/tidings-dev/tidings/functions/internal/password"
+	"github.com/tidings-dev/tidings/functions/internal/pg"
+	"github.com/tidings-dev/tidings/functions/internal/problem"
+	"github.com/tidings-dev/tidings/functions/internal/session"
+)
+
+// source names this function in the events it emits.
+const source = "/tidings/signup"
+
+type handler struct {
+	outbox   *outbox.Outbox
+	sessions *session.Store
+	log      *slog.Logger
+}
+
+type user struct {
+	ID    string `json:"id"`
+	Email string `json:"email"`
+	Name  string `json:"name"`
+}
+
+func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	var req signupRequest
+	if !jsonbody.Decode(w, r, &req, 16<<10) {
+		return
+	}
+	if errs := req.validate(); len(errs) > 0 {
+		problem.Invalid(w, errs...)
+		return
+	}
+	hash, err := password.Hash(req.Password)
+	if err != nil {
+		h.fail(w, r, "hash password", err)
+		return
+	}
+	ctx := r.Context()
+	u := user{Email: req.Email, Name: req.Name}
+	err = h.outbox.Run(ctx, func(tx *outbox.Tx) error {
+		var created time.Time
+		err := tx.QueryRow(ctx, `INSERT INTO users (email, name, password_hash) VALUES ($1, $2, $3) RETURNING id::text, created_at`,
+			u.Email, u.Name, hash).Scan(&u.ID, &created)
+		if err != nil {
+			return err
+		}
+		e, err := events.New(source, events.TypeUserSignedUp, u.ID, u.ID, events.UserSignedUp{
+			UserID: u.ID, Email: u.Email, Name: u.Name, SignedUpAt: created.UTC(),
+		})
+		if err != nil {
+			return err
+		}
+		return tx.Emit(ctx, e)
+	})
+	if pg.IsUniqueViolation(err, "users_email_lower_key") {
+		problem.Conflict(w, "An account with this email already exists.", problem.FieldError{Field: "email", Detail: "is already registered"})
+		return
+	}
+	if err != nil {
+		h.fail(w, r, "create user", err)
+		return
+	}
+	// The account exists now; a session failure should not hide that.
+	if token, err := h.sessions.Create(ctx, u.ID); err != nil {
+		h.log.ErrorContext(ctx, "signup: session not created; the user can log in", "err", err)
+	} else {
+		h.sessions.SetCookie(w, r, token)
+	}
+	w.Header().Set("Location", "/api/me")
+	jsonbody.Write(w, http.StatusCreated, u)
+}
+
+func (h *handler) fail(w http.ResponseWriter, r *http.Request, what string, err error) {
+	h.log.ErrorContext(r.Context(), what, "err", err)
+	problem.Internal(w)
+}
