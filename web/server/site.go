@@ -1,0 +1,160 @@
+package main
+
+import (
+	"errors"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"os"
+	"path"
+	"strings"
+)
+
+// Cache policies: Vite puts a content hash in every file name under
+// /assets/, so those never change; index.html names the current hashes and
+// must be checked every time.
+const (
+	cacheImmutable  = "public, max-age=31536000, immutable"
+	cacheRevalidate = "no-cache"
+	cacheShort      = "public, max-age=3600"
+)
+
+// contentSecurityPolicy keeps the page to its own origin; blob: lets the
+// composer preview a picture before it is uploaded.
+const contentSecurityPolicy = "default-src 'self'; img-src 'self' blob: data:; connect-src 'self'; " +
+	"style-src 'self' 'unsafe-inline'; script-src 'self'; object-src 'none'; base-uri 'self'; frame-ancestors 'none'; form-action 'self'"
+
+// site serves one folder of built files as a single-page app.
+type site struct {
+	dir    string
+	files  fs.FS
+	logger *slog.Logger
+}
+
+func newSite(dir string, logger *slog.Logger) *site {
+	return &site{dir: dir, files: os.DirFS(dir), logger: logger}
+}
+
+// built reports whether the folder holds a build (an index.html).
+func (s *site) built() bool {
+	info, err := fs.Stat(s.files, "index.html")
+	return err == nil && !info.IsDir()
+}
+
+func (s *site) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == "/healthz" {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.Header().Set("Cache-Control", "no-store")
+		_, _ = w.Write([]byte("ok\n"))
+		return
+	}
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD")
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		return
+	}
+	h := w.Header()
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "same-origin")
+
+	urlPath := path.Clean("/" + r.URL.Path)
+	// An /api/ path that reached us has no function behind it: answer like the API would.
+	if urlPath == "/api" || strings.HasPrefix(urlPath, "/api/") {
+		h.Set("Content-Type", "application/problem+json")
+		w.WriteHeader(http.StatusNotFound)
+		_, _ = w.Write([]byte(`{"type":"about:blank","title":"Not Found","status":404,"detail":"no such API route"}`))
+		return
+	}
+
+	if !s.built() {
+		s.servePlaceholder(w, r, urlPath)
+		return
+	}
+
+	name := strings.TrimPrefix(urlPath, "/")
+	if path.Ext(urlPath) == "" || name == "index.html" {
+		// A client-side route: the app decides what it shows.
+		s.serveIndex(w, r)
+		return
+	}
+	f, err := s.files.Open(name)
+	if err != nil {
+		if !errors.Is(err, fs.ErrNotExist) {
+			s.logger.Error("open static file", "name", name, "err", err)
+		}
+		http.NotFound(w, r)
+		return
+	}
+	defer f.Close()
+	info, err := f.Stat()
+	if err != nil || info.IsDir() {
+		http.NotFound(w, r)
+		return
+	}
+	if strings.HasPrefix(urlPath, "/assets/") {
+		h.Set("Cache-Control", cacheImmutable)
+	} else {
+		h.Set("Cache-Control", cacheShort)
+	}
+	content, ok := f.(io.ReadSeeker)
+	if !ok {
+		http.Error(w, "cannot serve this file", http.StatusInternalServerError)
+		return
+	}
+	http.ServeContent(w, r, info.Name(), info.ModTime(), content)
+}
+
+func (s *site) serveIndex(w http.ResponseWriter, r *http.Request) {
+	f, err := s.files.Open("index.html")
+	if err != nil {
+		s.logger.Error("open index.html", "err", err)
+		http.Error(w, "the web app is missing", http.StatusInternalServerError)
+		return
+	}
+	defer f.Close()
+	info, err := f.Stat()
+	if err != nil {
+		http.Error(w, "the web app is missing", http.StatusInternalServerError)
+		return
+	}
+	h := w.Header()
+	h.Set("Cache-Control", cacheRevalidate)
+	h.Set("Content-Security-Policy", contentSecurityPolicy)
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	content, ok := f.(io.ReadSeeker)
+	if !ok {
+		http.Error(w, "the web app is missing", http.StatusInternalServerError)
+		return
+	}
+	http.ServeContent(w, r, "index.html", info.ModTime(), content)
+}
+
+const placeholderPage = `<!doctype html>
+<html lang="en">
+<head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Tidings is getting ready</title>
+<style>body{font-family:system-ui,sans-serif;background:#f4f6f5;color:#17201d;display:grid;place-items:center;min-height:100vh;margin:0}
+main{background:#fff;border:1px solid #dde3e0;border-radius:12px;padding:24px 28px;max-width:420px;margin:16px}
+h1{color:#0f766e;margin-top:0}code{background:#eef2f0;padding:2px 4px;border-radius:4px}</style></head>
+<body><main><h1>Tidings is getting ready</h1>
+<p>The web app has not been built yet, so there is nothing to show here.</p>
+<p>Build it with <code>npm run build</code> in <code>web/</code>, then reload this page.</p></main></body>
+</html>
+`
+
+// servePlaceholder answers page routes with a friendly note while no build
+// exists; asset files are plainly missing.
+func (s *site) servePlaceholder(w http.ResponseWriter, r *http.Request, urlPath string) {
+	if path.Ext(urlPath) != "" && urlPath != "/index.html" {
+		http.NotFound(w, r)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusServiceUnavailable)
+	if r.Method == http.MethodGet {
+		_, _ = w.Write([]byte(placeholderPage))
+	}
+}

@@ -1,0 +1,81 @@
+// Client-side checks that mirror the API's rules, so most mistakes are
+// caught before a round trip. The server stays the judge.
+
+export type FieldErrors<F extends string> = Partial<Record<F, string>>;
+
+const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+
+/** Length in characters as a person counts them (code points, not UTF-16 units). */
+export function charLength(s: string): number {
+  return [...s].length;
+}
+
+export function validateEmail(email: string): string | undefined {
+  const e = email.trim();
+  if (e === '') return 'Enter your email address.';
+  if (e.length > 254) return 'That email address is too long.';
+  if (!EMAIL.test(e)) return 'Enter an email address like name@example.com.';
+  return undefined;
+}
+
+export function validateNewPassword(password: string): string | undefined {
+  if (password === '') return 'Choose a password.';
+  const n = charLength(password);
+  if (n < 8) return 'Use at least 8 characters.';
+  if (n > 128) return 'Use at most 128 characters.';
+  return undefined;
+}
+
+export function validateName(name: string): string | undefined {
+  const n = charLength(name.trim());
+  if (n === 0) return 'Tell us your name.';
+  if (n > 80) return 'Use at most 80 characters.';
+  return undefined;
+}
+
+export type SignupField = 'email' | 'password' | 'name';
+export type LoginField = 'email' | 'password';
+
+function compact<F extends string>(errors: FieldErrors<F>): FieldErrors<F> {
+  const out: FieldErrors<F> = {};
+  for (const [k, v] of Object.entries(errors) as [F, string | undefined][]) if (v) out[k] = v;
+  return out;
+}
+
+export function validateSignup(v: { email: string; password: string; name: string }): FieldErrors<SignupField> {
+  return compact<SignupField>({
+    name: validateName(v.name),
+    email: validateEmail(v.email),
+    password: validateNewPassword(v.password),
+  });
+}
+
+export function validateLogin(v: { email: string; password: string }): FieldErrors<LoginField> {
+  return compact<LoginField>({
+    email: validateEmail(v.email),
+    password: v.password === '' ? 'Enter your password.' : undefined,
+  });
+}
+
+export const MAX_POST_CHARS = 5000;
+export const MAX_PICTURE_BYTES = 10 * 1024 * 1024;
+export const PICTURE_TYPES = ['image/png', 'image/jpeg', 'image/gif', 'image/webp'];
+
+export function validatePostText(text: string): string | undefined {
+  const n = charLength(text.trim());
+  if (n === 0) return 'Write something to post.';
+  if (n > MAX_POST_CHARS) return `Keep it under ${MAX_POST_CHARS} characters (now ${n}).`;
+  return undefined;
+}
+
+export function validatePicture(file: { type: string; size: number }): string | undefined {
+  if (!PICTURE_TYPES.includes(file.type)) return 'Pick a PNG, JPEG, GIF or WebP picture.';
+  if (file.size > MAX_PICTURE_BYTES) return 'Pictures can be up to 10 MB.';
+  if (file.size === 0) return 'That file is empty.';
+  return undefined;
+}
+
+/** The first field, in form order, that has an error: it gets the focus. */
+export function firstInvalid<F extends string>(order: F[], errors: FieldErrors<F>): F | undefined {
+  return order.find((f) => errors[f]);
+}

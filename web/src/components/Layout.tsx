@@ -1,0 +1,108 @@
+import { useEffect, useRef, useState, type ReactNode } from 'react';
+import { Link, NavLink, useLocation, useNavigate } from 'react-router';
+import { useAuth } from '../auth/AuthContext';
+import { useLive } from '../notifications/LiveContext';
+import { describeError } from '../api/client';
+import { Bell } from './Bell';
+
+/** Moves focus to the new page's h1 after client-side navigation (not on first load). */
+export function useFocusOnRouteChange() {
+  const { pathname } = useLocation();
+  const first = useRef(true);
+  useEffect(() => {
+    if (first.current) {
+      first.current = false;
+      return;
+    }
+    const h1 = document.querySelector<HTMLElement>('main h1');
+    (h1 ?? document.querySelector<HTMLElement>('main'))?.focus();
+    window.scrollTo?.(0, 0);
+  }, [pathname]);
+}
+
+export function GuestLayout({ children }: { children: ReactNode }) {
+  useFocusOnRouteChange();
+  return (
+    <div className="app">
+      <a className="skip-link" href="#main">
+        Skip to content
+      </a>
+      <header className="topbar">
+        <div className="topbar__inner">
+          <Link to="/" className="brand">
+            Tidings
+          </Link>
+        </div>
+      </header>
+      <main id="main" className="main main--narrow" tabIndex={-1}>
+        {children}
+      </main>
+    </div>
+  );
+}
+
+export function AppLayout({ children }: { children: ReactNode }) {
+  useFocusOnRouteChange();
+  const { logout } = useAuth();
+  const { status, lastAnnouncement } = useLive();
+  const navigate = useNavigate();
+  const [logoutError, setLogoutError] = useState<string>();
+  const [leaving, setLeaving] = useState(false);
+
+  async function onLogout() {
+    setLeaving(true);
+    setLogoutError(undefined);
+    try {
+      await logout();
+      navigate('/login', { replace: true });
+    } catch (e) {
+      setLogoutError(describeError(e));
+    } finally {
+      setLeaving(false);
+    }
+  }
+
+  return (
+    <div className="app">
+      <a className="skip-link" href="#main">
+        Skip to content
+      </a>
+      <header className="topbar">
+        <div className="topbar__inner">
+          <Link to="/" className="brand">
+            Tidings
+          </Link>
+          <nav aria-label="Main" className="nav">
+            <NavLink to="/" end>
+              Feed
+            </NavLink>
+            <NavLink to="/friends">Friends</NavLink>
+            <NavLink to="/profile">Profile</NavLink>
+          </nav>
+          <div className="topbar__end">
+            <Bell />
+            <button type="button" className="button button--ghost" onClick={onLogout} disabled={leaving}>
+              {leaving ? 'Logging out…' : 'Log out'}
+            </button>
+          </div>
+        </div>
+      </header>
+      {status === 'reconnecting' && (
+        <p className="banner" role="status">
+          Live updates paused — reconnecting…
+        </p>
+      )}
+      {logoutError && (
+        <p className="banner banner--error" role="alert">
+          {logoutError}
+        </p>
+      )}
+      <p className="visually-hidden" aria-live="polite">
+        {lastAnnouncement}
+      </p>
+      <main id="main" className="main" tabIndex={-1}>
+        {children}
+      </main>
+    </div>
+  );
+}

@@ -1,0 +1,68 @@
+import type { ReactNode } from 'react';
+import type { Post } from '../api/types';
+import type { Paged } from '../paging/usePaged';
+import { describeError } from '../api/client';
+import { PostCard } from './PostCard';
+import { EmptyState, ErrorState, Loading } from './States';
+
+export function PostList({
+  paged,
+  meId,
+  label,
+  empty,
+  errorTitle,
+  errorExtra,
+}: {
+  paged: Paged<Post>;
+  meId: string;
+  label: string;
+  empty: ReactNode;
+  errorTitle?: string;
+  errorExtra?: ReactNode;
+}) {
+  if (paged.status === 'loading') return <Loading label="Loading posts…" />;
+  if (paged.status === 'error')
+    return (
+      <ErrorState error={paged.error} title={errorTitle ?? "Couldn't load posts"} onRetry={paged.reload}>
+        {errorExtra}
+      </ErrorState>
+    );
+  if (paged.items.length === 0) return <>{empty}</>;
+  return (
+    <section aria-label={label}>
+      <ul className="post-list">
+        {paged.items.map((p) => (
+          <li key={p.id}>
+            <PostCard post={p} meId={meId} />
+          </li>
+        ))}
+      </ul>
+      <LoadMore paged={paged} what="posts" />
+    </section>
+  );
+}
+
+export function LoadMore<T>({ paged, what }: { paged: Paged<T & { id: string }>; what: string }) {
+  if (paged.moreError) {
+    return (
+      <div className="load-more" role="alert">
+        <p>{describeError(paged.moreError)}</p>
+        <button type="button" className="button button--secondary" onClick={paged.loadMore}>
+          Try again
+        </button>
+      </div>
+    );
+  }
+  if (!paged.hasMore) {
+    return <p className="load-more load-more--end">You're all caught up.</p>;
+  }
+  return (
+    <div className="load-more">
+      <button type="button" className="button button--secondary" onClick={paged.loadMore} disabled={paged.loadingMore}>
+        {paged.loadingMore ? `Loading more ${what}…` : `Load more ${what}`}
+      </button>
+    </div>
+  );
+}
+
+export { EmptyState };
