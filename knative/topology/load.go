@@ -1,0 +1,338 @@
+package topology
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"time"
+)
+
+// kindKey identifies a kind we know how to load.
+type kindKey struct{ apiVersion, kind string }
+
+// Load reads every *.yaml file in dir (multi-document; kustomization.yaml is
+// skipped) and decodes each object strictly. An unknown apiVersion/kind, an
+// unknown field or a value of the wrong type is an error naming the file, the
+// object and the field; all such problems are returned joined. Load does not
+// apply our rules: call Check for that.
+func Load(dir string) (*Topology, error) {
+	files, err := filepath.Glob(filepath.Join(dir, "*.yaml"))
+	if err != nil {
+		return nil, fmt.Errorf("list manifests in %s: %w", dir, err)
+	}
+	sort.Strings(files)
+	t := &Topology{Dir: dir}
+	var problems []error
+	loaded := 0
+	for _, path := range files {
+		if filepath.Base(path) == "kustomization.yaml" {
+			continue
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("read manifest: %w", err)
+		}
+		for _, doc := range splitDocuments(filepath.Base(path), trimBOM(data)) {
+			loaded++
+			if err := t.add(doc); err != nil {
+				problems = append(problems, err)
+			}
+		}
+	}
+	if len(problems) > 0 {
+		return nil, errors.Join(problems...)
+	}
+	if loaded == 0 {
+		return nil, fmt.Errorf("no manifests in %s", dir)
+	}
+	return t, nil
+}
+
+func (t *Topology) add(doc document) error {
+	o := origin{file: doc.file, line: doc.line, name: "#" + strconv.Itoa(doc.index)}
+	h, j, err := readHeader(doc)
+	if err != nil {
+		return o.errorf("", "%v", err)
+	}
+	if h.Metadata.Name != "" {
+		o.name = h.Metadata.Name
+	}
+	key := kindKey{h.APIVersion, h.Kind}
+	o.kind = h.Kind
+	switch key {
+	case kindKey{ServingV1, "Service"}:
+		var raw rawService
+		if err := decodeStrict(doc, j, o, &raw); err != nil {
+			return err
+		}
+		t.Services = append(t.Services, newService(&raw, o))
+	case kindKey{EventingV1Alpha1, "KafkaSink"}:
+		var raw rawKafkaSink
+		if err := decodeStrict(doc, j, o, &raw); err != nil {
+			return err
+		}
+		t.KafkaSinks = append(t.KafkaSinks, newKafkaSink(&raw, o))
+	case kindKey{SourcesV1, "KafkaSource"}:
+		var raw rawKafkaSource
+		if err := decodeStrict(doc, j, o, &raw); err != nil {
+			return err
+		}
+		t.KafkaSources = append(t.KafkaSources, newKafkaSource(&raw, o))
+	case kindKey{SourcesV1, "SinkBinding"}:
+		var raw rawSinkBinding
+		if err := decodeStrict(doc, j, o, &raw); err != nil {
+			return err
+		}
+		t.SinkBindings = append(t.SinkBindings, newSinkBinding(&raw, o))
+	case kindKey{SourcesV1, "PingSource"}:
+		var raw rawPingSource
+		if err := decodeStrict(doc, j, o, &raw); err != nil {
+			return err
+		}
+		t.PingSources = append(t.PingSources, newPingSource(&raw, o))
+	default:
+		o.kind = ""
+		return o.errorf("kind", "unknown kind %q with apiVersion %q (known: Service %s; KafkaSink %s; KafkaSource, SinkBinding, PingSource %s)",
+			h.Kind, h.APIVersion, ServingV1, EventingV1Alpha1, SourcesV1)
+	}
+	return nil
+}
+
+// The constructors below convert the wire shape into the model and fill in
+// Knative's defaults. A value that does not parse leaves the default in place;
+// Check reports it.
+
+func newService(raw *rawService, o origin) *Service {
+	s := &Service{
+		Name:                raw.Metadata.Name,
+		Namespace:           raw.Metadata.Namespace,
+		Labels:              raw.Metadata.Labels,
+		Annotations:         raw.Metadata.Annotations,
+		TemplateAnnotations: raw.Spec.Template.Metadata.Annotations,
+		Port:                DefaultPort,
+		Target:              DefaultTarget,
+		Timeout:             DefaultTimeout,
+		Window:              DefaultWindow,
+		origin:              o,
+		raw:                 raw,
+	}
+	spec := raw.Spec.Template.Spec
+	if spec.ContainerConcurrency != nil {
+		s.ContainerConcurrency = int(*spec.ContainerConcurrency)
+	}
+	if spec.TimeoutSeconds != nil {
+		s.Timeout = time.Duration(*spec.TimeoutSeconds) * time.Second
+	}
+	ann := s.TemplateAnnotations
+	if v, err := scaleInt(ann, AnnotationMinScale, "autoscaling.knative.dev/minScale"); err == nil && v != nil {
+		s.MinScale = *v
+	}
+	if v, err := scaleInt(ann, AnnotationMaxScale, "autoscaling.knative.dev/maxScale"); err == nil && v != nil {
+		s.MaxScale = *v
+	}
+	if v, err := scaleInt(ann, AnnotationTarget); err == nil && v != nil {
+		s.Target = *v
+	}
+	if d, ok := ann[AnnotationWindow]; ok {
+		if v, err := time.ParseDuration(d); err == nil {
+			s.Window = v
+		}
+	}
+	if d, ok := ann[AnnotationScaleToZeroRetention]; ok {
+		if v, err := time.ParseDuration(d); err == nil {
+			s.ScaleToZeroRetention = v
+		}
+	}
+	if len(spec.Containers) > 0 {
+		c := spec.Containers[0]
+		s.ContainerName = c.Name
+		s.Image = c.Image
+		if len(c.Ports) > 0 && c.Ports[0].ContainerPort != 0 {
+			s.Port = int(c.Ports[0].ContainerPort)
+		}
+		for _, e := range c.Env {
+			v := EnvVar{Name: e.Name, Value: e.Value}
+			if e.ValueFrom != nil {
+				v.ValueFrom = &EnvVarSource{}
+				if r := e.ValueFrom.ConfigMapKeyRef; r != nil {
+					v.ValueFrom.ConfigMapKeyRef = &KeyRef{Name: r.Name, Key: r.Key}
+				}
+				if r := e.ValueFrom.SecretKeyRef; r != nil {
+					v.ValueFrom.SecretKeyRef = &KeyRef{Name: r.Name, Key: r.Key}
+				}
+			}
+			s.Env = append(s.Env, v)
+		}
+		for _, e := range c.EnvFrom {
+			switch {
+			case e.ConfigMapRef != nil:
+				s.EnvFrom = append(s.EnvFrom, EnvFrom{Kind: "ConfigMap", Name: e.ConfigMapRef.Name, Prefix: e.Prefix})
+			case e.SecretRef != nil:
+				s.EnvFrom = append(s.EnvFrom, EnvFrom{Kind: "Secret", Name: e.SecretRef.Name, Prefix: e.Prefix})
+			}
+		}
+		if p := c.ReadinessProbe; p != nil && p.HTTPGet != nil {
+			s.ReadinessPath = p.HTTPGet.Path
+		}
+		if p := c.LivenessProbe; p != nil && p.HTTPGet != nil {
+			s.LivenessPath = p.HTTPGet.Path
+		}
+		if r := c.Resources; r != nil {
+			s.Resources = Resources{Requests: quantities(r.Requests), Limits: quantities(r.Limits)}
+		}
+	}
+	return s
+}
+
+// scaleInt reads the first of keys present in the annotations as an integer.
+func scaleInt(ann map[string]string, keys ...string) (*int, error) {
+	for _, k := range keys {
+		v, ok := ann[k]
+		if !ok {
+			continue
+		}
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return nil, fmt.Errorf("%q is not an integer", v)
+		}
+		return &n, nil
+	}
+	return nil, nil
+}
+
+func quantities(m map[string]quantity) map[string]string {
+	if m == nil {
+		return nil
+	}
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		out[k] = string(v)
+	}
+	return out
+}
+
+func newKafkaSink(raw *rawKafkaSink, o origin) *KafkaSink {
+	k := &KafkaSink{
+		Name:             raw.Metadata.Name,
+		Namespace:        raw.Metadata.Namespace,
+		Topic:            raw.Spec.Topic,
+		BootstrapServers: raw.Spec.BootstrapServers,
+		ContentMode:      ContentModeBinary,
+		origin:           o,
+		raw:              raw,
+	}
+	if raw.Spec.ContentMode != nil {
+		k.ContentMode = *raw.Spec.ContentMode
+	}
+	if raw.Spec.NumPartitions != nil {
+		k.NumPartitions = int(*raw.Spec.NumPartitions)
+	}
+	if raw.Spec.ReplicationFactor != nil {
+		k.ReplicationFactor = int(*raw.Spec.ReplicationFactor)
+	}
+	return k
+}
+
+// Defaults of the KafkaSource reconciler for a source without a delivery block.
+const (
+	defaultRetry        = 10
+	defaultBackoffDelay = 300 * time.Millisecond
+	defaultTimeout      = 600 * time.Second
+)
+
+func newKafkaSource(raw *rawKafkaSource, o origin) *KafkaSource {
+	k := &KafkaSource{
+		Name:             raw.Metadata.Name,
+		Namespace:        raw.Metadata.Namespace,
+		Labels:           raw.Metadata.Labels,
+		KeyType:          raw.Metadata.Labels[KeyTypeLabel],
+		Topics:           raw.Spec.Topics,
+		BootstrapServers: raw.Spec.BootstrapServers,
+		ConsumerGroup:    raw.Spec.ConsumerGroup,
+		InitialOffset:    OffsetLatest,
+		Ordering:         Ordered,
+		Consumers:        1,
+		Sink:             destination(raw.Spec.Sink),
+		Delivery: Delivery{
+			Retry:         defaultRetry,
+			BackoffPolicy: BackoffExponential,
+			BackoffDelay:  defaultBackoffDelay,
+			Timeout:       defaultTimeout,
+		},
+		origin: o,
+		raw:    raw,
+	}
+	if raw.Spec.InitialOffset != nil {
+		k.InitialOffset = *raw.Spec.InitialOffset
+	}
+	if raw.Spec.Ordering != nil {
+		k.Ordering = *raw.Spec.Ordering
+	}
+	if raw.Spec.Consumers != nil {
+		k.Consumers = int(*raw.Spec.Consumers)
+	}
+	if d := raw.Spec.Delivery; d != nil {
+		if d.Retry != nil {
+			k.Delivery.Retry = int(*d.Retry)
+		}
+		if d.BackoffPolicy != nil {
+			k.Delivery.BackoffPolicy = *d.BackoffPolicy
+		}
+		if d.BackoffDelay != nil {
+			if v, err := ParseISO8601Duration(*d.BackoffDelay); err == nil {
+				k.Delivery.BackoffDelay = v
+			}
+		}
+		if d.Timeout != nil {
+			if v, err := ParseISO8601Duration(*d.Timeout); err == nil {
+				k.Delivery.Timeout = v
+			}
+		}
+		if d.DeadLetterSink != nil {
+			dls := destination(d.DeadLetterSink)
+			k.Delivery.DeadLetterSink = &dls
+		}
+	}
+	return k
+}
+
+func newSinkBinding(raw *rawSinkBinding, o origin) *SinkBinding {
+	b := &SinkBinding{
+		Name:      raw.Metadata.Name,
+		Namespace: raw.Metadata.Namespace,
+		Sink:      destination(raw.Spec.Sink),
+		origin:    o,
+		raw:       raw,
+	}
+	if s := raw.Spec.Subject; s != nil {
+		b.Subject = ObjectRef{APIVersion: s.APIVersion, Kind: s.Kind, Name: s.Name, Namespace: s.Namespace}
+	}
+	return b
+}
+
+func newPingSource(raw *rawPingSource, o origin) *PingSource {
+	return &PingSource{
+		Name:        raw.Metadata.Name,
+		Namespace:   raw.Metadata.Namespace,
+		Schedule:    raw.Spec.Schedule,
+		ContentType: raw.Spec.ContentType,
+		Data:        raw.Spec.Data,
+		Sink:        destination(raw.Spec.Sink),
+		origin:      o,
+		raw:         raw,
+	}
+}
+
+func destination(raw *rawDestination) Destination {
+	if raw == nil {
+		return Destination{}
+	}
+	d := Destination{URI: raw.URI}
+	if r := raw.Ref; r != nil {
+		d.Ref = &ObjectRef{APIVersion: r.APIVersion, Kind: r.Kind, Name: r.Name, Namespace: r.Namespace}
+	}
+	return d
+}

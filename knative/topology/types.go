@@ -1,0 +1,373 @@
+// Package topology loads and checks the Knative manifests in knative/ (Services,
+// KafkaSinks, KafkaSources, SinkBindings, PingSources) and the Gateway API
+// HTTPRoute in infra/cluster/. It is the one description of the topology: the
+// local stack runs what Load returns, and a cluster applies the same files.
+//
+// Load decodes strictly (an unknown or misspelt field is an error naming the
+// file, object and field) and applies Knative's defaults; Check applies our own
+// rules and cross-object references. Call both:
+//
+//	topo, err := topology.Load("knative")
+//	if err == nil { err = topo.Check() }
+package topology
+
+import (
+	"strings"
+	"time"
+)
+
+// API versions of the kinds we ship.
+const (
+	ServingV1        = "serving.knative.dev/v1"
+	EventingV1Alpha1 = "eventing.knative.dev/v1alpha1"
+	SourcesV1        = "sources.knative.dev/v1"
+	GatewayV1        = "gateway.networking.k8s.io/v1"
+)
+
+// Enum values used by the manifests.
+const (
+	ContentModeBinary     = "binary"
+	ContentModeStructured = "structured"
+	OffsetEarliest        = "earliest"
+	OffsetLatest          = "latest"
+	Ordered               = "ordered"
+	Unordered             = "unordered"
+	BackoffLinear         = "linear"
+	BackoffExponential    = "exponential"
+
+	// KeyTypeLabel on a KafkaSource says how the dispatcher decodes record keys.
+	KeyTypeLabel = "kafkasources.sources.knative.dev/key-type"
+)
+
+// Autoscaling annotation keys (on spec.template.metadata.annotations).
+const (
+	AnnotationMinScale             = "autoscaling.knative.dev/min-scale"
+	AnnotationMaxScale             = "autoscaling.knative.dev/max-scale"
+	AnnotationTarget               = "autoscaling.knative.dev/target"
+	AnnotationWindow               = "autoscaling.knative.dev/window"
+	AnnotationScaleToZeroRetention = "autoscaling.knative.dev/scale-to-zero-pod-retention-period"
+)
+
+// Knative defaults applied when a field or annotation is absent.
+const (
+	DefaultTarget  = 100               // container-concurrency-target-default
+	DefaultTimeout = 300 * time.Second // revision-timeout-seconds
+	DefaultWindow  = 60 * time.Second  // stable-window
+	DefaultPort    = 8080              // the PORT Knative gives a container with no port set
+)
+
+// Topology is everything in knative/*.yaml.
+type Topology struct {
+	Dir          string
+	Services     []*Service
+	KafkaSinks   []*KafkaSink
+	KafkaSources []*KafkaSource
+	SinkBindings []*SinkBinding
+	PingSources  []*PingSource
+}
+
+// ObjectRef points at another object (a sink, a dead-letter sink, a binding
+// subject). An empty Namespace means the referrer's namespace.
+type ObjectRef struct {
+	APIVersion string
+	Kind       string
+	Name       string
+	Namespace  string
+}
+
+func (r ObjectRef) String() string {
+	s := r.Kind + " " + r.Name
+	if r.Namespace != "" {
+		s = r.Kind + " " + r.Namespace + "/" + r.Name
+	}
+	return s + " (" + r.APIVersion + ")"
+}
+
+// Destination is Knative's duck-typed sink: an object reference, a URI, or both
+// (then the URI is resolved against the object's address).
+type Destination struct {
+	Ref *ObjectRef
+	URI string
+}
+
+// EnvVar is one container environment variable.
+type EnvVar struct {
+	Name      string
+	Value     string
+	ValueFrom *EnvVarSource // set instead of Value when the value comes from a ConfigMap or Secret key
+}
+
+// EnvVarSource names one key of a ConfigMap or a Secret.
+type EnvVarSource struct {
+	ConfigMapKeyRef *KeyRef
+	SecretKeyRef    *KeyRef
+}
+
+// KeyRef is one key in a ConfigMap or Secret.
+type KeyRef struct {
+	Name string
+	Key  string
+}
+
+// EnvFrom imports every key of a ConfigMap or Secret as environment variables.
+type EnvFrom struct {
+	Kind   string // "ConfigMap" or "Secret"
+	Name   string
+	Prefix string
+}
+
+// Resources are the container's requests and limits, as written ("64Mi").
+type Resources struct {
+	Requests map[string]string
+	Limits   map[string]string
+}
+
+// Service is a Knative Service with its single container. Zero-valued scale
+// settings are filled with Knative's defaults by Load.
+type Service struct {
+	Name        string
+	Namespace   string
+	Labels      map[string]string
+	Annotations map[string]string // the Service's own metadata.annotations
+
+	// TemplateAnnotations are spec.template.metadata.annotations, where the
+	// autoscaling settings below come from.
+	TemplateAnnotations map[string]string
+
+	ContainerName string
+	Image         string // e.g. ko://github.com/tidings-dev/tidings/functions/signup
+	Port          int    // containerPort, DefaultPort when unset
+	Env           []EnvVar
+	EnvFrom       []EnvFrom
+	ReadinessPath string // readinessProbe.httpGet.path, "" when there is none
+	LivenessPath  string // livenessProbe.httpGet.path, "" when there is none
+	Resources     Resources
+
+	MinScale             int           // 0 = may scale to zero
+	MaxScale             int           // 0 = unlimited
+	Target               int           // soft concurrency target per instance
+	ContainerConcurrency int           // hard limit per instance, 0 = unlimited
+	Timeout              time.Duration // timeoutSeconds
+	ScaleToZeroRetention time.Duration // keep the last instance this long after traffic stops
+	Window               time.Duration // stable window over which concurrency is averaged
+
+	origin
+	raw *rawService
+}
+
+// ImportPath is the Go import path of a ko:// image, or "" when the image is not
+// built by ko.
+func (s *Service) ImportPath() string {
+	p, ok := strings.CutPrefix(s.Image, "ko://")
+	if !ok {
+		return ""
+	}
+	return p
+}
+
+// KafkaSink turns HTTP CloudEvents into records on one topic.
+type KafkaSink struct {
+	Name              string
+	Namespace         string
+	Topic             string
+	BootstrapServers  []string
+	ContentMode       string // binary (the default) or structured
+	NumPartitions     int    // 0 when unset (then the topic must already exist)
+	ReplicationFactor int    // 0 when unset
+
+	origin
+	raw *rawKafkaSink
+}
+
+// IngressPath is the path the Kafka sink ingress serves this sink on:
+// /<namespace>/<name>.
+func (k *KafkaSink) IngressPath() string {
+	return "/" + k.Namespace + "/" + k.Name
+}
+
+// KafkaSource consumes topics and POSTs each record as a CloudEvent to Sink.
+type KafkaSource struct {
+	Name             string
+	Namespace        string
+	Labels           map[string]string
+	KeyType          string // value of the key-type label
+	Topics           []string
+	BootstrapServers []string
+	ConsumerGroup    string
+	InitialOffset    string // earliest or latest (default latest)
+	Ordering         string // ordered (default) or unordered
+	Consumers        int    // default 1
+	Sink             Destination
+	Delivery         Delivery
+
+	origin
+	raw *rawKafkaSource
+}
+
+// Delivery is how a KafkaSource retries and dead-letters. When the manifest has no
+// delivery block, Load fills in what the KafkaSource reconciler applies: retry 10,
+// exponential, PT0.3S, PT600S, no dead-letter sink.
+type Delivery struct {
+	Retry          int
+	BackoffPolicy  string
+	BackoffDelay   time.Duration
+	Timeout        time.Duration // per attempt
+	DeadLetterSink *Destination
+}
+
+// Backoff is how long the dispatcher waits before retry n (1-based), as the
+// Kafka dispatcher computes it: exponential waits delay·2^n (so the first retry
+// already waits twice the delay), linear waits delay·n.
+func (d Delivery) Backoff(n int) time.Duration {
+	if n < 1 {
+		return 0
+	}
+	if d.BackoffPolicy == BackoffLinear {
+		return d.BackoffDelay * time.Duration(n)
+	}
+	if n > 40 { // 2^40 times any sane delay is already ~forever; avoid overflow
+		n = 40
+	}
+	return d.BackoffDelay * time.Duration(int64(1)<<n)
+}
+
+// SinkBinding gives Subject (a Service) the environment variable K_SINK with the
+// address of Sink.
+type SinkBinding struct {
+	Name      string
+	Namespace string
+	Subject   ObjectRef
+	Sink      Destination
+
+	origin
+	raw *rawSinkBinding
+}
+
+// PingSource sends a CloudEvent with Data to Sink on a cron Schedule.
+type PingSource struct {
+	Name        string
+	Namespace   string
+	Schedule    string // standard 5-field cron
+	ContentType string
+	Data        string
+	Sink        Destination
+
+	origin
+	raw *rawPingSource
+}
+
+// File is the manifest file the object was loaded from (base name).
+func (o origin) File() string { return o.file }
+
+// Line is the first line of the object's YAML document in File.
+func (o origin) Line() int { return o.line }
+
+// Service returns the Knative Service with this name, or nil.
+func (t *Topology) Service(name string) *Service {
+	for _, s := range t.Services {
+		if s.Name == name {
+			return s
+		}
+	}
+	return nil
+}
+
+// KafkaSink returns the KafkaSink with this name, or nil.
+func (t *Topology) KafkaSink(name string) *KafkaSink {
+	for _, k := range t.KafkaSinks {
+		if k.Name == name {
+			return k
+		}
+	}
+	return nil
+}
+
+// KafkaSource returns the KafkaSource with this name, or nil.
+func (t *Topology) KafkaSource(name string) *KafkaSource {
+	for _, k := range t.KafkaSources {
+		if k.Name == name {
+			return k
+		}
+	}
+	return nil
+}
+
+// SinkBinding returns the SinkBinding with this name, or nil.
+func (t *Topology) SinkBinding(name string) *SinkBinding {
+	for _, b := range t.SinkBindings {
+		if b.Name == name {
+			return b
+		}
+	}
+	return nil
+}
+
+// PingSource returns the PingSource with this name, or nil.
+func (t *Topology) PingSource(name string) *PingSource {
+	for _, p := range t.PingSources {
+		if p.Name == name {
+			return p
+		}
+	}
+	return nil
+}
+
+// SinkBindingFor returns the SinkBinding whose subject is the Service, or nil.
+func (t *Topology) SinkBindingFor(service string) *SinkBinding {
+	for _, b := range t.SinkBindings {
+		if b.Subject.APIVersion == ServingV1 && b.Subject.Kind == "Service" && b.Subject.Name == service {
+			return b
+		}
+	}
+	return nil
+}
+
+// SinkFor returns the sink a SinkBinding gives the Service (its K_SINK), and
+// false when no SinkBinding has the Service as subject.
+func (t *Topology) SinkFor(service string) (Destination, bool) {
+	b := t.SinkBindingFor(service)
+	if b == nil {
+		return Destination{}, false
+	}
+	return b.Sink, true
+}
+
+// KafkaSinkFor returns the KafkaSink a Destination points at, or nil when it
+// points at something else.
+func (t *Topology) KafkaSinkFor(d Destination) *KafkaSink {
+	if d.Ref == nil || d.Ref.APIVersion != EventingV1Alpha1 || d.Ref.Kind != "KafkaSink" {
+		return nil
+	}
+	return t.KafkaSink(d.Ref.Name)
+}
+
+// ServiceFor returns the Knative Service a Destination points at, or nil when it
+// points at something else.
+func (t *Topology) ServiceFor(d Destination) *Service {
+	if d.Ref == nil || d.Ref.APIVersion != ServingV1 || d.Ref.Kind != "Service" {
+		return nil
+	}
+	return t.Service(d.Ref.Name)
+}
+
+// KafkaSinksForTopic returns the KafkaSinks that write to topic.
+func (t *Topology) KafkaSinksForTopic(topic string) []*KafkaSink {
+	var out []*KafkaSink
+	for _, k := range t.KafkaSinks {
+		if k.Topic == topic {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+// SourcesFor returns the KafkaSources that deliver to the Service.
+func (t *Topology) SourcesFor(service string) []*KafkaSource {
+	var out []*KafkaSource
+	for _, k := range t.KafkaSources {
+		if s := t.ServiceFor(k.Sink); s != nil && s.Name == service {
+			out = append(out, k)
+		}
+	}
+	return out
+}
