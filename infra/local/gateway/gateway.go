@@ -1,0 +1,258 @@
+// Package gateway is the local stand-in for the cluster's Gateway API
+// implementation: one http.Handler on :8080 that sends each request to the
+// backend (a serving.Service) its HTTPRoute names. It has no routes of its
+// own; the route table comes from infra/cluster/http-route.yaml through
+// Config.Resolve.
+package gateway
+
+import (
+	"bufio"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"maps"
+	"net"
+	"net/http"
+	"path"
+	"strings"
+	"time"
+)
+
+// Config wires the gateway.
+type Config struct {
+	// Resolve maps a request path to the name of its backend, following the
+	// HTTPRoute's rules. ok is false when no rule matches.
+	Resolve func(path string) (backend string, ok bool)
+	// Backends holds a handler per backend name.
+	Backends map[string]http.Handler
+	// Fallback serves paths no rule matches; nil means 404.
+	Fallback http.Handler
+	Logger   *slog.Logger
+}
+
+// FallbackBackend is the backend name logged for requests served by
+// Config.Fallback.
+const FallbackBackend = "(fallback)"
+
+// Gateway routes requests to backends by path.
+type Gateway struct {
+	resolve  func(string) (string, bool)
+	backends map[string]http.Handler
+	fallback http.Handler
+	log      *slog.Logger
+}
+
+// New returns a Gateway. Backends is copied: later changes to the map are
+// not seen.
+func New(cfg Config) *Gateway {
+	g := &Gateway{
+		resolve:  cfg.Resolve,
+		backends: maps.Clone(cfg.Backends),
+		fallback: cfg.Fallback,
+		log:      cfg.Logger,
+	}
+	if g.resolve == nil {
+		g.resolve = func(string) (string, bool) { return "", false }
+	}
+	if g.log == nil {
+		g.log = slog.Default()
+	}
+	return g
+}
+
+func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	rec := &recorder{w: w}
+	var backend, traceID string
+	defer func() {
+		p := recover()
+		if p != nil && p != http.ErrAbortHandler {
+			g.log.Error("backend panicked", "backend", backend, "path", r.URL.Path, "panic", fmt.Sprint(p))
+			if !rec.wroteHeader {
+				writeProblem(rec, http.StatusInternalServerError, "the backend failed")
+			}
+		}
+		g.logRequest(r, rec, backend, traceID, time.Since(start))
+		if p == http.ErrAbortHandler {
+			panic(p) // let net/http abort the connection mid-response
+		}
+	}()
+
+	if !strings.HasPrefix(r.URL.Path, "/") {
+		writeProblem(rec, http.StatusBadRequest, "request target must be an absolute path")
+		return
+	}
+	r = r.Clone(r.Context())
+	normalizePath(r)
+	traceID = ensureTraceparent(r.Header)
+
+	name, ok := g.resolve(r.URL.Path)
+	var h http.Handler
+	switch {
+	case ok:
+		backend = name
+		h = g.backends[name]
+		if h == nil {
+			writeProblem(rec, http.StatusBadGateway, fmt.Sprintf("the route for %s names backend %q, which is not running", r.URL.Path, name))
+			return
+		}
+	case g.fallback != nil:
+		backend = FallbackBackend
+		h = g.fallback
+	default:
+		writeProblem(rec, http.StatusNotFound, fmt.Sprintf("no route for %s", r.URL.Path))
+		return
+	}
+	h.ServeHTTP(rec, r)
+}
+
+func (g *Gateway) logRequest(r *http.Request, rec *recorder, backend, traceID string, d time.Duration) {
+	level := slog.LevelInfo
+	if rec.status() >= 500 {
+		level = slog.LevelWarn
+	}
+	g.log.Log(r.Context(), level, "http request",
+		"method", r.Method,
+		"path", r.URL.Path,
+		"status", rec.status(),
+		"duration_ms", float64(d.Microseconds())/1000,
+		"bytes", rec.bytes,
+		"backend", backend,
+		"trace_id", traceID,
+	)
+}
+
+// normalizePath resolves "." and ".." and repeated slashes before routing,
+// as Envoy-based gateways do, so a route cannot be bypassed with
+// "/api/../x". A trailing slash is kept.
+func normalizePath(r *http.Request) {
+	p := r.URL.Path
+	clean := path.Clean(p)
+	if strings.HasSuffix(p, "/") && clean != "/" {
+		clean += "/"
+	}
+	if clean != p {
+		r.URL.Path = clean
+		r.URL.RawPath = ""
+	}
+}
+
+// ensureTraceparent keeps a valid W3C traceparent header or replaces a
+// missing or malformed one with a fresh trace, and returns the trace id.
+func ensureTraceparent(h http.Header) string {
+	if id, ok := traceIDOf(h.Get("traceparent")); ok {
+		return id
+	}
+	var b [24]byte
+	rand.Read(b[:])
+	traceID := hex.EncodeToString(b[:16])
+	h.Set("traceparent", "00-"+traceID+"-"+hex.EncodeToString(b[16:])+"-01")
+	h.Del("tracestate") // meaningless without its traceparent (W3C Trace Context §3.3)
+	return traceID
+}
+
+// traceIDOf parses a traceparent header (W3C Trace Context level 1).
+func traceIDOf(tp string) (string, bool) {
+	if len(tp) < 55 || (len(tp) > 55 && tp[55] != '-') {
+		return "", false
+	}
+	version, traceID, parentID, flags := tp[0:2], tp[3:35], tp[36:52], tp[53:55]
+	if tp[2] != '-' || tp[35] != '-' || tp[52] != '-' {
+		return "", false
+	}
+	if !isLowerHex(version) || version == "ff" || (version == "00" && len(tp) != 55) {
+		return "", false
+	}
+	if !isLowerHex(traceID) || traceID == strings.Repeat("0", 32) {
+		return "", false
+	}
+	if !isLowerHex(parentID) || parentID == strings.Repeat("0", 16) || !isLowerHex(flags) {
+		return "", false
+	}
+	return traceID, true
+}
+
+func isLowerHex(s string) bool {
+	for _, c := range s {
+		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+// recorder notes the status and size of a response for the log line while
+// passing Flush and Hijack through (streaming, WebSockets).
+type recorder struct {
+	w           http.ResponseWriter
+	code        int
+	wroteHeader bool
+	hijacked    bool
+	bytes       int64
+}
+
+func (r *recorder) Header() http.Header { return r.w.Header() }
+
+func (r *recorder) WriteHeader(code int) {
+	if code >= 100 && code < 200 && code != http.StatusSwitchingProtocols {
+		r.w.WriteHeader(code) // informational (103 Early Hints): not the final status
+		return
+	}
+	if !r.wroteHeader {
+		r.code = code
+		r.wroteHeader = true
+	}
+	r.w.WriteHeader(code)
+}
+
+func (r *recorder) Write(b []byte) (int, error) {
+	if !r.wroteHeader {
+		r.code = http.StatusOK
+		r.wroteHeader = true
+	}
+	n, err := r.w.Write(b)
+	r.bytes += int64(n)
+	return n, err
+}
+
+func (r *recorder) Flush() {
+	http.NewResponseController(r.w).Flush()
+}
+
+func (r *recorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	conn, rw, err := http.NewResponseController(r.w).Hijack()
+	if err == nil {
+		r.hijacked = true
+		if !r.wroteHeader {
+			r.code = http.StatusSwitchingProtocols // the backend writes the 101 on the raw conn
+			r.wroteHeader = true
+		}
+	}
+	return conn, rw, err
+}
+
+// Unwrap lets http.ResponseController reach the server's writer.
+func (r *recorder) Unwrap() http.ResponseWriter { return r.w }
+
+func (r *recorder) status() int {
+	if !r.wroteHeader {
+		return http.StatusOK // net/http sends 200 for an empty response
+	}
+	return r.code
+}
+
+
+// writeProblem answers with an RFC 9457 problem document.
+func writeProblem(w http.ResponseWriter, status int, detail string) {
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(map[string]any{
+		"type":   "about:blank",
+		"title":  http.StatusText(status),
+		"status": status,
+		"detail": detail,
+	})
+}
