@@ -243,7 +243,6 @@ func (r *recorder) status() int {
 	return r.code
 }
 
-
 // writeProblem answers with an RFC 9457 problem document.
 func writeProblem(w http.ResponseWriter, status int, detail string) {
 	w.Header().Set("Content-Type", "application/problem+json")
