@@ -315,7 +315,7 @@ func (s *Service) waitFailed(w http.ResponseWriter, r *http.Request, waitCtx con
 	case errors.Is(err, errQueueFull):
 		writeProblem(w, http.StatusServiceUnavailable, fmt.Sprintf("service %s is overloaded: %v", s.cfg.Name, err))
 	default:
-		s.log.Warn("request failed", "phase", phase, "err", err)
+		s.log.Debug("request failed", "phase", phase, "err", err) // the cause is logged once where it happened
 		writeProblem(w, http.StatusServiceUnavailable, fmt.Sprintf("service %s: %s: %v", s.cfg.Name, phase, err))
 	}
 }
