@@ -123,9 +123,10 @@ func (c *child) stop(ctx context.Context) error {
 	}
 }
 
-// kill ends the child at once and waits for it to be reaped.
+// kill ends the child and anything it started (it leads its own process
+// group) at once, and waits for it to be reaped.
 func (c *child) kill() {
-	_ = c.cmd.Process.Kill()
+	killGroup(c.cmd.Process)
 	<-c.done
 }
 
