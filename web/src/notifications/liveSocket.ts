@@ -48,14 +48,15 @@ export class LiveSocket {
     Pick<LiveSocketOptions, 'onOpen' | 'onStatus'>;
 
   constructor(opts: LiveSocketOptions) {
+    // Options left undefined take the defaults (a spread would copy the undefined over them).
     this.opts = {
-      WebSocketImpl: (globalThis.WebSocket as unknown as SocketConstructor) ?? undefined,
-      initialDelayMs: 1000,
-      maxDelayMs: 30000,
-      random: Math.random,
-      setTimer: (fn, ms) => setTimeout(fn, ms),
-      clearTimer: (h) => clearTimeout(h as ReturnType<typeof setTimeout>),
       ...opts,
+      WebSocketImpl: opts.WebSocketImpl ?? (globalThis.WebSocket as unknown as SocketConstructor),
+      initialDelayMs: opts.initialDelayMs ?? 1000,
+      maxDelayMs: opts.maxDelayMs ?? 30000,
+      random: opts.random ?? Math.random,
+      setTimer: opts.setTimer ?? ((fn, ms) => setTimeout(fn, ms)),
+      clearTimer: opts.clearTimer ?? ((h) => clearTimeout(h as ReturnType<typeof setTimeout>)),
     };
   }
 

@@ -39,9 +39,8 @@ function ActionButton({
 }) {
   const cls = variant === 'primary' ? 'button button--small' : `button button--small button--${variant}`;
   return (
-    <button type="button" className={cls} onClick={onClick} disabled={busy}>
+    <button type="button" className={cls} onClick={onClick} disabled={busy} aria-label={`${label}: ${who}`}>
       {label}
-      <span className="visually-hidden">: {who}</span>
     </button>
   );
 }
@@ -192,8 +191,12 @@ export function FriendsPage() {
       }
       case 'friends':
         return (
-          <Link className="button button--small button--secondary" to={`/users/${encodeURIComponent(u.id)}`}>
-            View profile<span className="visually-hidden">: {u.name}</span>
+          <Link
+            className="button button--small button--secondary"
+            to={`/users/${encodeURIComponent(u.id)}`}
+            aria-label={`View profile: ${u.name}`}
+          >
+            View profile
           </Link>
         );
     }

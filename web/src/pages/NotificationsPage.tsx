@@ -109,8 +109,9 @@ export function NotificationsPage() {
                     className="button button--small button--secondary"
                     onClick={() => readOne(n.id)}
                     disabled={busy !== null}
+                    aria-label={`Mark as read: ${n.text}`}
                   >
-                    Mark as read<span className="visually-hidden">: {n.text}</span>
+                    Mark as read
                   </button>
                 )}
               </li>

@@ -1,0 +1,253 @@
+import { act, render, screen, waitFor, within } from '@testing-library/react';
+import userEvent from '@testing-library/user-event';
+import { MemoryRouter } from 'react-router';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { AppRoutes } from './App';
+import type { Post } from './api/types';
+import { AuthProvider } from './auth/AuthContext';
+import { FakeSocket } from './notifications/fakeSocket';
+import { fakeFetch, json, type Handler } from './testing/fakeFetch';
+
+const me = { id: 'u-ann', email: 'ann@example.com', name: 'Ann' };
+const post = (id: string, author = { id: 'u-bob', name: 'Bob' }, text = `post ${id}`): Post => ({
+  id,
+  author,
+  text,
+  createdAt: new Date().toISOString(),
+});
+
+beforeEach(() => {
+  FakeSocket.reset();
+  vi.stubGlobal('WebSocket', FakeSocket);
+});
+afterEach(() => vi.unstubAllGlobals());
+
+function renderApp(path: string, routes: Record<string, Handler>) {
+  const api = fakeFetch({
+    'GET /api/notifications': () => json(200, { notifications: [], nextCursor: null, unread: 0 }),
+    ...routes,
+  });
+  const utils = render(
+    <AuthProvider loadMe={() => Promise.resolve(me)}>
+      <MemoryRouter initialEntries={[path]}>
+        <AppRoutes />
+      </MemoryRouter>
+    </AuthProvider>,
+  );
+  return { ...utils, api };
+}
+
+describe('the notification bell', () => {
+  it('counts live notifications, shows a drop, and resyncs after reconnecting', async () => {
+    let unread = 2;
+    renderApp('/', {
+      'GET /api/posts': () => json(200, { posts: [], nextCursor: null }),
+      'GET /api/notifications': () => json(200, { notifications: [], nextCursor: null, unread }),
+    });
+    await waitFor(() => expect(FakeSocket.instances).toHaveLength(1));
+    expect(FakeSocket.latest().url).toMatch(/^ws:\/\/.*\/api\/notifications\/stream$/);
+    act(() => FakeSocket.latest().open());
+    expect(await screen.findByRole('link', { name: 'Notifications, 2 unread' })).toBeInTheDocument();
+
+    act(() =>
+      FakeSocket.latest().receive({
+        id: 'n9',
+        type: 'friend.requested',
+        actor: { id: 'u-cy', name: 'Cy' },
+        text: 'Cy sent you a friend request',
+        read: false,
+        createdAt: new Date().toISOString(),
+      }),
+    );
+    expect(screen.getByRole('link', { name: 'Notifications, 3 unread' })).toBeInTheDocument();
+    expect(screen.getByText('New notification: Cy sent you a friend request')).toBeInTheDocument();
+
+    act(() => FakeSocket.latest().drop());
+    expect(await screen.findByText(/reconnecting/i)).toBeInTheDocument();
+    unread = 0; // read elsewhere while we were away
+    act(() => window.dispatchEvent(new Event('online')));
+    expect(FakeSocket.instances).toHaveLength(2);
+    act(() => FakeSocket.latest().open());
+    await waitFor(() => expect(screen.getByRole('link', { name: 'Notifications, none unread' })).toBeInTheDocument());
+    expect(screen.queryByText(/reconnecting/i)).not.toBeInTheDocument();
+  });
+});
+
+describe('the feed', () => {
+  it('shows a friend’s new post without a reload when its notification arrives', async () => {
+    let posts = [post('p1')];
+    const { api } = renderApp('/', {
+      'GET /api/posts': () => json(200, { posts, nextCursor: null }),
+    });
+    expect(await screen.findByText('post p1')).toBeInTheDocument();
+    act(() => FakeSocket.latest().open());
+    posts = [post('p2', { id: 'u-bob', name: 'Bob' }, 'Bob has news'), ...posts];
+    act(() =>
+      FakeSocket.latest().receive({
+        id: 'n1',
+        type: 'post.created',
+        actor: { id: 'u-bob', name: 'Bob' },
+        postId: 'p2',
+        text: 'Bob posted',
+        read: false,
+        createdAt: new Date().toISOString(),
+      }),
+    );
+    expect(await screen.findByText('Bob has news')).toBeInTheDocument();
+    const list = screen.getByRole('region', { name: 'Posts' });
+    const texts = within(list)
+      .getAllByRole('article')
+      .map((a) => a.querySelector('.post__text')?.textContent);
+    expect(texts).toEqual(['Bob has news', 'post p1']);
+    expect(api.calls.filter((c) => c.url.startsWith('/api/posts')).length).toBe(2);
+  });
+
+  it('pages on the cursor with "Load more posts" and says when it is done', async () => {
+    renderApp('/', {
+      'GET /api/posts': ({ url }) =>
+        url.includes('cursor=next1')
+          ? json(200, { posts: [post('p1')], nextCursor: null })
+          : json(200, { posts: [post('p3'), post('p2')], nextCursor: 'next1' }),
+    });
+    expect(await screen.findByText('post p3')).toBeInTheDocument();
+    await userEvent.click(screen.getByRole('button', { name: 'Load more posts' }));
+    expect(await screen.findByText('post p1')).toBeInTheDocument();
+    expect(screen.getByText("You're all caught up.")).toBeInTheDocument();
+    expect(screen.queryByRole('button', { name: 'Load more posts' })).not.toBeInTheDocument();
+  });
+
+  it('has empty and error states', async () => {
+    let fail = true;
+    renderApp('/', {
+      'GET /api/posts': () => (fail ? json(503, { title: 'Service Unavailable', status: 503 }) : json(200, { posts: [], nextCursor: null })),
+    });
+    const alert = await screen.findByRole('alert');
+    expect(alert).toHaveTextContent("Couldn't load your feed");
+    expect(alert).toHaveTextContent('Tidings is having trouble right now');
+    fail = false;
+    await userEvent.click(within(alert).getByRole('button', { name: 'Try again' }));
+    expect(await screen.findByText('Nothing here yet')).toBeInTheDocument();
+  });
+
+  it('posts text and puts the new post on top', async () => {
+    const { api } = renderApp('/', {
+      'GET /api/posts': () => json(200, { posts: [post('p1')], nextCursor: null }),
+      'POST /api/posts': ({ body }) => json(201, post('p-new', { id: me.id, name: me.name }, (body as { text: string }).text)),
+    });
+    await screen.findByText('post p1');
+    const user = userEvent.setup();
+    await user.type(screen.getByLabelText("What's new?"), '  Hello friends  ');
+    await user.click(screen.getByRole('button', { name: 'Post' }));
+    expect(await screen.findByText('Hello friends')).toBeInTheDocument();
+    const sent = api.calls.find((c) => c.method === 'POST' && c.url === '/api/posts');
+    expect(sent?.body).toEqual({ text: 'Hello friends' });
+    expect(sent?.headers['X-Requested-With']).toBe('tidings');
+    expect(screen.getByLabelText("What's new?")).toHaveValue('');
+  });
+});
+
+describe('navigation', () => {
+  it('moves focus to the new page heading on route change', async () => {
+    renderApp('/', {
+      'GET /api/posts': () => json(200, { posts: [], nextCursor: null }),
+      'GET /api/friends/requests': () => json(200, { incoming: [], outgoing: [] }),
+      'GET /api/friends': () => json(200, { friends: [] }),
+    });
+    await screen.findByRole('heading', { level: 1, name: 'Your feed' });
+    await userEvent.click(screen.getByRole('link', { name: 'Friends' }));
+    const h1 = await screen.findByRole('heading', { level: 1, name: 'Friends' });
+    await waitFor(() => expect(h1).toHaveFocus());
+    expect(document.title).toBe('Friends · Tidings');
+  });
+});
+
+describe('profiles', () => {
+  it('tells a stranger they cannot see the posts', async () => {
+    renderApp('/users/u-zed', {
+      'GET /api/users/u-zed/posts': () => json(403, { title: 'Forbidden', status: 403, detail: 'not your friend' }),
+      'GET /api/friends': () => json(200, { friends: [] }),
+    });
+    const alert = await screen.findByRole('alert');
+    expect(alert).toHaveTextContent("You can't see these posts");
+    expect(within(alert).getByRole('link', { name: 'Find friends' })).toHaveAttribute('href', '/friends');
+  });
+
+  it('shows a friend’s name and posts', async () => {
+    renderApp('/users/u-bob', {
+      'GET /api/users/u-bob/posts': () => json(200, { posts: [post('b1')], nextCursor: null }),
+      'GET /api/friends': () => json(200, { friends: [{ id: 'u-bob', name: 'Bob' }] }),
+    });
+    expect(await screen.findByRole('heading', { level: 1, name: 'Bob' })).toBeInTheDocument();
+    expect(await screen.findByText('post b1')).toBeInTheDocument();
+  });
+});
+
+describe('friends', () => {
+  it('searches, sends a request, and accepts an incoming one', async () => {
+    let relation = 'none';
+    const { api } = renderApp('/friends', {
+      'GET /api/users': () =>
+        json(200, {
+          users: [
+            { id: 'u-bob', name: 'Bob', relation },
+            { id: 'u-cy', name: 'Cy', relation: 'incoming' },
+          ],
+        }),
+      'GET /api/friends/requests': () =>
+        json(200, {
+          incoming: [{ id: 'r-cy', from: { id: 'u-cy', name: 'Cy' }, to: { id: me.id, name: me.name }, status: 'pending' }],
+          outgoing: [],
+        }),
+      'GET /api/friends': () => json(200, { friends: [] }),
+      'POST /api/friends/requests': () => {
+        relation = 'outgoing';
+        return json(201, { id: 'r-1', from: me, to: { id: 'u-bob', name: 'Bob' }, status: 'pending' });
+      },
+      'POST /api/friends/requests/r-cy/accept': () => json(200, { id: 'r-cy', status: 'accepted' }),
+    });
+    const user = userEvent.setup();
+    expect(await screen.findByText('No friends yet. Search above to find people you know.')).toBeInTheDocument();
+    await user.type(screen.getByRole('searchbox', { name: 'Search people' }), 'b');
+    await user.click(screen.getByRole('button', { name: 'Search' }));
+    const results = await screen.findByRole('list', { name: 'Search results' });
+    await user.click(within(results).getByRole('button', { name: 'Add friend: Bob' }));
+    expect(await screen.findByText('Friend request sent to Bob.')).toBeInTheDocument();
+    expect(api.calls.find((c) => c.url === '/api/friends/requests' && c.method === 'POST')?.body).toEqual({ userId: 'u-bob' });
+    expect(api.calls.some((c) => c.url.startsWith('/api/users?q=b'))).toBe(true);
+
+    const received = screen.getByRole('list', { name: 'Requests received' });
+    await user.click(within(received).getByRole('button', { name: 'Accept: Cy' }));
+    expect(await screen.findByText('You and Cy are now friends.')).toBeInTheDocument();
+    expect(api.calls.some((c) => c.method === 'POST' && c.url === '/api/friends/requests/r-cy/accept')).toBe(true);
+  });
+});
+
+describe('notifications page', () => {
+  it('lists notifications, adds live ones, and marks them read', async () => {
+    const n = (id: string, read: boolean, text: string) => ({
+      id,
+      type: 'post.created',
+      actor: { id: 'u-bob', name: 'Bob' },
+      text,
+      read,
+      createdAt: new Date().toISOString(),
+    });
+    let unread = 1;
+    const { api } = renderApp('/notifications', {
+      'GET /api/notifications': () => json(200, { notifications: [n('n1', false, 'Bob posted')], nextCursor: null, unread }),
+      'POST /api/notifications/read': () => {
+        unread = 0;
+        return json(204, undefined);
+      },
+    });
+    const list = await screen.findByRole('list', { name: 'Notifications' });
+    expect(within(list).getAllByRole('listitem')).toHaveLength(1);
+    act(() => FakeSocket.latest().open());
+    act(() => FakeSocket.latest().receive(n('n2', false, 'Bob posted again')));
+    expect(within(list).getAllByRole('listitem')).toHaveLength(2);
+    await userEvent.click(screen.getByRole('button', { name: 'Mark all as read' }));
+    await waitFor(() => expect(screen.queryByRole('button', { name: /^Mark as read/ })).not.toBeInTheDocument());
+    expect(api.calls.find((c) => c.url === '/api/notifications/read')?.body).toEqual({ all: true });
+    expect(screen.getByRole('link', { name: 'Notifications, none unread' })).toBeInTheDocument();
+  });
+});
