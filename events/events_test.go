@@ -1,6 +1,7 @@
 package events_test
 
 import (
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -103,5 +104,23 @@ func TestNewRefusesAPayloadThatBreaksTheSchema(t *testing.T) {
 	_, err := events.New("/tidings/signup", events.TypeUserSignedUp, "u1", "u1", events.UserSignedUp{UserID: "u1"})
 	if !events.IsInvalid(err) {
 		t.Fatalf("want InvalidError, got %v", err)
+	}
+}
+
+// The AsyncAPI document is for readers outside the repo; it must name every
+// type, topic and schema the code uses, or it lies.
+func TestAsyncAPIDocumentMatchesTheContract(t *testing.T) {
+	raw, err := os.ReadFile("asyncapi.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := string(raw)
+	for _, typ := range events.Types() {
+		spec, _ := events.Lookup(typ)
+		for _, want := range []string{"name: " + typ, "address: " + spec.Topic, "schemas/" + spec.Schema} {
+			if !strings.Contains(doc, want) {
+				t.Errorf("asyncapi.yaml lacks %q", want)
+			}
+		}
 	}
 }
