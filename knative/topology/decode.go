@@ -15,10 +15,11 @@ import (
 
 // document is one YAML document of a multi-document file.
 type document struct {
-	file  string // base name
-	index int    // 1-based document number within the file
-	line  int    // 1-based line where the document starts
-	body  []byte
+	file   string // base name
+	index  int    // 1-based document number within the file
+	line   int    // 1-based line of the document's first content (not comment) line
+	body   []byte // the document's text
+	offset int    // number of file lines before body
 }
 
 // splitDocuments cuts a file at "---" separator lines and drops documents that hold
@@ -32,11 +33,12 @@ func splitDocuments(file string, data []byte) []document {
 	flush := func() {
 		body := cur.String()
 		cur.Reset()
-		if !hasContent(body) {
+		first := firstContentLine(body)
+		if first < 0 {
 			return
 		}
 		index++
-		docs = append(docs, document{file: file, index: index, line: start, body: []byte(body)})
+		docs = append(docs, document{file: file, index: index, line: start + first, body: []byte(body), offset: start - 1})
 	}
 	for i, l := range lines {
 		if isSeparator(l) {
@@ -59,14 +61,22 @@ func isSeparator(line string) bool {
 	return rest == "" || strings.HasPrefix(rest, "#")
 }
 
-func hasContent(body string) bool {
-	for _, l := range strings.Split(body, "\n") {
+// firstContentLine is the 0-based index of the first line that is neither blank
+// nor a comment, or -1 when there is none.
+func firstContentLine(body string) int {
+	for i, l := range strings.Split(body, "\n") {
 		t := strings.TrimSpace(l)
 		if t != "" && !strings.HasPrefix(t, "#") {
-			return true
+			return i
 		}
 	}
-	return false
+	return -1
+}
+
+// yaml is the document padded with blank lines so that line numbers in YAML
+// parser errors are line numbers in the file.
+func (d document) yaml() []byte {
+	return append([]byte(strings.Repeat("\n", d.offset)), d.body...)
 }
 
 // header is what every object has; it is read leniently to decide how to decode
@@ -83,8 +93,13 @@ type header struct {
 // apiVersion, kind and metadata.name.
 func readHeader(doc document) (header, []byte, error) {
 	var h header
-	j, err := yaml.YAMLToJSONStrict(doc.body)
+	j, err := yaml.YAMLToJSONStrict(doc.yaml())
 	if err != nil {
+		// Still name the object if a lenient read can find it.
+		var lenient header
+		if yaml.Unmarshal(doc.body, &lenient) == nil {
+			h = lenient
+		}
 		return h, nil, fmt.Errorf("invalid YAML: %v", err)
 	}
 	var generic any
@@ -120,7 +135,7 @@ func decodeStrict(doc document, j []byte, o origin, out any) error {
 	if len(problems) > 0 {
 		return errors.Join(problems...)
 	}
-	if err := yaml.UnmarshalStrict(doc.body, out); err != nil {
+	if err := yaml.UnmarshalStrict(doc.yaml(), out); err != nil {
 		// sigs.k8s.io/yaml flattens the JSON error into text; decode again with
 		// encoding/json to recover the field path of a type mismatch.
 		var typeErr *json.UnmarshalTypeError

@@ -54,11 +54,12 @@ func Load(dir string) (*Topology, error) {
 func (t *Topology) add(doc document) error {
 	o := origin{file: doc.file, line: doc.line, name: "#" + strconv.Itoa(doc.index)}
 	h, j, err := readHeader(doc)
-	if err != nil {
-		return o.errorf("", "%v", err)
-	}
 	if h.Metadata.Name != "" {
 		o.name = h.Metadata.Name
+	}
+	if err != nil {
+		o.kind = h.Kind
+		return o.errorf("", "%v", err)
 	}
 	key := kindKey{h.APIVersion, h.Kind}
 	o.kind = h.Kind

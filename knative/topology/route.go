@@ -107,11 +107,12 @@ func LoadRoute(path string) (*Route, error) {
 	doc := docs[0]
 	o := origin{file: doc.file, line: doc.line, name: "#1"}
 	h, j, err := readHeader(doc)
-	if err != nil {
-		return nil, o.errorf("", "%v", err)
-	}
 	if h.Metadata.Name != "" {
 		o.name = h.Metadata.Name
+	}
+	if err != nil {
+		o.kind = h.Kind
+		return nil, o.errorf("", "%v", err)
 	}
 	if h.APIVersion != GatewayV1 || h.Kind != "HTTPRoute" {
 		return nil, o.errorf("kind", "unknown kind %q with apiVersion %q (want HTTPRoute %s)", h.Kind, h.APIVersion, GatewayV1)

@@ -12,6 +12,7 @@
 package topology
 
 import (
+	"math"
 	"strings"
 	"time"
 )
@@ -222,13 +223,17 @@ func (d Delivery) Backoff(n int) time.Duration {
 	if n < 1 {
 		return 0
 	}
+	const forever = time.Duration(math.MaxInt64)
 	if d.BackoffPolicy == BackoffLinear {
+		if d.BackoffDelay > forever/time.Duration(n) {
+			return forever
+		}
 		return d.BackoffDelay * time.Duration(n)
 	}
-	if n > 40 { // 2^40 times any sane delay is already ~forever; avoid overflow
-		n = 40
+	if n >= 63 || d.BackoffDelay > forever>>n {
+		return forever // saturate instead of overflowing
 	}
-	return d.BackoffDelay * time.Duration(int64(1)<<n)
+	return d.BackoffDelay << n
 }
 
 // SinkBinding gives Subject (a Service) the environment variable K_SINK with the
