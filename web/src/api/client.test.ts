@@ -127,7 +127,7 @@ describe('api paging', () => {
   });
 
   it('escapes ids and cursors', async () => {
-    const fetchMock = vi.fn(async () => new Response(JSON.stringify({ posts: null, nextCursor: null }), { status: 200 }));
+    const fetchMock = vi.fn(async (_url: string) => new Response(JSON.stringify({ posts: null, nextCursor: null }), { status: 200 }));
     vi.stubGlobal('fetch', fetchMock);
     const page = await api.userPosts('a/b?c', 'x&y=1', 5);
     expect(fetchMock.mock.calls[0][0]).toBe('/api/users/a%2Fb%3Fc/posts?cursor=x%26y%3D1&limit=5');
