@@ -1,0 +1,295 @@
+// The two-person story of issue 4, played in real Chromium against a running
+// Tidings (BASE_URL, default http://localhost:8080): two people sign up and
+// become friends, one posts a picture, the other sees it arrive live, one
+// logs out, and a stranger is refused. Screenshots of the main pages are
+// saved to web/test-results/screenshots/.
+import assert from 'node:assert/strict';
+import { mkdir } from 'node:fs/promises';
+import { after, before, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+import { gradientPng } from './png.mjs';
+
+const BASE_URL = (process.env.BASE_URL || 'http://localhost:8080').replace(/\/$/, '');
+const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+const SHOTS = fileURLToPath(new URL('../test-results/screenshots/', import.meta.url));
+// Live events cross Kafka and several functions (some may start from zero).
+const LIVE_TIMEOUT = Number(process.env.E2E_LIVE_TIMEOUT_MS || 60_000);
+const UI_TIMEOUT = 15_000;
+
+const run = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
+const people = {
+  ann: { name: `Ann ${run}`, email: `ann-${run}@example.com`, password: `ann-secret-${run}` },
+  bob: { name: `Bob ${run}`, email: `bob-${run}@example.com`, password: `bob-secret-${run}` },
+  cy: { name: `Cy ${run}`, email: `cy-${run}@example.com`, password: `cy-secret-${run}` },
+};
+const postText = `Sunset over the harbour — ${run}`;
+
+let browser;
+const pages = {};
+let annId;
+let pictureSrc;
+
+/** Polls until fn returns a truthy value, or fails with `what` after the timeout. */
+async function until(what, fn, timeout = UI_TIMEOUT) {
+  const deadline = Date.now() + timeout;
+  let last;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v) return v;
+      last = v;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`timed out after ${timeout} ms waiting for ${what} (last: ${last instanceof Error ? last.message : JSON.stringify(last)})`);
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+function bell(page) {
+  return page.getByRole('link', { name: /^Notifications,/ });
+}
+
+async function unreadCount(page) {
+  const label = (await bell(page).getAttribute('aria-label', { timeout: UI_TIMEOUT })) ?? '';
+  const m = label.match(/(\d+) unread/);
+  return m ? Number(m[1]) : 0;
+}
+
+async function shot(page, name) {
+  await page.screenshot({ path: `${SHOTS}${name}.png`, fullPage: true });
+}
+
+async function newPerson(key, viewport) {
+  const context = await browser.newContext({ baseURL: BASE_URL, viewport });
+  const page = await context.newPage();
+  page.setDefaultTimeout(UI_TIMEOUT);
+  page.on('pageerror', (err) => console.error(`[${key}] page error: ${err.message}`));
+  pages[key] = page;
+  return page;
+}
+
+async function signUp(page, person, screenshot) {
+  await page.goto('/signup');
+  await page.getByRole('heading', { level: 1, name: 'Create your account' }).waitFor();
+  await page.getByLabel('Your name').fill(person.name);
+  await page.getByLabel('Email').fill(person.email);
+  await page.getByLabel('Password').fill(person.password);
+  if (screenshot) await shot(page, screenshot);
+  await page.getByRole('button', { name: 'Sign up' }).click();
+  await page.getByRole('heading', { level: 1, name: 'Your feed' }).waitFor();
+}
+
+async function me(page) {
+  const res = await page.request.get('/api/me');
+  return { status: res.status(), body: res.ok() ? await res.json() : null };
+}
+
+/** The feed article whose text is `text`. */
+function postArticle(page, text) {
+  return page.getByRole('article').filter({ hasText: text });
+}
+
+async function imageLoaded(img) {
+  return img.evaluate((el) => el.complete && el.naturalWidth > 0);
+}
+
+// Steps share one story; after a failure the rest are skipped, not piled on.
+let broken = null;
+async function step(t, name, fn) {
+  await t.test(name, async (st) => {
+    if (broken) {
+      st.skip(`"${broken}" failed first`);
+      return;
+    }
+    try {
+      await fn();
+    } catch (err) {
+      broken = name;
+      const slug = name.replace(/[^a-z0-9]+/gi, '-').toLowerCase();
+      for (const [who, page] of Object.entries(pages)) {
+        await shot(page, `failed-${slug}-${who}`).catch(() => {});
+      }
+      throw err;
+    }
+  });
+}
+
+before(async () => {
+  // Fail fast and plainly when nothing is listening.
+  let res;
+  try {
+    res = await fetch(`${BASE_URL}/api/me`, { signal: AbortSignal.timeout(10_000) });
+  } catch (err) {
+    throw new Error(
+      `Tidings is not reachable at ${BASE_URL} (${err.cause?.code ?? err.cause?.errors?.[0]?.code ?? err.cause?.message ?? err.message}). ` +
+        'Start the local stack first, or point BASE_URL at a running Tidings.',
+    );
+  }
+  if (res.status !== 401) {
+    throw new Error(`${BASE_URL}/api/me answered ${res.status} to a visitor without a session; expected 401 from the session function. Is the API behind the gateway?`);
+  }
+  const home = await fetch(`${BASE_URL}/`, { signal: AbortSignal.timeout(10_000) });
+  const html = await home.text();
+  if (!home.ok || !html.includes('id="root"')) {
+    throw new Error(`${BASE_URL}/ does not serve the built web app (status ${home.status}). Build it with "npm run build" in web/.`);
+  }
+  await mkdir(SHOTS, { recursive: true });
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+});
+
+after(async () => {
+  await browser?.close();
+});
+
+test('two friends share a picture live; a stranger is refused', { timeout: 6 * 60_000 }, async (t) => {
+  await step(t, 'Ann and Bob sign up', async () => {
+    const ann = await newPerson('ann', { width: 1100, height: 800 });
+    const bob = await newPerson('bob', { width: 375, height: 812 }); // phone width
+    await signUp(ann, people.ann, 'signup-form');
+    await shot(ann, 'feed-empty');
+    await signUp(bob, people.bob);
+    const a = await me(ann);
+    assert.equal(a.status, 200);
+    assert.equal(a.body.name, people.ann.name);
+    annId = a.body.id;
+    // a second signup with the same email is refused next to the email field
+    const dup = await newPerson('dup', { width: 800, height: 700 });
+    await dup.goto('/signup');
+    await dup.getByLabel('Your name').fill('Someone Else');
+    await dup.getByLabel('Email').fill(people.ann.email.toUpperCase());
+    await dup.getByLabel('Password').fill('another password');
+    await dup.getByRole('button', { name: 'Sign up' }).click();
+    await until('the duplicate-email error on the email field', async () => (await dup.getByLabel('Email').getAttribute('aria-invalid')) === 'true');
+    await shot(dup, 'signup-duplicate-email');
+    await dup.context().close();
+    delete pages.dup;
+  });
+
+  await step(t, 'Bob finds Ann and sends a friend request', async () => {
+    const bob = pages.bob;
+    await bob.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Friends' }).click();
+    await bob.getByRole('heading', { level: 1, name: 'Friends' }).waitFor();
+    await bob.getByRole('searchbox', { name: 'Search people' }).fill(people.ann.email);
+    await bob.getByRole('button', { name: 'Search', exact: true }).click();
+    const results = bob.getByRole('list', { name: 'Search results' });
+    await results.getByRole('button', { name: `Add friend: ${people.ann.name}` }).click();
+    await bob.getByText(`Friend request sent to ${people.ann.name}.`).waitFor();
+    await bob.getByRole('list', { name: 'Requests sent' }).getByText(people.ann.name).waitFor();
+  });
+
+  await step(t, 'Ann hears about the request live and accepts it', async () => {
+    const ann = pages.ann;
+    await until('Ann\'s bell to count the friend request', async () => (await unreadCount(ann)) >= 1, LIVE_TIMEOUT);
+    await ann.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Friends' }).click();
+    const received = ann.getByRole('list', { name: 'Requests received' });
+    await received.getByRole('button', { name: `Accept: ${people.bob.name}` }).click();
+    await ann.getByText(`You and ${people.bob.name} are now friends.`).waitFor();
+    await ann.getByRole('list', { name: 'Friends list' }).getByRole('link', { name: people.bob.name }).waitFor();
+    await shot(ann, 'friends');
+  });
+
+  await step(t, 'Bob hears that Ann accepted, and reads his notifications', async () => {
+    const bob = pages.bob;
+    await until('Bob\'s bell to count the acceptance', async () => (await unreadCount(bob)) >= 1, LIVE_TIMEOUT);
+    await bell(bob).click();
+    await bob.getByRole('heading', { level: 1, name: 'Notifications' }).waitFor();
+    await bob.getByRole('list', { name: 'Notifications' }).getByText(people.ann.name, { exact: false }).first().waitFor();
+    await shot(bob, 'notifications');
+    await bob.getByRole('button', { name: 'Mark all as read' }).click();
+    await until('Bob\'s bell to show none unread', async () => (await unreadCount(bob)) === 0);
+    await bob.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Feed' }).click();
+    await bob.getByRole('heading', { level: 1, name: 'Your feed' }).waitFor();
+    // Marks this document: if anything reloads the page, the mark is gone.
+    await bob.evaluate(() => {
+      window.__tidingsStory = 'same page';
+    });
+    await until('Bob\'s live connection to be open', async () => (await bell(bob).getAttribute('data-connection')) === 'open');
+  });
+
+  await step(t, 'Ann posts a picture', async () => {
+    const ann = pages.ann;
+    await ann.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Feed' }).click();
+    await ann.getByRole('heading', { level: 1, name: 'Your feed' }).waitFor();
+    await ann.getByLabel("What's new?").fill(postText);
+    await ann.getByLabel('Add a picture').setInputFiles({ name: 'harbour.png', mimeType: 'image/png', buffer: gradientPng(96, 64, 3) });
+    const preview = ann.getByRole('img', { name: 'Preview of harbour.png' });
+    await preview.waitFor();
+    assert.ok(await until('the preview to load', () => imageLoaded(preview)));
+    await shot(ann, 'composer-preview');
+    await ann.getByRole('button', { name: 'Post', exact: true }).click();
+    const mine = postArticle(ann, postText);
+    await mine.waitFor();
+    const img = mine.getByRole('img', { name: `Picture posted by ${people.ann.name}` });
+    assert.ok(await until('Ann\'s own picture to load', () => imageLoaded(img)));
+    pictureSrc = await img.getAttribute('src');
+    assert.ok(pictureSrc && !pictureSrc.startsWith('blob:'), `the post shows the server's picture, got ${pictureSrc}`);
+    await shot(ann, 'feed-after-post');
+  });
+
+  await step(t, 'Bob sees the notification and the post with its picture, without a reload', async () => {
+    const bob = pages.bob;
+    await until('Bob\'s bell to count Ann\'s post', async () => (await unreadCount(bob)) >= 1, LIVE_TIMEOUT);
+    const post = postArticle(bob, postText);
+    await post.waitFor({ timeout: LIVE_TIMEOUT });
+    const img = post.getByRole('img', { name: `Picture posted by ${people.ann.name}` });
+    assert.ok(await until('the picture in Bob\'s feed to load', () => imageLoaded(img)));
+    const natural = await img.evaluate((el) => el.naturalWidth);
+    assert.equal(natural, 96, 'the picture is the one Ann uploaded');
+    assert.equal(await bob.evaluate(() => window.__tidingsStory), 'same page', 'the feed updated without a reload');
+    await shot(bob, 'feed-live-phone');
+    await bell(bob).click();
+    await bob.getByRole('list', { name: 'Notifications' }).getByText(`${people.ann.name} posted`, { exact: false }).first().waitFor();
+  });
+
+  await step(t, 'Bob opens Ann\'s profile and sees her posts', async () => {
+    const bob = pages.bob;
+    await bob.goto(`/users/${encodeURIComponent(annId)}`);
+    await bob.getByRole('heading', { level: 1, name: people.ann.name }).waitFor();
+    await postArticle(bob, postText).waitFor();
+    await shot(bob, 'profile-friend');
+  });
+
+  await step(t, 'Ann logs out', async () => {
+    const ann = pages.ann;
+    await ann.getByRole('button', { name: 'Log out' }).click();
+    await ann.getByRole('heading', { level: 1, name: 'Log in' }).waitFor();
+    assert.equal((await me(ann)).status, 401, 'the session is gone');
+    await ann.goto('/friends');
+    await ann.getByRole('heading', { level: 1, name: 'Log in' }).waitFor();
+    const picture = await ann.request.get(pictureSrc);
+    assert.ok(!picture.ok(), `a logged-out visitor must not get the picture (got ${picture.status()})`);
+    await shot(ann, 'login');
+  });
+
+  await step(t, 'A stranger is refused Ann\'s posts and picture', async () => {
+    const cy = await newPerson('cy', { width: 1100, height: 800 });
+    await signUp(cy, people.cy);
+    await cy.goto(`/users/${encodeURIComponent(annId)}`);
+    const refusal = cy.getByRole('alert').filter({ hasText: "You can't see these posts" });
+    await refusal.waitFor();
+    assert.equal(await postArticle(cy, postText).count(), 0, 'the stranger sees none of Ann\'s posts');
+    await shot(cy, 'profile-stranger-refused');
+    const picture = await cy.request.get(pictureSrc);
+    assert.equal(picture.status(), 404, 'the picture is hidden from strangers');
+    await cy.goto('/');
+    await cy.getByRole('heading', { level: 1, name: 'Your feed' }).waitFor();
+    await cy.getByText('Nothing here yet').waitFor();
+    assert.equal(await postArticle(cy, postText).count(), 0, 'Ann\'s post is not in the stranger\'s feed');
+  });
+});
