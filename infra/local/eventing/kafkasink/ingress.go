@@ -210,16 +210,18 @@ func producerMessage(ctx context.Context, s sink, ev *event.Event) (*sarama.Prod
 	return msg, nil
 }
 
-// produce sends msg and waits at most in.timeout. On failure the producer is
-// retired, so the next request dials Kafka afresh.
+// produce sends msg and waits at most in.timeout. A producer that failed or
+// timed out is retired, so the next request dials Kafka afresh.
 func (in *Ingress) produce(msg *sarama.ProducerMessage) error {
 	done := make(chan error, 1)
+	acquired := make(chan *pooledProducer, 1)
 	go func() {
 		p, err := in.producers.acquire()
 		if err != nil {
 			done <- err
 			return
 		}
+		acquired <- p
 		_, _, err = p.producer.SendMessage(msg)
 		if err != nil {
 			in.producers.retire(p)
@@ -233,8 +235,14 @@ func (in *Ingress) produce(msg *sarama.ProducerMessage) error {
 	case err := <-done:
 		return err
 	case <-timer.C:
-		// The send goes on in the background and retires its producer if it
-		// fails; the client was told 503 and will retry (at-least-once).
+		// The send goes on in the background until sarama gives up; the
+		// client is told 503 and will retry (at-least-once). The stuck
+		// producer is retired so later requests do not queue behind it.
+		select {
+		case p := <-acquired:
+			in.producers.retire(p)
+		default:
+		}
 		return fmt.Errorf("no acknowledgement from Kafka within %s", in.timeout)
 	}
 }

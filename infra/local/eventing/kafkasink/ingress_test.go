@@ -8,8 +8,11 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/tidings-dev/tidings/infra/local/eventing/internal/kafkatest"
 )
@@ -269,5 +272,44 @@ func TestBindingMapsPartitionKeyInBinaryMode(t *testing.T) {
 	key, _ := msg.Key.Encode()
 	if string(key) != "u-42" {
 		t.Errorf("key %q, want u-42", key)
+	}
+}
+
+// A broker that takes produce requests and never answers must not hang the
+// ingress, nor keep later requests queued behind the stuck producer.
+func TestSilentKafkaTimesOutWith503ThenRecovers(t *testing.T) {
+	b := kafkatest.Start(t, 1, "tidings.users")
+	in, err := NewIngress(Config{Brokers: b.Brokers(), Logger: quietLogger(), ProduceTimeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { in.Close() })
+	in.Register("tidings", "users", "tidings.users", "binary")
+	srv := httptest.NewServer(in)
+	t.Cleanup(srv.Close)
+	url := srv.URL + "/tidings/users"
+
+	if code, body := do(t, binaryRequest(t, url, "warm", nil)); code != http.StatusAccepted {
+		t.Fatalf("status %d (%s)", code, body)
+	}
+	var silent atomic.Bool
+	silent.Store(true)
+	b.Cluster().ControlKey(int16(kmsg.Produce), func(kmsg.Request) (kmsg.Response, error, bool) {
+		b.Cluster().KeepControl()
+		return nil, nil, silent.Load() // handled with no response = swallowed
+	})
+	if code, body := do(t, binaryRequest(t, url, "swallowed", nil)); code != http.StatusServiceUnavailable {
+		t.Fatalf("status %d (%s), want 503 from the produce timeout", code, body)
+	}
+	silent.Store(false)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		code, _ := do(t, binaryRequest(t, url, "after", nil))
+		if code == http.StatusAccepted {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no recovery after the broker answered again: last %d", code)
+		}
 	}
 }
