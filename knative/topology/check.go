@@ -1,6 +1,7 @@
 package topology
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"mime"
@@ -541,8 +542,11 @@ func (t *Topology) checkPingSource(p *PingSource) []error {
 		add(o.errorf("spec.schedule", "%q: %v", p.Schedule, err))
 	}
 	if p.ContentType != "" {
-		if _, _, err := mime.ParseMediaType(p.ContentType); err != nil {
+		mt, _, err := mime.ParseMediaType(p.ContentType)
+		if err != nil {
 			add(o.errorf("spec.contentType", "%q: %v", p.ContentType, err))
+		} else if mt == "application/json" && p.Data != "" && !json.Valid([]byte(p.Data)) {
+			add(o.errorf("spec.data", "not valid JSON, but contentType is application/json"))
 		}
 	}
 	if p.raw.Spec.Sink == nil {
