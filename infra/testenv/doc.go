@@ -22,6 +22,7 @@
 //     test binary (backing.StartMinIO; the first run on a machine builds the
 //     server, which takes minutes), or of TIDINGS_TEST_S3_ENDPOINT with
 //     TIDINGS_TEST_S3_ACCESS_KEY / TIDINGS_TEST_S3_SECRET_KEY when set.
+//     Under -short, tests needing MinIO are skipped while it is not built.
 //     S3Bucket(t) makes a fresh bucket there and an aws-sdk-go-v2 client
 //     (path-style, us-east-1); the bucket and its objects go on cleanup.
 //   - Mail(t) starts a mail catcher (SMTP and HTTP on free ports, in

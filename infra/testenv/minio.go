@@ -29,6 +29,9 @@ var sharedMinIO = &minioServer{}
 // binary. Use S3Bucket for a bucket of your own.
 func MinIO(t testing.TB) (endpoint, accessKey, secretKey string) {
 	t.Helper()
+	if testing.Short() && os.Getenv("TIDINGS_TEST_S3_ENDPOINT") == "" && !backing.MinIOBinaryBuilt() {
+		t.Skip("-short: MinIO is not built yet (the first build takes minutes)")
+	}
 	s := sharedMinIO
 	s.once.Do(s.find)
 	if s.err != nil {

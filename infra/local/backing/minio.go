@@ -125,15 +125,14 @@ func MinIOBinary(ctx context.Context, progress Progress) (string, error) {
 		}
 		return p, nil
 	}
-	cacheRoot, err := os.UserCacheDir()
+	dest, err := minioCachePath()
 	if err != nil {
-		return "", fmt.Errorf("minio: no cache dir for the MinIO build: %w", err)
+		return "", err
 	}
-	cacheDir := filepath.Join(cacheRoot, "tidings")
-	dest := filepath.Join(cacheDir, "bin", "minio")
 	if isExecutable(dest) {
 		return dest, nil
 	}
+	cacheDir := filepath.Dir(filepath.Dir(dest))
 	if err := os.MkdirAll(filepath.Dir(dest), 0o755); err != nil {
 		return "", fmt.Errorf("minio: %w", err)
 	}
@@ -160,6 +159,24 @@ func MinIOBinary(ctx context.Context, progress Progress) (string, error) {
 		return "", fmt.Errorf("minio: %w", err)
 	}
 	return dest, nil
+}
+
+// MinIOBinaryBuilt reports whether MinIOBinary would answer without
+// building (tests use it to skip in -short mode on a fresh machine).
+func MinIOBinaryBuilt() bool {
+	if p := os.Getenv("TIDINGS_MINIO_BIN"); p != "" {
+		return isExecutable(p)
+	}
+	dest, err := minioCachePath()
+	return err == nil && isExecutable(dest)
+}
+
+func minioCachePath() (string, error) {
+	cacheRoot, err := os.UserCacheDir()
+	if err != nil {
+		return "", fmt.Errorf("minio: no cache dir for the MinIO build: %w", err)
+	}
+	return filepath.Join(cacheRoot, "tidings", "bin", "minio"), nil
 }
 
 type goInstallSpec struct {

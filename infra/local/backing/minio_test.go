@@ -18,7 +18,14 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 )
 
+func skipIfMinIONeedsBuild(t *testing.T) {
+	if testing.Short() && !MinIOBinaryBuilt() {
+		t.Skip("-short: MinIO is not built yet (the first build takes minutes)")
+	}
+}
+
 func TestMinIOServerStoresObjectsAcrossRestart(t *testing.T) {
+	skipIfMinIONeedsBuild(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
 	dir := t.TempDir()
@@ -60,6 +67,7 @@ func TestMinIOServerStoresObjectsAcrossRestart(t *testing.T) {
 }
 
 func TestMinIOFailedStartCarriesLog(t *testing.T) {
+	skipIfMinIONeedsBuild(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
 	dir := t.TempDir()
@@ -97,8 +105,14 @@ func TestMinIOBinaryLookupOrder(t *testing.T) {
 	cache := t.TempDir()
 	t.Setenv("XDG_CACHE_HOME", cache)
 	cached := filepath.Join(cache, "tidings", "bin", "minio")
+	if MinIOBinaryBuilt() {
+		t.Fatal("MinIOBinaryBuilt true before the cached binary exists")
+	}
 	mustWrite(t, cached, "#!/bin/sh\n")
 	os.Chmod(cached, 0o755)
+	if !MinIOBinaryBuilt() {
+		t.Fatal("MinIOBinaryBuilt false with a cached binary")
+	}
 	if got, err := MinIOBinary(context.Background(), nil); err != nil || got != cached {
 		t.Fatalf("with a cached build got %q, %v; want %q", got, err, cached)
 	}
