@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/tidings-dev/tidings/functions/internal/app"
+	"github.com/tidings-dev/tidings/functions/internal/csrf"
 	"github.com/tidings-dev/tidings/functions/internal/jsonbody"
 	"github.com/tidings-dev/tidings/functions/internal/password"
 	"github.com/tidings-dev/tidings/functions/internal/problem"
@@ -37,7 +38,7 @@ func newHandler(a *app.App) http.Handler {
 	mux.HandleFunc("POST /api/login", h.login)
 	mux.HandleFunc("POST /api/logout", h.logout)
 	mux.Handle("GET /api/me", a.Sessions.Require(a.Log, http.HandlerFunc(h.me)))
-	return mux
+	return csrf.Protect(mux)
 }
 
 type user struct {

@@ -6,11 +6,10 @@ import (
 	"net/http"
 
 	"github.com/tidings-dev/tidings/functions/internal/app"
-	"github.com/tidings-dev/tidings/functions/internal/csrf"
 )
 
 func main() {
 	app.Main("session", app.Needs{Redis: true}, func(a *app.App) (http.Handler, error) {
-		return csrf.Protect(newHandler(a)), nil
+		return newHandler(a), nil
 	})
 }

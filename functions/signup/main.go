@@ -12,8 +12,12 @@ import (
 
 func main() {
 	app.Main("signup", app.Needs{Redis: true, Sink: true}, func(a *app.App) (http.Handler, error) {
-		mux := http.NewServeMux()
-		mux.Handle("POST /api/signup", &handler{outbox: a.Outbox, sessions: a.Sessions, log: a.Log})
-		return csrf.Protect(mux), nil
+		return newHandler(a), nil
 	})
+}
+
+func newHandler(a *app.App) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("POST /api/signup", &handler{outbox: a.Outbox, sessions: a.Sessions, log: a.Log})
+	return csrf.Protect(mux)
 }

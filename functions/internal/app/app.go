@@ -40,11 +40,28 @@ type App struct {
 	Outbox   *outbox.Outbox
 }
 
+// Settings locate the backing services.
+type Settings struct {
+	DatabaseURL, RedisURL string
+	// Sink is where emitted events go: K_SINK, set by the SinkBinding.
+	Sink string
+}
+
+// SettingsFromEnv reads DATABASE_URL, REDIS_URL and K_SINK, defaulting to the
+// local stack.
+func SettingsFromEnv() Settings {
+	return Settings{
+		DatabaseURL: config.String("DATABASE_URL", config.DefaultDatabaseURL),
+		RedisURL:    config.String("REDIS_URL", config.DefaultRedisURL),
+		Sink:        os.Getenv("K_SINK"),
+	}
+}
+
 // New connects to Postgres (and Redis), applies migrations and prepares the
-// outbox for K_SINK.
-func New(ctx context.Context, name string, needs Needs) (*App, error) {
+// outbox for the sink.
+func New(ctx context.Context, name string, needs Needs, s Settings) (*App, error) {
 	a := &App{Name: name, Log: logging.New(name)}
-	pool, err := pg.Connect(ctx, config.String("DATABASE_URL", config.DefaultDatabaseURL), 15*time.Second)
+	pool, err := pg.Connect(ctx, s.DatabaseURL, 15*time.Second)
 	if err != nil {
 		return nil, err
 	}
@@ -54,7 +71,7 @@ func New(ctx context.Context, name string, needs Needs) (*App, error) {
 		return nil, err
 	}
 	if needs.Redis {
-		opts, err := redis.ParseURL(config.String("REDIS_URL", config.DefaultRedisURL))
+		opts, err := redis.ParseURL(s.RedisURL)
 		if err != nil {
 			pool.Close()
 			return nil, fmt.Errorf("REDIS_URL: %w", err)
@@ -62,12 +79,11 @@ func New(ctx context.Context, name string, needs Needs) (*App, error) {
 		a.Redis = redis.NewClient(opts)
 		a.Sessions = session.NewStore(a.Redis)
 	}
-	sink := os.Getenv("K_SINK")
-	if needs.Sink && sink == "" {
+	if needs.Sink && s.Sink == "" {
 		a.Close()
 		return nil, errors.New("K_SINK is not set: bind this function to its KafkaSink with a SinkBinding")
 	}
-	if a.Outbox, err = outbox.New(pool, sink, a.Log); err != nil {
+	if a.Outbox, err = outbox.New(pool, s.Sink, a.Log); err != nil {
 		a.Close()
 		return nil, err
 	}
@@ -101,7 +117,7 @@ func (a *App) Close() {
 // then drain. It exits the process with status 1 on a startup error.
 func Main(name string, needs Needs, handler func(a *App) (http.Handler, error)) {
 	ctx := context.Background()
-	a, err := New(ctx, name, needs)
+	a, err := New(ctx, name, needs, SettingsFromEnv())
 	if err != nil {
 		logging.New(name).Error("startup failed", "err", err)
 		os.Exit(1)

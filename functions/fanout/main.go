@@ -1,0 +1,17 @@
+// Command fanout is the Knative Service a KafkaSource feeds with
+// dev.tidings.post.created.v1 events. For each post it emits one
+// dev.tidings.notification.created.v1 per friend of the author to the
+// notifications KafkaSink (K_SINK, from its SinkBinding).
+package main
+
+import (
+	"net/http"
+
+	"github.com/tidings-dev/tidings/functions/internal/app"
+)
+
+func main() {
+	app.Main(Name, app.Needs{Sink: true}, func(a *app.App) (http.Handler, error) {
+		return Handler(a), nil
+	})
+}

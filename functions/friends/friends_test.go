@@ -1,0 +1,511 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/cloudevents/sdk-go/v2/event"
+
+	"github.com/tidings-dev/tidings/events"
+	"github.com/tidings-dev/tidings/functions/internal/app"
+	"github.com/tidings-dev/tidings/functions/internal/apptest"
+	"github.com/tidings-dev/tidings/functions/internal/session"
+)
+
+type env struct {
+	a    *app.App
+	sink *apptest.Sink
+	h    http.Handler
+}
+
+func setup(t *testing.T) *env {
+	t.Helper()
+	sink := apptest.NewSink(t)
+	a := apptest.New(t, "friends", app.Needs{Redis: true, Sink: true}, sink.URL)
+	return &env{a: a, sink: sink, h: newHandler(a)}
+}
+
+// user is a signed-up person with a live session.
+type user struct {
+	id, name string
+	cookie   *http.Cookie
+}
+
+func (e *env) user(t *testing.T, name, email string) user {
+	t.Helper()
+	ctx := context.Background()
+	var id string
+	if err := e.a.Pool.QueryRow(ctx, `INSERT INTO users (email, name, password_hash) VALUES ($1, $2, 'x') RETURNING id::text`, email, name).Scan(&id); err != nil {
+		t.Fatal(err)
+	}
+	token, err := e.a.Sessions.Create(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return user{id: id, name: name, cookie: &http.Cookie{Name: session.CookieName, Value: token}}
+}
+
+func (e *env) do(u user, method, path, body string) *httptest.ResponseRecorder {
+	return apptest.Serve(e.h, apptest.Request(method, path, body, u.cookie))
+}
+
+func (e *env) befriend(t *testing.T, a, b user) {
+	t.Helper()
+	if _, err := e.a.Pool.Exec(context.Background(), `INSERT INTO friendships (user_id, friend_id) VALUES ($1, $2), ($2, $1)`, a.id, b.id); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func decode[T any](t *testing.T, rec *httptest.ResponseRecorder) T {
+	t.Helper()
+	var v T
+	if err := json.Unmarshal(rec.Body.Bytes(), &v); err != nil {
+		t.Fatalf("body %s: %v", rec.Body, err)
+	}
+	return v
+}
+
+func wantStatus(t *testing.T, rec *httptest.ResponseRecorder, status int) {
+	t.Helper()
+	if rec.Code != status {
+		t.Fatalf("status %d, want %d: %s", rec.Code, status, rec.Body)
+	}
+}
+
+// eventsOf waits for the background sends and returns the sink's events of typ.
+func (e *env) eventsOf(typ string) []event.Event {
+	e.a.Outbox.Wait()
+	var out []event.Event
+	for _, ev := range e.sink.Events() {
+		if ev.Type() == typ {
+			out = append(out, ev)
+		}
+	}
+	return out
+}
+
+func TestSearchMatchesNameOrEmailPrefixWithRelations(t *testing.T) {
+	e := setup(t)
+	ann := e.user(t, "Ann", "ann@example.com")
+	bob := e.user(t, "Bob Stone", "bob@example.com")
+	bobby := e.user(t, "bobby", "r.tables@example.com")
+	carl := e.user(t, "Carl", "BOB.carl@example.com")
+	dora := e.user(t, "Dora Bobson", "dora@example.com") // "bob" only mid-name: no match
+	eve := e.user(t, "Bo", "eve@example.com")
+	e.befriend(t, ann, bob)
+	for _, q := range []string{
+		fmt.Sprintf(`INSERT INTO friend_requests (from_user, to_user, status) VALUES ('%s', '%s', 'pending')`, ann.id, bobby.id),
+		fmt.Sprintf(`INSERT INTO friend_requests (from_user, to_user, status) VALUES ('%s', '%s', 'pending')`, carl.id, ann.id),
+	} {
+		if _, err := e.a.Pool.Exec(context.Background(), q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_ = dora
+	_ = eve
+
+	rec := e.do(ann, "GET", "/api/users?q=%20BOB", "")
+	wantStatus(t, rec, 200)
+	got := decode[struct{ Users []searchHit }](t, rec).Users
+	rel := map[string]string{}
+	for _, u := range got {
+		rel[u.Name] = u.Relation
+	}
+	want := map[string]string{"Bob Stone": "friends", "bobby": "outgoing", "Carl": "incoming"}
+	if fmt.Sprint(rel) != fmt.Sprint(want) {
+		t.Fatalf("search bob: %v, want %v", rel, want)
+	}
+
+	// Bob sees Ann as a friend and never himself.
+	got = decode[struct{ Users []searchHit }](t, e.do(bob, "GET", "/api/users?q=b", "")).Users
+	for _, u := range got {
+		if u.ID == bob.id {
+			t.Fatal("search returned the searcher")
+		}
+	}
+	got = decode[struct{ Users []searchHit }](t, e.do(bob, "GET", "/api/users?q=ann%40", "")).Users
+	if len(got) != 1 || got[0].ID != ann.id || got[0].Relation != "friends" {
+		t.Fatalf("email prefix search: %+v", got)
+	}
+	// Eve ("Bo") has no relation to Ann.
+	got = decode[struct{ Users []searchHit }](t, e.do(ann, "GET", "/api/users?q=bo", "")).Users
+	if i := slices.IndexFunc(got, func(h searchHit) bool { return h.ID == eve.id }); i < 0 || got[i].Relation != "none" {
+		t.Fatalf("want Bo with relation none: %+v", got)
+	}
+}
+
+func TestSearchCapsResultsAndTreatsWildcardsLiterally(t *testing.T) {
+	e := setup(t)
+	me := e.user(t, "Me", "me@example.com")
+	for i := range 25 {
+		e.user(t, fmt.Sprintf("Zed %02d", i), fmt.Sprintf("zed%d@example.com", i))
+	}
+	e.user(t, "50% off", "sale@example.com")
+	got := decode[struct{ Users []searchHit }](t, e.do(me, "GET", "/api/users?q=zed", "")).Users
+	if len(got) != maxSearchHits {
+		t.Fatalf("got %d hits, want the cap %d", len(got), maxSearchHits)
+	}
+	if got[0].Name != "Zed 00" || got[19].Name != "Zed 19" {
+		t.Fatalf("hits not ordered by name: first %q last %q", got[0].Name, got[19].Name)
+	}
+	got = decode[struct{ Users []searchHit }](t, e.do(me, "GET", "/api/users?q=%25", "")).Users
+	if len(got) != 0 {
+		t.Fatalf("q=%% matched %d users; %% must be literal", len(got))
+	}
+	got = decode[struct{ Users []searchHit }](t, e.do(me, "GET", "/api/users?q=50%25", "")).Users
+	if len(got) != 1 || got[0].Name != "50% off" {
+		t.Fatalf("q=50%%: %+v", got)
+	}
+}
+
+func TestSearchRejectsBadQueries(t *testing.T) {
+	e := setup(t)
+	me := e.user(t, "Me", "me@example.com")
+	for _, q := range []string{"", "?q=", "?q=%20%20", "?q=" + strings.Repeat("a", 81), "?q=a%00b", "?q=%ff"} {
+		rec := e.do(me, "GET", "/api/users"+q, "")
+		wantStatus(t, rec, 400)
+		if p := apptest.ProblemOf(t, rec); !slices.Contains(p.Fields(), "q") {
+			t.Errorf("%q: problem does not name q: %+v", q, p)
+		}
+	}
+	wantStatus(t, e.do(me, "GET", "/api/users?q="+strings.Repeat("é", 80), ""), 200)
+}
+
+func TestSendRequestStoresItAndEmitsFriendRequested(t *testing.T) {
+	e := setup(t)
+	ann := e.user(t, "Ann", "ann@example.com")
+	bob := e.user(t, "Bob", "bob@example.com")
+	rec := e.do(ann, "POST", "/api/friends/requests", `{"userId":"`+strings.ToUpper(bob.id)+`"}`)
+	wantStatus(t, rec, 201)
+	fr := decode[friendRequest](t, rec)
+	if fr.ID == "" || fr.From != (person{ann.id, "Ann"}) || fr.To != (person{bob.id, "Bob"}) || fr.Status != "pending" {
+		t.Fatalf("response %+v", fr)
+	}
+	if n := apptest.Count(t, e.a.Pool, `SELECT count(*) FROM friend_requests WHERE id = $1 AND from_user = $2 AND to_user = $3 AND status = 'pending'`, fr.ID, ann.id, bob.id); n != 1 {
+		t.Fatal("request not stored")
+	}
+	got := e.eventsOf(events.TypeFriendRequested)
+	if len(got) != 1 {
+		t.Fatalf("%d friend.requested events, want 1", len(got))
+	}
+	ev := got[0]
+	if ev.Source() != source || ev.Subject() != fr.ID || ev.Extensions()[events.PartitionKeyExtension] != bob.id {
+		t.Fatalf("event envelope: source %s subject %s key %v", ev.Source(), ev.Subject(), ev.Extensions()[events.PartitionKeyExtension])
+	}
+	p, err := events.Decode[events.FriendRequested](ev)
+	if err != nil || p.RequestID != fr.ID || p.FromUserID != ann.id || p.FromName != "Ann" || p.ToUserID != bob.id || p.RequestedAt.IsZero() {
+		t.Fatalf("payload %+v %v", p, err)
+	}
+
+	// Both sides see it in their lists.
+	lists := decode[struct{ Incoming, Outgoing []friendRequest }](t, e.do(bob, "GET", "/api/friends/requests", ""))
+	if len(lists.Incoming) != 1 || lists.Incoming[0] != fr || len(lists.Outgoing) != 0 {
+		t.Fatalf("bob's lists %+v", lists)
+	}
+	lists = decode[struct{ Incoming, Outgoing []friendRequest }](t, e.do(ann, "GET", "/api/friends/requests", ""))
+	if len(lists.Outgoing) != 1 || lists.Outgoing[0] != fr || len(lists.Incoming) != 0 {
+		t.Fatalf("ann's lists %+v", lists)
+	}
+	if body := e.do(bob, "GET", "/api/friends", "").Body.String(); !strings.Contains(body, `"friends":[]`) {
+		t.Fatalf("a pending request made friends: %s", body)
+	}
+}
+
+func TestSendRequestRefusalsWriteNothing(t *testing.T) {
+	e := setup(t)
+	ann := e.user(t, "Ann", "ann@example.com")
+	bob := e.user(t, "Bob", "bob@example.com")
+	cid := e.user(t, "Cid", "cid@example.com")
+	e.befriend(t, ann, cid)
+	wantStatus(t, e.do(ann, "POST", "/api/friends/requests", `{"userId":"`+bob.id+`"}`), 201)
+	before := apptest.Count(t, e.a.Pool, `SELECT count(*) FROM friend_requests`) + apptest.Count(t, e.a.Pool, `SELECT count(*) FROM outbox`)
+
+	cases := []struct {
+		name, body string
+		status     int
+		field      string
+	}{
+		{"to yourself", `{"userId":"` + ann.id + `"}`, 400, "userId"},
+		{"unknown user", `{"userId":"00000000-0000-4000-8000-000000000000"}`, 404, ""},
+		{"malformed id", `{"userId":"bob"}`, 404, ""},
+		{"duplicate", `{"userId":"` + bob.id + `"}`, 409, "userId"},
+		{"already friends", `{"userId":"` + cid.id + `"}`, 409, "userId"},
+		{"missing userId", `{}`, 400, "userId"},
+		{"null userId", `{"userId":null}`, 400, "userId"},
+		{"wrong type", `{"userId":42}`, 400, "userId"},
+		{"unknown field", `{"userId":"` + bob.id + `","note":"hi"}`, 400, "note"},
+		{"malformed json", `{"userId":`, 400, ""},
+		{"not an object", `["x"]`, 400, ""},
+		{"oversized", `{"userId":"` + strings.Repeat("x", 8<<10) + `"}`, 413, ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			rec := e.do(ann, "POST", "/api/friends/requests", c.body)
+			wantStatus(t, rec, c.status)
+			p := apptest.ProblemOf(t, rec)
+			if c.field != "" && !slices.Contains(p.Fields(), c.field) {
+				t.Fatalf("problem does not name %s: %+v", c.field, p)
+			}
+		})
+	}
+	req := apptest.Request("POST", "/api/friends/requests", `{"userId":"`+bob.id+`"}`, ann.cookie)
+	req.Header.Set("Content-Type", "text/plain")
+	wantStatus(t, apptest.Serve(e.h, req), 415)
+
+	after := apptest.Count(t, e.a.Pool, `SELECT count(*) FROM friend_requests`) + apptest.Count(t, e.a.Pool, `SELECT count(*) FROM outbox`)
+	if after != before {
+		t.Fatalf("refused requests wrote %d rows", after-before)
+	}
+}
+
+func TestRequestingBackAcceptsAndEmitsFriendAccepted(t *testing.T) {
+	e := setup(t)
+	ann := e.user(t, "Ann", "ann@example.com")
+	bob := e.user(t, "Bob", "bob@example.com")
+	first := decode[friendRequest](t, e.do(ann, "POST", "/api/friends/requests", `{"userId":"`+bob.id+`"}`))
+	rec := e.do(bob, "POST", "/api/friends/requests", `{"userId":"`+ann.id+`"}`)
+	wantStatus(t, rec, 201)
+	fr := decode[friendRequest](t, rec)
+	if fr.ID != first.ID || fr.Status != "accepted" || fr.From.ID != ann.id || fr.To.ID != bob.id {
+		t.Fatalf("requesting back: %+v, want Ann's request accepted", fr)
+	}
+	if n := apptest.Count(t, e.a.Pool, `SELECT count(*) FROM friendships`); n != 2 {
+		t.Fatalf("%d friendship rows, want 2", n)
+	}
+	acc := e.eventsOf(events.TypeFriendAccepted)
+	if len(acc) != 1 || acc[0].Extensions()[events.PartitionKeyExtension] != ann.id {
+		t.Fatalf("friend.accepted events %v", acc)
+	}
+	p, err := events.Decode[events.FriendAccepted](acc[0])
+	if err != nil || p.RequestID != first.ID || p.RequesterID != ann.id || p.AccepterID != bob.id || p.AccepterName != "Bob" || p.AcceptedAt.IsZero() {
+		t.Fatalf("payload %+v %v", p, err)
+	}
+	if n := len(e.eventsOf(events.TypeFriendRequested)); n != 1 {
+		t.Fatalf("%d friend.requested events, want only Ann's", n)
+	}
+}
+
+// Two people who request each other at the same moment become friends
+// exactly once. Twenty pairs race at once, each pair from both sides, and
+// the whole thing runs a few rounds.
+func TestConcurrentMutualRequestsBecomeOneFriendship(t *testing.T) {
+	e := setup(t)
+	const pairs, rounds = 20, 3
+	type pair struct{ a, b user }
+	for round := range rounds {
+		ps := make([]pair, pairs)
+		for i := range ps {
+			ps[i] = pair{
+				e.user(t, fmt.Sprintf("A%d-%d", round, i), fmt.Sprintf("a%d-%d@example.com", round, i)),
+				e.user(t, fmt.Sprintf("B%d-%d", round, i), fmt.Sprintf("b%d-%d@example.com", round, i)),
+			}
+		}
+		start := make(chan struct{})
+		var wg sync.WaitGroup
+		codes := make(chan string, 2*pairs)
+		for _, p := range ps {
+			for _, dir := range [][2]user{{p.a, p.b}, {p.b, p.a}} {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					<-start
+					rec := e.do(dir[0], "POST", "/api/friends/requests", `{"userId":"`+dir[1].id+`"}`)
+					codes <- fmt.Sprintf("%d %s", rec.Code, strings.TrimSpace(rec.Body.String()))
+				}()
+			}
+		}
+		close(start)
+		wg.Wait()
+		close(codes)
+		for c := range codes {
+			if !strings.HasPrefix(c, "201 ") {
+				t.Fatalf("round %d: a racing request got %s", round, c)
+			}
+		}
+		for _, p := range ps {
+			if n := apptest.Count(t, e.a.Pool, `SELECT count(*) FROM friendships WHERE (user_id = $1 AND friend_id = $2) OR (user_id = $2 AND friend_id = $1)`, p.a.id, p.b.id); n != 2 {
+				t.Fatalf("round %d: %d friendship rows for a pair, want 2", round, n)
+			}
+			if n := apptest.Count(t, e.a.Pool, `SELECT count(*) FROM friend_requests WHERE from_user IN ($1, $2) AND to_user IN ($1, $2)`, p.a.id, p.b.id); n != 1 {
+				t.Fatalf("round %d: %d request rows for a pair, want 1", round, n)
+			}
+			if n := apptest.Count(t, e.a.Pool, `SELECT count(*) FROM friend_requests WHERE status = 'accepted' AND from_user IN ($1, $2) AND to_user IN ($1, $2)`, p.a.id, p.b.id); n != 1 {
+				t.Fatalf("round %d: %d accepted requests for a pair, want 1", round, n)
+			}
+		}
+	}
+	if n := len(e.eventsOf(events.TypeFriendAccepted)); n != pairs*rounds {
+		t.Fatalf("%d friend.accepted events, want %d", n, pairs*rounds)
+	}
+	if n := len(e.eventsOf(events.TypeFriendRequested)); n != pairs*rounds {
+		t.Fatalf("%d friend.requested events, want %d", n, pairs*rounds)
+	}
+}
+
+func TestAcceptDeclineCancelOnlyByTheRightSide(t *testing.T) {
+	e := setup(t)
+	ann := e.user(t, "Ann", "ann@example.com")
+	bob := e.user(t, "Bob", "bob@example.com")
+	cid := e.user(t, "Cid", "cid@example.com")
+	send := func(from, to user) friendRequest {
+		t.Helper()
+		rec := e.do(from, "POST", "/api/friends/requests", `{"userId":"`+to.id+`"}`)
+		wantStatus(t, rec, 201)
+		return decode[friendRequest](t, rec)
+	}
+	r1 := send(ann, bob)
+	path := "/api/friends/requests/" + r1.ID
+	for _, c := range []struct {
+		who          user
+		method, path string
+	}{
+		{ann, "POST", path + "/accept"}, // the sender cannot accept
+		{cid, "POST", path + "/accept"},
+		{ann, "POST", path + "/decline"},
+		{cid, "POST", path + "/decline"},
+		{bob, "DELETE", path}, // the recipient cannot cancel
+		{cid, "DELETE", path},
+		{bob, "POST", "/api/friends/requests/not-an-id/accept"},
+		{bob, "POST", "/api/friends/requests/00000000-0000-4000-8000-000000000000/accept"},
+		{ann, "DELETE", "/api/friends/requests/00000000-0000-4000-8000-000000000000"},
+	} {
+		rec := e.do(c.who, c.method, c.path, "")
+		wantStatus(t, rec, 404)
+		apptest.ProblemOf(t, rec)
+	}
+	if n := apptest.Count(t, e.a.Pool, `SELECT count(*) FROM friend_requests WHERE status = 'pending'`); n != 1 {
+		t.Fatal("a refused action changed the request")
+	}
+
+	rec := e.do(bob, "POST", path+"/accept", "")
+	wantStatus(t, rec, 200)
+	if got := decode[friendRequest](t, rec); got.Status != "accepted" || got.ID != r1.ID || got.From.ID != ann.id || got.To.Name != "Bob" {
+		t.Fatalf("accept answered %+v", got)
+	}
+	wantStatus(t, e.do(bob, "POST", path+"/accept", ""), 404) // not pending any more
+	wantStatus(t, e.do(ann, "DELETE", path, ""), 404)
+	acc := e.eventsOf(events.TypeFriendAccepted)
+	if len(acc) != 1 || acc[0].Extensions()[events.PartitionKeyExtension] != ann.id || acc[0].Subject() != r1.ID {
+		t.Fatalf("friend.accepted %v", acc)
+	}
+
+	// Decline: only the recipient, once, and no friendship.
+	r2 := send(cid, bob)
+	wantStatus(t, e.do(bob, "POST", "/api/friends/requests/"+r2.ID+"/decline", ""), 204)
+	wantStatus(t, e.do(bob, "POST", "/api/friends/requests/"+r2.ID+"/accept", ""), 404)
+	// Cancel: only the sender.
+	r3 := send(cid, ann)
+	wantStatus(t, e.do(cid, "DELETE", "/api/friends/requests/"+r3.ID, ""), 204)
+	wantStatus(t, e.do(ann, "POST", "/api/friends/requests/"+r3.ID+"/accept", ""), 404)
+
+	statuses := map[string]string{}
+	rows, _ := e.a.Pool.Query(context.Background(), `SELECT id::text, status FROM friend_requests`)
+	for rows.Next() {
+		var id, s string
+		_ = rows.Scan(&id, &s)
+		statuses[id] = s
+	}
+	if statuses[r1.ID] != "accepted" || statuses[r2.ID] != "declined" || statuses[r3.ID] != "cancelled" {
+		t.Fatalf("statuses %v", statuses)
+	}
+	if n := apptest.Count(t, e.a.Pool, `SELECT count(*) FROM friendships WHERE user_id = $1 OR friend_id = $1`, cid.id); n != 0 {
+		t.Fatal("a declined or cancelled request made friends")
+	}
+	if n := len(e.eventsOf(events.TypeFriendAccepted)); n != 1 {
+		t.Fatalf("%d friend.accepted events, want 1", n)
+	}
+	// After a decline, asking again is allowed.
+	send(cid, bob)
+}
+
+func TestFriendsListAndUnfriend(t *testing.T) {
+	e := setup(t)
+	ann := e.user(t, "Ann", "ann@example.com")
+	bob := e.user(t, "bob", "bob@example.com")
+	cid := e.user(t, "Cid", "cid@example.com")
+	dan := e.user(t, "Dan", "dan@example.com")
+	e.befriend(t, ann, cid)
+	e.befriend(t, ann, bob)
+	e.befriend(t, bob, dan)
+	got := decode[struct{ Friends []person }](t, e.do(ann, "GET", "/api/friends", "")).Friends
+	if fmt.Sprint(got) != fmt.Sprint([]person{{bob.id, "bob"}, {cid.id, "Cid"}}) {
+		t.Fatalf("ann's friends %v", got)
+	}
+
+	wantStatus(t, e.do(ann, "DELETE", "/api/friends/"+bob.id, ""), 204)
+	if n := apptest.Count(t, e.a.Pool, `SELECT count(*) FROM friendships WHERE (user_id = $1 AND friend_id = $2) OR (user_id = $2 AND friend_id = $1)`, ann.id, bob.id); n != 0 {
+		t.Fatalf("%d friendship rows left after unfriending", n)
+	}
+	if n := apptest.Count(t, e.a.Pool, `SELECT count(*) FROM friendships`); n != 4 {
+		t.Fatalf("unfriending touched other friendships: %d rows left, want 4", n)
+	}
+	got = decode[struct{ Friends []person }](t, e.do(bob, "GET", "/api/friends", "")).Friends
+	if len(got) != 1 || got[0].ID != dan.id {
+		t.Fatalf("bob's friends after unfriend %v", got)
+	}
+	for _, path := range []string{"/api/friends/" + bob.id, "/api/friends/" + dan.id, "/api/friends/" + ann.id, "/api/friends/nope"} {
+		rec := e.do(ann, "DELETE", path, "")
+		wantStatus(t, rec, 404)
+		apptest.ProblemOf(t, rec)
+	}
+	// Unfriended people can ask again.
+	wantStatus(t, e.do(bob, "POST", "/api/friends/requests", `{"userId":"`+ann.id+`"}`), 201)
+}
+
+func TestEveryEndpointNeedsASessionAndUnsafeOnesTheCSRFHeader(t *testing.T) {
+	e := setup(t)
+	ann := e.user(t, "Ann", "ann@example.com")
+	bob := e.user(t, "Bob", "bob@example.com")
+	id := "00000000-0000-4000-8000-000000000000"
+	routes := []struct{ method, path, body string }{
+		{"GET", "/api/users?q=b", ""},
+		{"POST", "/api/friends/requests", `{"userId":"` + bob.id + `"}`},
+		{"GET", "/api/friends/requests", ""},
+		{"POST", "/api/friends/requests/" + id + "/accept", ""},
+		{"POST", "/api/friends/requests/" + id + "/decline", ""},
+		{"DELETE", "/api/friends/requests/" + id, ""},
+		{"GET", "/api/friends", ""},
+		{"DELETE", "/api/friends/" + bob.id, ""},
+	}
+	for _, r := range routes {
+		rec := apptest.Serve(e.h, apptest.Request(r.method, r.path, r.body))
+		if rec.Code != 401 {
+			t.Errorf("%s %s without a session: %d", r.method, r.path, rec.Code)
+		}
+		apptest.ProblemOf(t, rec)
+		bad := apptest.Request(r.method, r.path, r.body, &http.Cookie{Name: session.CookieName, Value: "forged"})
+		if rec := apptest.Serve(e.h, bad); rec.Code != 401 {
+			t.Errorf("%s %s with a forged session: %d", r.method, r.path, rec.Code)
+		}
+		if r.method != "GET" {
+			req := apptest.Request(r.method, r.path, r.body, ann.cookie)
+			req.Header.Del("X-Requested-With")
+			rec := apptest.Serve(e.h, req)
+			if rec.Code != 403 {
+				t.Errorf("%s %s without the CSRF header: %d", r.method, r.path, rec.Code)
+			}
+		}
+	}
+	if n := apptest.Count(t, e.a.Pool, `SELECT count(*) FROM friend_requests`); n != 0 {
+		t.Fatal("an unauthenticated or cross-site request wrote a friend request")
+	}
+}
+
+func TestSendRequestSucceedsWhileTheSinkIsDown(t *testing.T) {
+	e := setup(t)
+	ann := e.user(t, "Ann", "ann@example.com")
+	bob := e.user(t, "Bob", "bob@example.com")
+	e.sink.Down.Store(true)
+	wantStatus(t, e.do(ann, "POST", "/api/friends/requests", `{"userId":"`+bob.id+`"}`), 201)
+	e.a.Outbox.Wait()
+	if n := apptest.Count(t, e.a.Pool, `SELECT count(*) FROM outbox WHERE sent_at IS NULL AND event_type = $1`, events.TypeFriendRequested); n != 1 {
+		t.Fatalf("want the event kept in the outbox for the relay, got %d unsent rows", n)
+	}
+}

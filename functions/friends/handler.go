@@ -1,0 +1,77 @@
+package main
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/tidings-dev/tidings/functions/internal/outbox"
+	"github.com/tidings-dev/tidings/functions/internal/problem"
+)
+
+// source names this function in the events it emits.
+const source = "/tidings/friends"
+
+type handler struct {
+	pool   *pgxpool.Pool
+	outbox *outbox.Outbox
+	log    *slog.Logger
+}
+
+// person is how the API shows another user.
+type person struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+}
+
+// refusal is an expected "no" from a transaction: it rolls the transaction
+// back and becomes a problem response.
+type refusal struct {
+	status int
+	detail string
+	field  string // the input field at fault, if any
+}
+
+func (r *refusal) Error() string { return r.detail }
+
+func notFound(detail string) *refusal { return &refusal{status: http.StatusNotFound, detail: detail} }
+
+func (r *refusal) write(w http.ResponseWriter) {
+	var fields []problem.FieldError
+	if r.field != "" {
+		fields = append(fields, problem.FieldError{Field: r.field, Detail: r.detail})
+	}
+	switch r.status {
+	case http.StatusBadRequest:
+		problem.Invalid(w, fields...)
+	case http.StatusConflict:
+		problem.Conflict(w, r.detail, fields...)
+	default:
+		problem.NotFound(w, r.detail)
+	}
+}
+
+// finish answers an error from a transaction: a refusal as its problem,
+// anything else as a logged 500.
+func (h *handler) finish(w http.ResponseWriter, r *http.Request, what string, err error) {
+	var ref *refusal
+	if errors.As(err, &ref) {
+		ref.write(w)
+		return
+	}
+	h.log.ErrorContext(r.Context(), what, "err", err)
+	problem.Internal(w)
+}
+
+// parseID canonicalises an id from a path or body; ok is false for anything
+// that is not a UUID, which the API treats like an unknown id.
+func parseID(s string) (string, bool) {
+	u, err := uuid.Parse(s)
+	if err != nil || len(s) != 36 {
+		return "", false
+	}
+	return u.String(), true
+}

@@ -1,0 +1,123 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/tidings-dev/tidings/functions/internal/problem"
+	"github.com/tidings-dev/tidings/functions/internal/session"
+)
+
+// Stream serves GET /api/notifications/stream: a WebSocket carrying each new
+// notification of the logged-in user as one JSON text message.
+type Stream struct {
+	hub *Hub
+	log *slog.Logger
+	// Heartbeat is the interval between pings; a client that does not
+	// answer within WriteTimeout is gone.
+	Heartbeat time.Duration
+	// Buffer is how many messages may wait for one slow client before it
+	// is dropped.
+	Buffer int
+	// WriteTimeout bounds one message (or ping) to the client.
+	WriteTimeout time.Duration
+}
+
+// NewStream returns a stream with production settings.
+func NewStream(hub *Hub, log *slog.Logger) *Stream {
+	return &Stream{hub: hub, log: log, Heartbeat: 20 * time.Second, Buffer: 64, WriteTimeout: 10 * time.Second}
+}
+
+// sameOrigin accepts a request without Origin (not a browser) or one whose
+// Origin names the host it was sent to: a page on another site cannot open
+// a socket that rides on the user's cookie.
+func sameOrigin(r *http.Request) bool {
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		return true
+	}
+	u, err := url.Parse(origin)
+	return err == nil && u.Host != "" && strings.EqualFold(u.Host, r.Host)
+}
+
+func (s *Stream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	user := session.UserID(r.Context())
+	if !sameOrigin(r) {
+		problem.Forbidden(w, "The live stream only accepts connections from this site.")
+		return
+	}
+	// Subscribe before the upgrade, so Redis being down is a plain 503.
+	c, err := s.hub.Join(r.Context(), user, s.Buffer)
+	if err != nil {
+		s.log.ErrorContext(r.Context(), "live channel subscribe failed", "user", user, "err", err)
+		problem.Unavailable(w, "Live notifications are unavailable right now.")
+		return
+	}
+	defer s.hub.Leave(c)
+	// Accept checks the Origin again (same host), as a second lock.
+	conn, err := websocket.Accept(w, r, nil)
+	if err != nil {
+		return // Accept answered the client
+	}
+	defer conn.CloseNow() //nolint:errcheck
+	conn.SetReadLimit(512)
+	// The client sends nothing; reading only answers pings and notices a close.
+	ctx := conn.CloseRead(context.WithoutCancel(r.Context()))
+
+	// A dropped client may be stuck in a write to a full socket; closing
+	// from here unblocks it.
+	closed := make(chan struct{})
+	go func() {
+		defer close(closed)
+		select {
+		case <-c.gone:
+			conn.Close(c.code, c.reason) //nolint:errcheck
+		case <-ctx.Done():
+		}
+	}()
+	defer func() { <-closed }()
+
+	tick := time.NewTicker(s.Heartbeat)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-c.gone:
+			return
+		case msg := <-c.out:
+			if err := s.write(ctx, conn, msg); err != nil {
+				s.logGone(ctx, user, err)
+				return
+			}
+		case <-tick.C:
+			pctx, cancel := context.WithTimeout(ctx, s.WriteTimeout)
+			err := conn.Ping(pctx)
+			cancel()
+			if err != nil {
+				s.logGone(ctx, user, err)
+				return
+			}
+		}
+	}
+}
+
+func (s *Stream) write(ctx context.Context, conn *websocket.Conn, msg []byte) error {
+	ctx, cancel := context.WithTimeout(ctx, s.WriteTimeout)
+	defer cancel()
+	return conn.Write(ctx, websocket.MessageText, msg)
+}
+
+func (s *Stream) logGone(ctx context.Context, user string, err error) {
+	if errors.Is(err, context.Canceled) || websocket.CloseStatus(err) != -1 {
+		return // the client left
+	}
+	s.log.InfoContext(ctx, "live client gone", "user", user, "err", err)
+}

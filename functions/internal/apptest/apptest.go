@@ -1,0 +1,82 @@
+// Package apptest builds a function's App against real test services: a
+// fresh Postgres database, the test Redis, and an HTTP sink that records
+// every CloudEvent it is sent, like a KafkaSink would accept them.
+package apptest
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/cloudevents/sdk-go/v2/event"
+	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
+
+	"github.com/tidings-dev/tidings/functions/internal/app"
+	"github.com/tidings-dev/tidings/infra/testenv"
+)
+
+// New returns an App named name on a fresh database; sink may be "".
+func New(t testing.TB, name string, needs app.Needs, sink string) *app.App {
+	t.Helper()
+	s := app.Settings{DatabaseURL: testenv.Postgres(t), Sink: sink}
+	if needs.Redis {
+		s.RedisURL = testenv.Redis(t)
+	}
+	a, err := app.New(context.Background(), name, needs, s)
+	if err != nil {
+		t.Fatalf("app.New: %v", err)
+	}
+	t.Cleanup(func() { a.Outbox.Wait(); a.Close() })
+	return a
+}
+
+// Sink is a recording CloudEvents receiver. Set Down to answer 503, as a
+// KafkaSink does when Kafka refuses.
+type Sink struct {
+	URL  string
+	Down atomic.Bool
+	mu   sync.Mutex
+	got  []event.Event
+	hdrs []http.Header
+}
+
+// NewSink starts a recording sink, closed when the test ends.
+func NewSink(t testing.TB) *Sink {
+	s := &Sink{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if s.Down.Load() {
+			http.Error(w, "kafka unavailable", http.StatusServiceUnavailable)
+			return
+		}
+		e, err := cehttp.NewEventFromHTTPRequest(r)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		s.mu.Lock()
+		s.got = append(s.got, *e)
+		s.hdrs = append(s.hdrs, r.Header.Clone())
+		s.mu.Unlock()
+		w.WriteHeader(http.StatusAccepted)
+	}))
+	t.Cleanup(srv.Close)
+	s.URL = srv.URL
+	return s
+}
+
+// Events returns what the sink accepted so far.
+func (s *Sink) Events() []event.Event {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]event.Event(nil), s.got...)
+}
+
+// Headers returns the HTTP headers of each accepted request.
+func (s *Sink) Headers() []http.Header {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]http.Header(nil), s.hdrs...)
+}

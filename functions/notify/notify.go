@@ -1,0 +1,163 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/cloudevents/sdk-go/v2/event"
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/tidings-dev/tidings/events"
+	"github.com/tidings-dev/tidings/functions/internal/consume"
+	"github.com/tidings-dev/tidings/functions/internal/notification"
+	"github.com/tidings-dev/tidings/functions/internal/outbox"
+)
+
+// Name is the consumer name (its dedup ledger key) and the Knative Service.
+const Name = "notify"
+
+// Accepts lists the event types notify consumes.
+var Accepts = []string{events.TypeFriendRequested, events.TypeFriendAccepted, events.TypeNotificationCreated}
+
+// PublishTimeout bounds the Redis publish after commit; a slow Redis must
+// not hold the KafkaSource's partition.
+const PublishTimeout = 2 * time.Second
+
+// Handler is the KafkaSource subscriber endpoint. The notification is
+// stored inside the consumer's transaction; only after that transaction
+// committed, and only if the row is new, is it published live. Publishing
+// is best effort: the row is the truth, and a client that missed a live
+// message refetches the list when it reconnects.
+func Handler(ob *outbox.Outbox, log *slog.Logger, rdb *redis.Client) http.Handler {
+	inner := consume.Handler(Name, ob, log, Accepts, store)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		slot := &stored{}
+		sw := &statusWriter{ResponseWriter: w}
+		inner.ServeHTTP(sw, r.WithContext(context.WithValue(r.Context(), slotKey{}, slot)))
+		// consume answers 200 only after its transaction committed.
+		if sw.status != http.StatusOK || slot.item == nil {
+			return
+		}
+		publish(r.Context(), log, rdb, slot.recipient, *slot.item)
+	})
+}
+
+// stored carries the newly inserted notification out of the transaction.
+type stored struct {
+	recipient string
+	item      *notification.Item
+}
+
+type slotKey struct{}
+
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (s *statusWriter) WriteHeader(code int) {
+	if s.status == 0 {
+		s.status = code
+	}
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusWriter) Write(b []byte) (int, error) {
+	if s.status == 0 {
+		s.status = http.StatusOK
+	}
+	return s.ResponseWriter.Write(b)
+}
+
+func publish(ctx context.Context, log *slog.Logger, rdb *redis.Client, recipient string, it notification.Item) {
+	raw, err := json.Marshal(it)
+	if err != nil {
+		log.ErrorContext(ctx, "encode live notification", "err", err)
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), PublishTimeout)
+	defer cancel()
+	if err := rdb.Publish(ctx, notification.Channel(recipient), raw).Err(); err != nil {
+		// The row is stored; the client refetches the list on reconnect.
+		log.WarnContext(ctx, "live publish failed; notification stored only", "notification", it.ID, "recipient", recipient, "err", err)
+	}
+}
+
+// store turns the event into a notification row. Redeliveries of the same
+// event stop at consume's dedup; a different event with the same cause
+// (a replay, a resend by another path) stops at the unique key.
+func store(ctx context.Context, tx *outbox.Tx, e event.Event) error {
+	n, err := fromEvent(e)
+	if err != nil {
+		return err
+	}
+	for field, id := range map[string]string{"recipient": n.RecipientID, "actor": n.ActorID} {
+		if _, err := uuid.Parse(id); err != nil {
+			return consume.Permanent(fmt.Errorf("%s %q is not a user id", field, id))
+		}
+	}
+	var postID *string
+	if n.PostID != "" {
+		if _, err := uuid.Parse(n.PostID); err != nil {
+			return consume.Permanent(fmt.Errorf("postId %q is not a post id", n.PostID))
+		}
+		postID = &n.PostID
+	}
+	it, err := notification.Scan(tx.QueryRow(ctx, `
+		INSERT INTO notifications (recipient_id, kind, actor_id, actor_name, post_id, cause_source, cause_id, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+		ON CONFLICT (recipient_id, kind, cause_source, cause_id) DO NOTHING
+		RETURNING `+notification.Columns(""),
+		n.RecipientID, n.Kind, n.ActorID, n.ActorName, postID, n.CauseSource, n.CauseID, n.CreatedAt))
+	var pgErr *pgconn.PgError
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return nil // stored before: nothing new to tell anyone
+	case errors.As(err, &pgErr) && pgErr.Code == "23503":
+		// The recipient does not exist (or was deleted): retrying cannot
+		// help, so the event goes to the dead-letter topic with the reason.
+		return consume.Permanent(fmt.Errorf("recipient %s is not a user", n.RecipientID))
+	case err != nil:
+		return fmt.Errorf("store notification: %w", err)
+	}
+	if slot, ok := ctx.Value(slotKey{}).(*stored); ok {
+		slot.recipient, slot.item = n.RecipientID, &it
+	}
+	return nil
+}
+
+// fromEvent maps each consumed event to the notification it causes. A friend
+// event is its own cause; a fan-out event names the post event that caused it.
+func fromEvent(e event.Event) (events.NotificationCreated, error) {
+	switch e.Type() {
+	case events.TypeFriendRequested:
+		p, err := events.Decode[events.FriendRequested](e)
+		if err != nil {
+			return events.NotificationCreated{}, err
+		}
+		return events.NotificationCreated{
+			RecipientID: p.ToUserID, Kind: events.KindFriendRequested, ActorID: p.FromUserID, ActorName: p.FromName,
+			CauseSource: e.Source(), CauseID: e.ID(), CreatedAt: p.RequestedAt,
+		}, nil
+	case events.TypeFriendAccepted:
+		p, err := events.Decode[events.FriendAccepted](e)
+		if err != nil {
+			return events.NotificationCreated{}, err
+		}
+		return events.NotificationCreated{
+			RecipientID: p.RequesterID, Kind: events.KindFriendAccepted, ActorID: p.AccepterID, ActorName: p.AccepterName,
+			CauseSource: e.Source(), CauseID: e.ID(), CreatedAt: p.AcceptedAt,
+		}, nil
+	case events.TypeNotificationCreated:
+		return events.Decode[events.NotificationCreated](e)
+	}
+	return events.NotificationCreated{}, consume.Permanent(fmt.Errorf("notify does not consume %s", e.Type()))
+}

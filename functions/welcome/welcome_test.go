@@ -1,0 +1,167 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	cloudevents "github.com/cloudevents/sdk-go/v2"
+	"github.com/cloudevents/sdk-go/v2/binding"
+	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
+
+	"github.com/tidings-dev/tidings/events"
+	"github.com/tidings-dev/tidings/functions/internal/app"
+	"github.com/tidings-dev/tidings/functions/internal/apptest"
+	"github.com/tidings-dev/tidings/functions/internal/consume"
+	"github.com/tidings-dev/tidings/infra/testenv"
+)
+
+type mailbox struct{ url string }
+
+type captured struct {
+	Messages []struct {
+		ID      string `json:"ID"`
+		Subject string `json:"Subject"`
+		To      []struct {
+			Address string `json:"Address"`
+		} `json:"To"`
+	} `json:"messages"`
+}
+
+func (m mailbox) to(t *testing.T, addr string) []string {
+	t.Helper()
+	res, err := http.Get(m.url + "/api/v1/messages")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var c captured
+	if err := json.NewDecoder(res.Body).Decode(&c); err != nil {
+		t.Fatal(err)
+	}
+	var subjects []string
+	for _, msg := range c.Messages {
+		for _, to := range msg.To {
+			if to.Address == addr {
+				subjects = append(subjects, msg.Subject)
+			}
+		}
+	}
+	return subjects
+}
+
+func setup(t *testing.T, smtpAddr string) (*app.App, http.Handler) {
+	a := apptest.New(t, "welcome", app.Needs{}, "")
+	m := &mailer{addr: smtpAddr, from: "hello@tidings.dev", timeout: 3 * time.Second}
+	return a, consume.Handler("welcome", a.Outbox, a.Log, []string{events.TypeUserSignedUp}, welcome(m))
+}
+
+func signedUp(t *testing.T, email, name string) cloudevents.Event {
+	e, err := events.New("/tidings/signup", events.TypeUserSignedUp, "u-"+name, "u-"+name,
+		events.UserSignedUp{UserID: "u-" + name, Email: email, Name: name, SignedUpAt: time.Now().UTC()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+// deliver POSTs e in binary mode, as the KafkaSource dispatcher does.
+func deliver(t *testing.T, h http.Handler, e cloudevents.Event) *httptest.ResponseRecorder {
+	t.Helper()
+	req := httptest.NewRequest("POST", "/", nil)
+	if err := cehttp.WriteRequest(context.Background(), binding.ToMessage(&e), req); err != nil {
+		t.Fatal(err)
+	}
+	return apptest.Serve(h, req)
+}
+
+func TestWelcomeEmailIsSentExactlyOnce(t *testing.T) {
+	mail := testenv.Mail(t)
+	_, h := setup(t, mail.SMTPAddr())
+	box := mailbox{mail.HTTPURL()}
+	e := signedUp(t, "dana@example.com", "Dana")
+	for i := 0; i < 3; i++ { // the first delivery and two redeliveries
+		if rec := deliver(t, h, e); rec.Code != 200 {
+			t.Fatalf("delivery %d: %d %s", i+1, rec.Code, rec.Body)
+		}
+	}
+	got := box.to(t, "dana@example.com")
+	if len(got) != 1 || got[0] != "Welcome to Tidings, Dana" {
+		t.Fatalf("mails to dana: %q", got)
+	}
+}
+
+func TestSMTPDownIsRetryableAndRecordsNothing(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := ln.Addr().String()
+	ln.Close()
+	a, h := setup(t, closed)
+	rec := deliver(t, h, signedUp(t, "eve@example.com", "Eve"))
+	if rec.Code != http.StatusInternalServerError {
+		t.Fatalf("status %d, want 500 so the KafkaSource retries", rec.Code)
+	}
+	if n := apptest.Count(t, a.Pool, `SELECT count(*) FROM processed_events`); n != 0 {
+		t.Fatal("a failed send was recorded as processed; a retry would skip the email")
+	}
+	// SMTP is back: the retry sends the mail.
+	mail := testenv.Mail(t)
+	_, h2 := setup(t, mail.SMTPAddr())
+	if rec := deliver(t, h2, signedUp(t, "eve@example.com", "Eve")); rec.Code != 200 {
+		t.Fatalf("retry: %d", rec.Code)
+	}
+	if got := (mailbox{mail.HTTPURL()}).to(t, "eve@example.com"); len(got) != 1 {
+		t.Fatalf("mails after SMTP came back: %q", got)
+	}
+}
+
+func TestBadEventsAreRejectedAsNotRetryable(t *testing.T) {
+	mail := testenv.Mail(t)
+	a, h := setup(t, mail.SMTPAddr())
+	good := signedUp(t, "fay@example.com", "Fay")
+
+	noKey := good.Clone()
+	noKey.SetExtension("partitionkey", nil)
+	badSchema := good.Clone()
+	_ = badSchema.SetData(cloudevents.ApplicationJSON, map[string]any{"userId": "u", "email": "not-an-email", "name": "F", "signedUpAt": time.Now()})
+	otherType, _ := events.New("/tidings/post", events.TypePostCreated, "p1", "u1", events.PostCreated{PostID: "p1", AuthorID: "u1", AuthorName: "A", CreatedAt: time.Now()})
+
+	for name, e := range map[string]cloudevents.Event{"no partition key": noKey, "schema": badSchema, "type it does not consume": otherType} {
+		rec := deliver(t, h, e)
+		if rec.Code != http.StatusBadRequest {
+			t.Errorf("%s: status %d, want 400", name, rec.Code)
+		}
+		if !strings.Contains(rec.Body.String(), "detail") {
+			t.Errorf("%s: no reason in body %s", name, rec.Body)
+		}
+	}
+	notCE := apptest.Serve(h, httptest.NewRequest("POST", "/", strings.NewReader(`{"hello":"world"}`)))
+	if notCE.Code != http.StatusBadRequest {
+		t.Errorf("non-CloudEvent: %d", notCE.Code)
+	}
+	if n := apptest.Count(t, a.Pool, `SELECT count(*) FROM processed_events`); n != 0 {
+		t.Fatalf("rejected events were recorded: %d", n)
+	}
+	if got := (mailbox{mail.HTTPURL()}).to(t, "fay@example.com"); len(got) != 0 {
+		t.Fatalf("a bad event sent mail: %q", got)
+	}
+}
+
+func TestMailHeadersCannotBeInjected(t *testing.T) {
+	msg := message{To: "a@b.co", Subject: "Welcome to Tidings, Zoë", MessageID: "<x@tidings.dev>", Body: "hi"}
+	raw := string(msg.bytes("hello@tidings.dev"))
+	if !strings.Contains(raw, "Subject: =?utf-8?q?") {
+		t.Fatalf("non-ASCII subject not encoded:\n%s", raw)
+	}
+	m := &mailer{addr: "127.0.0.1:1", from: "hello@tidings.dev", timeout: time.Second}
+	if err := m.send(context.Background(), message{To: "a@b.co\r\nBcc: x@y.z"}); err == nil {
+		t.Fatal("a recipient with a line break was accepted")
+	}
+}

@@ -1,0 +1,81 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/tidings-dev/tidings/infra/local/dlq"
+	"github.com/tidings-dev/tidings/knative/topology"
+)
+
+func dlqCmd(repo string, args []string) error {
+	if len(args) == 0 || (args[0] != "list" && args[0] != "replay") {
+		return fmt.Errorf("usage: tidings dlq list [--source NAME] | replay --source NAME [--id ID ...] [--all]")
+	}
+	verb := args[0]
+	fs := flag.NewFlagSet("dlq "+verb, flag.ExitOnError)
+	source := fs.String("source", "", "the KafkaSource whose dead letters to use (default for list: all)")
+	brokers := fs.String("brokers", envOr("KAFKA_BROKERS", "127.0.0.1:9092"), "Kafka bootstrap servers")
+	all := fs.Bool("all", false, "replay every dead letter of the source")
+	var ids multiFlag
+	fs.Var(&ids, "id", "an event id or <partition>:<offset> to replay (repeatable)")
+	fs.Parse(args[1:]) //nolint:errcheck
+
+	topo, err := topology.Load(filepath.Join(repo, "knative"))
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	bs := strings.Split(*brokers, ",")
+	if verb == "list" {
+		lists, err := dlq.List(ctx, topo, bs, *source)
+		if err != nil {
+			return err
+		}
+		printLetters(lists)
+		return nil
+	}
+	if len(ids) == 0 && !*all {
+		return fmt.Errorf("say which dead letters to replay: --id ID (repeatable) or --all")
+	}
+	n, err := dlq.Replay(ctx, topo, bs, *source, ids)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("replayed %d event(s) from %s\n", n, *source)
+	return nil
+}
+
+func printLetters(lists []dlq.Letters) {
+	w := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', 0)
+	for _, l := range lists {
+		fmt.Fprintf(w, "%s (%s → %s): %d dead letter(s)\n", l.Source.Name, strings.Join(l.Source.Topics, ","), l.Source.DLQTopic, len(l.Letters))
+		for _, letter := range l.Letters {
+			reason := strings.Join(strings.Fields(letter.Reason), " ")
+			if len(reason) > 160 {
+				reason = reason[:160] + "…"
+			}
+			fmt.Fprintf(w, "  %s\t%s\t%s\tcode %d\t%s\n", letter.Ref(), letter.Event.ID(), letter.Event.Type(), letter.Code, reason)
+		}
+	}
+	w.Flush()
+}
+
+type multiFlag []string
+
+func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
+func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
+
+func envOr(k, def string) string {
+	if v := os.Getenv(k); v != "" {
+		return v
+	}
+	return def
+}

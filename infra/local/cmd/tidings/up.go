@@ -1,0 +1,130 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"os/signal"
+	"sort"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/tidings-dev/tidings/infra/local/stack"
+)
+
+func up(repo string, args []string) error {
+	fs := flag.NewFlagSet("up", flag.ExitOnError)
+	idle := fs.Duration("idle", 0, "scale every function to zero after this idle time (default: from the manifests)")
+	fs.Parse(args) //nolint:errcheck
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	start := time.Now()
+	s, err := stack.Up(ctx, stack.Options{RepoDir: repo, Ports: stack.DefaultPorts, Progress: os.Stdout, IdleTimeout: *idle})
+	if err != nil {
+		return err
+	}
+	printTable(os.Stdout, s, time.Since(start))
+	<-ctx.Done()
+	fmt.Println("\nstopping…")
+	s.Close(context.Background())
+	fmt.Println("stopped; data kept in .data/")
+	return nil
+}
+
+func printTable(out io.Writer, s *stack.Stack, took time.Duration) {
+	b := s.Backing()
+	fmt.Fprintf(out, "\nTidings is up (%s)\n\n", took.Round(100*time.Millisecond))
+	w := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+	row := func(k, v, note string) { fmt.Fprintf(w, "  %s\t%s\t%s\n", k, v, note) }
+	row("Web app + API", strings.Replace(s.GatewayURL, "127.0.0.1", "localhost", 1), "")
+	if b.MailURL != "" {
+		row("Mail catcher", b.MailURL, "captured mail, JSON at /api/v1/messages")
+	}
+	row("KafkaSinks", s.IngressURL+"/<namespace>/<name>", "POST CloudEvents here")
+	row("Kafka", strings.Join(b.KafkaBrokers, ","), b.Origin["kafka"])
+	row("Postgres", redact(b.DatabaseURL), b.Origin["postgres"])
+	row("Redis", b.RedisURL, b.Origin["redis"])
+	row("MinIO (S3)", b.S3Endpoint, b.Origin["minio"])
+	if b.MinIOConsole != "" {
+		row("MinIO console", b.MinIOConsole, "")
+	}
+	row("SMTP", b.SMTPAddr, b.Origin["smtp"])
+	w.Flush()
+	fmt.Fprintln(out, "\n  Functions (Knative Services; each starts on its first request and scales to zero when idle):")
+	names := make([]string, 0)
+	for _, svc := range s.Topology().Services {
+		names = append(names, svc.Name)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		fmt.Fprintf(w, "    %s\t%s\n", n, s.ServiceURL(n))
+	}
+	w.Flush()
+	fmt.Fprintln(out, "\n  Dead letters: go tool task dlq -- list      Stop: Ctrl-C")
+}
+
+// redact hides a password in a connection URL.
+func redact(u string) string {
+	if at := strings.Index(u, "@"); at > 0 {
+		if colon := strings.LastIndex(u[:at], ":"); colon > strings.Index(u, "://")+2 {
+			return u[:colon] + ":***" + u[at:]
+		}
+	}
+	return u
+}
+
+// execCmd runs a command against a fresh stack on free ports with its own
+// data directory, then tears the stack down: the browser tests use it.
+func execCmd(repo string, args []string) error {
+	if len(args) > 0 && args[0] == "--" {
+		args = args[1:]
+	}
+	if len(args) == 0 {
+		return fmt.Errorf("exec: no command given")
+	}
+	dir, err := os.MkdirTemp("", "tidings-exec-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	logFile, err := os.Create(dir + "/functions.log")
+	if err != nil {
+		return err
+	}
+	s, err := stack.Up(ctx, stack.Options{RepoDir: repo, DataDir: dir, Progress: os.Stderr, FunctionOutput: logFile})
+	if err != nil {
+		return err
+	}
+	defer s.Close(context.Background())
+	cmd := exec.CommandContext(ctx, args[0], args[1:]...)
+	cmd.Stdout, cmd.Stderr, cmd.Dir = os.Stdout, os.Stderr, repo
+	cmd.Env = append(os.Environ(), "BASE_URL="+s.GatewayURL, "MAIL_URL="+s.Backing().MailURL)
+	if err := cmd.Run(); err != nil {
+		if ee, ok := err.(*exec.ExitError); ok {
+			fmt.Fprintf(os.Stderr, "tidings exec: %s failed; function logs:\n", args[0])
+			tail(logFile.Name(), 60)
+			return exitCode(ee.ExitCode())
+		}
+		return err
+	}
+	return nil
+}
+
+func tail(path string, n int) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return
+	}
+	lines := strings.Split(strings.TrimRight(string(raw), "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	fmt.Fprintln(os.Stderr, strings.Join(lines, "\n"))
+}

@@ -1,0 +1,44 @@
+package stack_test
+
+import (
+	"context"
+	"path/filepath"
+	"strconv"
+	"testing"
+
+	"github.com/tidings-dev/tidings/infra/local/dlq"
+	"github.com/tidings-dev/tidings/knative/topology"
+)
+
+type letter struct{ code, reason, subject string }
+
+func loadTopology(t *testing.T) *topology.Topology {
+	topo, err := topology.Load(filepath.Join("..", "..", "..", "knative"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return topo
+}
+
+// dlqList reads a source's dead letters the way `tidings dlq list` does.
+func dlqList(t *testing.T, brokers, source string) map[string]letter {
+	t.Helper()
+	lists, err := dlq.List(context.Background(), loadTopology(t), []string{brokers}, source)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]letter{}
+	for _, l := range lists[0].Letters {
+		out[l.Event.ID()] = letter{code: strconv.Itoa(l.Code), reason: l.Reason, subject: l.Event.Subject()}
+	}
+	return out
+}
+
+// dlqReplay replays one dead letter the way `tidings dlq replay` does.
+func dlqReplay(t *testing.T, brokers, source, id string) {
+	t.Helper()
+	n, err := dlq.Replay(context.Background(), loadTopology(t), []string{brokers}, source, []string{id})
+	if err != nil || n != 1 {
+		t.Fatalf("replay %s: %d %v", id, n, err)
+	}
+}

@@ -1,0 +1,211 @@
+package stack
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"net/http"
+	"net/url"
+	"path"
+	"sync"
+	"time"
+
+	"github.com/tidings-dev/tidings/infra/local/eventing/kafkasink"
+	"github.com/tidings-dev/tidings/infra/local/eventing/kafkasource"
+	"github.com/tidings-dev/tidings/infra/local/eventing/pingsource"
+	"github.com/tidings-dev/tidings/infra/local/serving"
+	"github.com/tidings-dev/tidings/knative/topology"
+)
+
+func joinErrs(errs []error) error { return errors.Join(errs...) }
+
+// build compiles every Service's ko:// image into a local binary, as ko would.
+func (s *Stack) build(ctx context.Context) (map[string]string, error) {
+	s.say("building %d functions from their ko:// images", len(s.topo.Services))
+	start := time.Now()
+	bins := make(map[string]string, len(s.topo.Services))
+	var mu sync.Mutex
+	var errs []error
+	sem := make(chan struct{}, 2) // the Go build cache does the rest
+	var wg sync.WaitGroup
+	for _, svc := range s.topo.Services {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			bin, err := serving.Build(ctx, serving.BuildConfig{ImportPath: svc.Image, OutDir: path.Join(s.opts.DataDir, "bin"), ModuleDir: s.opts.RepoDir, Name: svc.Name})
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				errs = append(errs, fmt.Errorf("build %s: %w", svc.Name, err))
+				return
+			}
+			bins[svc.Name] = bin
+		}()
+	}
+	wg.Wait()
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	s.say("built %d functions in %s", len(bins), time.Since(start).Round(100*time.Millisecond))
+	return bins, nil
+}
+
+// startEventingIngress serves every KafkaSink at /<namespace>/<name>.
+func (s *Stack) startEventingIngress(ctx context.Context) error {
+	in, err := kafkasink.NewIngress(kafkasink.Config{Brokers: s.backing.KafkaBrokers, Logger: s.opts.Logger})
+	if err != nil {
+		return err
+	}
+	s.closers = append(s.closers, func(context.Context) error { return in.Close() })
+	for _, k := range s.topo.KafkaSinks {
+		if err := in.Register(k.Namespace, k.Name, k.Topic, k.ContentMode); err != nil {
+			return fmt.Errorf("KafkaSink %s: %w", k.Name, err)
+		}
+	}
+	s.IngressURL, err = s.listen(s.opts.Ports.Ingress, in)
+	return err
+}
+
+// resolve turns a Destination into a local URL, as Knative's addressable
+// resolver does in a cluster.
+func (s *Stack) resolve(d topology.Destination) (string, error) {
+	var base string
+	switch {
+	case d.Ref == nil:
+		return d.URI, nil
+	case d.Ref.Kind == "KafkaSink":
+		k := s.topo.KafkaSink(d.Ref.Name)
+		if k == nil {
+			return "", fmt.Errorf("no KafkaSink %q", d.Ref.Name)
+		}
+		base = s.IngressURL + k.IngressPath()
+	case d.Ref.Kind == "Service":
+		u, ok := s.urls[d.Ref.Name]
+		if !ok {
+			return "", fmt.Errorf("no Service %q", d.Ref.Name)
+		}
+		base = u
+	default:
+		return "", fmt.Errorf("cannot resolve a %s locally", d.Ref.Kind)
+	}
+	if d.URI == "" {
+		return base, nil
+	}
+	rel, err := url.Parse(d.URI)
+	if err != nil {
+		return "", err
+	}
+	b, _ := url.Parse(base)
+	return b.ResolveReference(rel).String(), nil
+}
+
+// idleTimeout is how long Knative would keep an idle revision: the stable
+// window (60 s default) or the retention period, whichever is longer.
+func (s *Stack) idleTimeout(svc *topology.Service) time.Duration {
+	if s.opts.IdleTimeout > 0 {
+		return s.opts.IdleTimeout
+	}
+	window := svc.Window
+	if window == 0 {
+		window = 60 * time.Second
+	}
+	return max(window, svc.ScaleToZeroRetention)
+}
+
+// startServices gives each Service its own local address, fronted by a
+// scale-to-zero runner, with the env Knative and its SinkBinding would give.
+func (s *Stack) startServices(ctx context.Context, bins map[string]string) error {
+	runners := map[string]*serving.Service{}
+	// Addresses first: a SinkBinding may point one Service at another.
+	for _, svc := range s.topo.Services {
+		u, err := s.listen(0, lazyHandler(func() *serving.Service { return runners[svc.Name] }))
+		if err != nil {
+			return err
+		}
+		s.urls[svc.Name] = u
+	}
+	for _, svc := range s.topo.Services {
+		env := s.backing.Env()
+		for _, e := range svc.Env {
+			if e.ValueFrom == nil {
+				env[e.Name] = e.Value
+			}
+		}
+		if sink, ok := s.topo.SinkFor(svc.Name); ok {
+			u, err := s.resolve(sink)
+			if err != nil {
+				return fmt.Errorf("SinkBinding for %s: %w", svc.Name, err)
+			}
+			env["K_SINK"] = u
+		}
+		koData, err := serving.KoDataPath(ctx, s.opts.RepoDir, svc.ImportPath())
+		if err != nil {
+			koData = ""
+		}
+		r := serving.New(serving.Config{
+			Name: svc.Name, Binary: bins[svc.Name], Env: maps.Clone(env), KoDataPath: koData,
+			MinScale: svc.MinScale, ContainerConcurrency: svc.ContainerConcurrency,
+			Timeout: svc.Timeout, IdleTimeout: s.idleTimeout(svc),
+			HealthPath: svc.ReadinessPath, Output: s.opts.FunctionOutput, Logger: s.opts.Logger,
+		})
+		runners[svc.Name] = r
+		s.services[svc.Name] = r
+		s.closers = append(s.closers, r.Stop)
+	}
+	return nil
+}
+
+// startSources starts a dispatcher per KafkaSource and a pinger per
+// PingSource, each delivering to its resolved sink.
+func (s *Stack) startSources(ctx context.Context) error {
+	for _, src := range s.topo.KafkaSources {
+		sub, err := s.resolve(src.Sink)
+		if err != nil {
+			return fmt.Errorf("KafkaSource %s sink: %w", src.Name, err)
+		}
+		dls := ""
+		if src.Delivery.DeadLetterSink != nil {
+			if dls, err = s.resolve(*src.Delivery.DeadLetterSink); err != nil {
+				return fmt.Errorf("KafkaSource %s deadLetterSink: %w", src.Name, err)
+			}
+		}
+		d, err := kafkasource.Start(ctx, kafkasource.Config{
+			Name: src.Name, Namespace: src.Namespace, Brokers: s.backing.KafkaBrokers,
+			Topics: src.Topics, ConsumerGroup: src.ConsumerGroup, InitialOffset: src.InitialOffset,
+			Ordering: src.Ordering, SubscriberURL: sub, Logger: s.opts.Logger,
+			Delivery: kafkasource.Delivery{
+				Retry: src.Delivery.Retry, BackoffPolicy: src.Delivery.BackoffPolicy,
+				BackoffDelay: src.Delivery.BackoffDelay, Timeout: src.Delivery.Timeout, DeadLetterURL: dls,
+			},
+		})
+		if err != nil {
+			return fmt.Errorf("KafkaSource %s: %w", src.Name, err)
+		}
+		s.closers = append(s.closers, func(context.Context) error { return d.Close() })
+		s.dispatchers[src.Name] = d
+	}
+	for _, p := range s.topo.PingSources {
+		sink, err := s.resolve(p.Sink)
+		if err != nil {
+			return fmt.Errorf("PingSource %s: %w", p.Name, err)
+		}
+		pinger, err := pingsource.Start(ctx, pingsource.Config{
+			Name: p.Name, Namespace: p.Namespace, Schedule: p.Schedule,
+			ContentType: p.ContentType, Data: p.Data, SinkURL: sink, Logger: s.opts.Logger,
+		})
+		if err != nil {
+			return fmt.Errorf("PingSource %s: %w", p.Name, err)
+		}
+		s.closers = append(s.closers, func(context.Context) error { return pinger.Close() })
+		s.pingers[p.Name] = pinger
+	}
+	return nil
+}
+
+// lazyHandler forwards to a runner created after its listener.
+type lazyHandler func() *serving.Service
+
+func (f lazyHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) { f().ServeHTTP(w, r) }

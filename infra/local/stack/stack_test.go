@@ -1,0 +1,317 @@
+package stack_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	cloudevents "github.com/cloudevents/sdk-go/v2"
+	"github.com/cloudevents/sdk-go/v2/binding"
+	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
+
+	"github.com/tidings-dev/tidings/events"
+	"github.com/tidings-dev/tidings/infra/local/backing"
+	"github.com/tidings-dev/tidings/infra/local/mailcatcher"
+	"github.com/tidings-dev/tidings/infra/local/serving"
+	"github.com/tidings-dev/tidings/infra/local/stack"
+	"github.com/tidings-dev/tidings/infra/testenv"
+)
+
+// world is a running stack whose Kafka and SMTP the test can take down and
+// bring back, as an operator's would fail.
+type world struct {
+	*stack.Stack
+	t        *testing.T
+	kafka    *backing.Kafka
+	kafkaDir string
+	kafkaAt  string
+	mail     *mailcatcher.Catcher
+	mailCfg  mailcatcher.Config
+}
+
+func startWorld(t *testing.T) *world {
+	if testing.Short() {
+		t.Skip("the whole-stack test builds and runs every function")
+	}
+	ctx := context.Background()
+	w := &world{t: t, kafkaDir: t.TempDir(), kafkaAt: fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t))}
+	w.startKafka()
+	w.mailCfg = mailcatcher.Config{
+		SMTPAddr: fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t)),
+		HTTPAddr: fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t)),
+		DataDir:  t.TempDir(),
+	}
+	w.startMail()
+	s3, key, secret := testenv.MinIO(t)
+	env := map[string]string{
+		"KAFKA_BROKERS": w.kafkaAt,
+		"DATABASE_URL":  testenv.Postgres(t),
+		"REDIS_URL":     testenv.Redis(t),
+		"S3_ENDPOINT":   s3, "S3_ACCESS_KEY": key, "S3_SECRET_KEY": secret,
+		"SMTP_ADDR": w.mailCfg.SMTPAddr,
+	}
+	var progress bytes.Buffer
+	s, err := stack.Up(ctx, stack.Options{
+		RepoDir: filepath.Join("..", "..", ".."), DataDir: t.TempDir(),
+		Env: func(k string) string { return env[k] }, IdleTimeout: 3 * time.Second,
+		Progress: &progress, FunctionOutput: testWriter{t},
+	})
+	if err != nil {
+		t.Fatalf("stack.Up: %v\n%s", err, progress.String())
+	}
+	t.Cleanup(func() {
+		s.Close(context.Background())
+		w.kafka.Stop(context.Background()) //nolint:errcheck
+		w.mail.Close()                     //nolint:errcheck
+	})
+	w.Stack = s
+	return w
+}
+
+func (w *world) startKafka() {
+	k, err := backing.StartKafka(context.Background(), w.kafkaDir, w.kafkaAt, nil)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	w.kafka = k
+}
+
+func (w *world) startMail() {
+	c, err := mailcatcher.Start(context.Background(), w.mailCfg)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	w.mail = c
+}
+
+func (w *world) mailsTo(addr string) []string { return mailsTo(w.t, w.mail.HTTPURL(), addr) }
+
+// post sends a CloudEvent to a KafkaSink through the ingress, as an outside
+// producer would.
+func (w *world) post(sink string, e cloudevents.Event) int {
+	w.t.Helper()
+	req, _ := http.NewRequest("POST", w.IngressURL+"/tidings/"+sink, nil)
+	if err := cehttp.WriteRequest(context.Background(), binding.ToMessage(&e), req); err != nil {
+		w.t.Fatal(err)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	res.Body.Close()
+	return res.StatusCode
+}
+
+func (w *world) welcomeStats() (delivered, deadLettered int64) {
+	st, ok := w.SourceStats("welcome")
+	if !ok {
+		w.t.Fatal("no KafkaSource welcome")
+	}
+	return st.Delivered, st.DeadLettered
+}
+
+type testWriter struct{ t *testing.T }
+
+func (tw testWriter) Write(p []byte) (int, error) {
+	if os.Getenv("TIDINGS_TEST_VERBOSE") != "" {
+		tw.t.Log(strings.TrimRight(string(p), "\n"))
+	}
+	return len(p), nil
+}
+
+func TestWalkingSkeleton(t *testing.T) {
+	w := startWorld(t)
+	ann := newBrowser(t, w.GatewayURL)
+
+	var annID string
+	t.Run("signup gives a user, a session and one welcome email", func(t *testing.T) {
+		code, body := ann.do("POST", "/api/signup", `{"email":"ann@example.com","password":"correct horse","name":"Ann"}`)
+		if code != 201 || body["id"] == nil || body["email"] != "ann@example.com" || body["name"] != "Ann" {
+			t.Fatalf("signup: %d %v", code, body)
+		}
+		annID = body["id"].(string)
+		if code, me := ann.do("GET", "/api/me", ""); code != 200 || me["id"] != annID {
+			t.Fatalf("me: %d %v", code, me)
+		}
+		eventually(t, 60*time.Second, "the welcome email", func() bool { return len(w.mailsTo("ann@example.com")) > 0 })
+		if got := w.mailsTo("ann@example.com"); len(got) != 1 || got[0] != "Welcome to Tidings, Ann" {
+			t.Fatalf("mail: %q", got)
+		}
+	})
+
+	t.Run("on the wire the event is a keyed binary-mode CloudEvent (read with kcat)", func(t *testing.T) {
+		if _, err := exec.LookPath("kcat"); err != nil {
+			t.Fatal("kcat is not installed (.ci/run installs it)")
+		}
+		out, err := exec.Command("kcat", "-b", w.kafkaAt, "-C", "-t", events.TopicUsers, "-o", "beginning", "-e", "-q",
+			"-f", "KEY=%k HEADERS=%h VALUE=%s\n").CombinedOutput()
+		if err != nil {
+			t.Fatalf("kcat: %v\n%s", err, out)
+		}
+		var line string
+		for _, l := range strings.Split(string(out), "\n") {
+			if strings.Contains(l, "ann@example.com") {
+				line = l
+			}
+		}
+		for _, want := range []string{"KEY=" + annID + " ", "ce_type=" + events.TypeUserSignedUp, "ce_specversion=1.0", "ce_id=", "ce_source=/tidings/signup", "ce_partitionkey=" + annID, `"userId":"` + annID + `"`} {
+			if !strings.Contains(line, want) {
+				t.Errorf("record lacks %q:\n%s", want, line)
+			}
+		}
+		if strings.Contains(line, "password") || strings.Contains(line, "argon2") {
+			t.Error("the record leaks the password")
+		}
+	})
+
+	t.Run("duplicate email is 409 and sends no second email", func(t *testing.T) {
+		code, _ := newBrowser(t, w.GatewayURL).do("POST", "/api/signup", `{"email":"ANN@example.com","password":"another one","name":"Ann Two"}`)
+		if code != 409 {
+			t.Fatalf("status %d", code)
+		}
+		time.Sleep(500 * time.Millisecond)
+		if got := w.mailsTo("ann@example.com"); len(got) != 1 {
+			t.Fatalf("mails to ann: %q", got)
+		}
+	})
+
+	t.Run("login, logout and me", func(t *testing.T) {
+		b := newBrowser(t, w.GatewayURL)
+		if code, _ := b.do("GET", "/api/me", ""); code != 401 {
+			t.Fatalf("me before login: %d", code)
+		}
+		if code, _ := b.do("POST", "/api/login", `{"email":"ann@example.com","password":"nope nope"}`); code != 401 {
+			t.Fatalf("wrong password: %d", code)
+		}
+		if code, u := b.do("POST", "/api/login", `{"email":"ann@example.com","password":"correct horse"}`); code != 200 || u["id"] != annID {
+			t.Fatalf("login: %d %v", code, u)
+		}
+		if code, _ := b.do("GET", "/api/me", ""); code != 200 {
+			t.Fatalf("me after login: %d", code)
+		}
+		if code, _ := b.do("POST", "/api/logout", ""); code != 204 {
+			t.Fatalf("logout: %d", code)
+		}
+		if code, _ := b.do("GET", "/api/me", ""); code != 401 {
+			t.Fatalf("me after logout: %d", code)
+		}
+	})
+
+	t.Run("a redelivered user.signedup sends exactly one email", func(t *testing.T) {
+		e, err := events.New("/tidings/signup", events.TypeUserSignedUp, "u-dup", "u-dup",
+			events.UserSignedUp{UserID: "u-dup", Email: "dup@example.com", Name: "Dup", SignedUpAt: time.Now().UTC()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		before, _ := w.welcomeStats()
+		for i := 0; i < 3; i++ {
+			if code := w.post("users", e); code != 202 {
+				t.Fatalf("ingress: %d", code)
+			}
+		}
+		eventually(t, 30*time.Second, "three deliveries", func() bool { d, _ := w.welcomeStats(); return d >= before+3 })
+		if got := w.mailsTo("dup@example.com"); len(got) != 1 {
+			t.Fatalf("mails: %q", got)
+		}
+	})
+
+	t.Run("an event that breaks the schema is dead-lettered at once with the reason", func(t *testing.T) {
+		bad := cloudevents.NewEvent()
+		bad.SetID("bad-1")
+		bad.SetSource("/outside/producer")
+		bad.SetType(events.TypeUserSignedUp)
+		bad.SetExtension(events.PartitionKeyExtension, "u-bad")
+		_ = bad.SetData(cloudevents.ApplicationJSON, map[string]any{"userId": "u-bad", "name": "No Email"})
+		st0, _ := w.SourceStats("welcome")
+		if code := w.post("users", bad); code != 202 {
+			t.Fatalf("ingress: %d", code)
+		}
+		eventually(t, 30*time.Second, "the dead letter", func() bool { _, dl := w.welcomeStats(); return dl > st0.DeadLettered })
+		st1, _ := w.SourceStats("welcome")
+		if st1.Retried != st0.Retried {
+			t.Fatalf("a schema error was retried (%d → %d retries)", st0.Retried, st1.Retried)
+		}
+		letters := dlqList(t, w.kafkaAt, "welcome")
+		l, ok := letters["bad-1"]
+		if !ok {
+			t.Fatalf("bad-1 not on the dead-letter topic: %v", letters)
+		}
+		if l.code != "400" || !strings.Contains(l.reason, "email") {
+			t.Fatalf("dead letter lacks the reason: %+v", l)
+		}
+	})
+
+	t.Run("SMTP down: retried, dead-lettered, and a replay after SMTP is back sends one email", func(t *testing.T) {
+		w.mail.Close() //nolint:errcheck
+		_, dl0 := w.welcomeStats()
+		b := newBrowser(t, w.GatewayURL)
+		code, body := b.do("POST", "/api/signup", `{"email":"bob@example.com","password":"correct horse","name":"Bob"}`)
+		if code != 201 {
+			t.Fatalf("signup with SMTP down: %d", code)
+		}
+		eventually(t, 90*time.Second, "the retries to end in the dead-letter topic", func() bool { _, dl := w.welcomeStats(); return dl > dl0 })
+		w.startMail()
+		var bobEvent string
+		for id, l := range dlqList(t, w.kafkaAt, "welcome") {
+			if l.subject == body["id"] {
+				bobEvent = id
+				if l.code != "500" {
+					t.Errorf("dead letter code %q, want 500", l.code)
+				}
+			}
+		}
+		if bobEvent == "" {
+			t.Fatal("Bob's signup is not on the dead-letter topic")
+		}
+		dlqReplay(t, w.kafkaAt, "welcome", bobEvent)
+		eventually(t, 30*time.Second, "Bob's email after the replay", func() bool { return len(w.mailsTo("bob@example.com")) > 0 })
+		dlqReplay(t, w.kafkaAt, "welcome", bobEvent) // a second replay changes nothing
+		time.Sleep(time.Second)
+		if got := w.mailsTo("bob@example.com"); len(got) != 1 {
+			t.Fatalf("mails to bob: %q", got)
+		}
+	})
+
+	t.Run("Kafka unreachable: signup succeeds, the email comes once Kafka is back and the relay runs", func(t *testing.T) {
+		if err := w.kafka.Stop(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		b := newBrowser(t, w.GatewayURL)
+		if code, body := b.do("POST", "/api/signup", `{"email":"cid@example.com","password":"correct horse","name":"Cid"}`); code != 201 {
+			t.Fatalf("signup with Kafka down: %d %v", code, body)
+		}
+		time.Sleep(2 * time.Second)
+		if got := w.mailsTo("cid@example.com"); len(got) != 0 {
+			t.Fatal("mail arrived while Kafka was down?")
+		}
+		w.startKafka()
+		eventually(t, 90*time.Second, "Cid's email after Kafka came back", func() bool {
+			w.Ping(context.Background(), "outbox-relay") //nolint:errcheck
+			return len(w.mailsTo("cid@example.com")) > 0
+		})
+		if got := w.mailsTo("cid@example.com"); len(got) != 1 {
+			t.Fatalf("mails to cid: %q", got)
+		}
+	})
+
+	t.Run("idle functions scale to zero and cold-start on the next request", func(t *testing.T) {
+		signup := w.Service("signup")
+		eventually(t, 30*time.Second, "signup to scale to zero", func() bool { return signup.State() == serving.StateStopped })
+		before := len(signup.ColdStarts())
+		code, _ := newBrowser(t, w.GatewayURL).do("POST", "/api/signup", `{"email":"dee@example.com","password":"correct horse","name":"Dee"}`)
+		if code != 201 {
+			t.Fatalf("signup after scale to zero: %d", code)
+		}
+		if got := len(signup.ColdStarts()); got != before+1 {
+			t.Fatalf("cold starts %d → %d, want one more", before, got)
+		}
+	})
+}
+
