@@ -38,7 +38,7 @@ func TestEnsureBucketCreatesAPrivateBucket(t *testing.T) {
 	client := testenv.S3Client(endpoint, ak, sk)
 	t.Cleanup(func() {
 		client.DeleteObject(context.Background(), &s3.DeleteObjectInput{Bucket: &bucket, Key: aws.String("k")}) //nolint:errcheck
-		client.DeleteBucket(context.Background(), &s3.DeleteBucketInput{Bucket: &bucket})                      //nolint:errcheck
+		client.DeleteBucket(context.Background(), &s3.DeleteBucketInput{Bucket: &bucket})                       //nolint:errcheck
 	})
 	if err := s.EnsureBucket(ctx); err != nil {
 		t.Fatalf("second EnsureBucket: %v", err)
