@@ -1,0 +1,234 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	cloudevents "github.com/cloudevents/sdk-go/v2"
+	"github.com/cloudevents/sdk-go/v2/binding"
+	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/tidings-dev/tidings/events"
+	"github.com/tidings-dev/tidings/functions/internal/app"
+	"github.com/tidings-dev/tidings/functions/internal/apptest"
+	"github.com/tidings-dev/tidings/functions/internal/notification"
+)
+
+func deliver(t *testing.T, h http.Handler, e cloudevents.Event) *httptest.ResponseRecorder {
+	t.Helper()
+	req := httptest.NewRequest("POST", "/", nil)
+	if err := cehttp.WriteRequest(context.Background(), binding.ToMessage(&e), req); err != nil {
+		t.Fatal(err)
+	}
+	return apptest.Serve(h, req)
+}
+
+type fixture struct {
+	a        *app.App
+	h        http.Handler
+	ann, bob string
+}
+
+func setup(t *testing.T) fixture {
+	a := apptest.New(t, Name, app.Needs{Redis: true}, "")
+	f := fixture{a: a, h: Handler(a.Outbox, a.Log, a.Redis)}
+	for _, u := range []struct {
+		name string
+		id   *string
+	}{{"Ann", &f.ann}, {"Bob", &f.bob}} {
+		err := a.Pool.QueryRow(context.Background(), `INSERT INTO users (email, name, password_hash) VALUES ($1, $2, 'x') RETURNING id::text`,
+			u.name+"@example.com", u.name).Scan(u.id)
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	return f
+}
+
+// listen subscribes to user's live channel and returns its messages.
+func listen(t *testing.T, rdb *redis.Client, user string) <-chan *redis.Message {
+	t.Helper()
+	ps := rdb.Subscribe(context.Background(), notification.Channel(user))
+	t.Cleanup(func() { ps.Close() })
+	if _, err := ps.Receive(context.Background()); err != nil { // the subscription confirmation
+		t.Fatal(err)
+	}
+	return ps.Channel()
+}
+
+func next(t *testing.T, ch <-chan *redis.Message) notification.Item {
+	t.Helper()
+	select {
+	case m := <-ch:
+		var it notification.Item
+		if err := json.Unmarshal([]byte(m.Payload), &it); err != nil {
+			t.Fatalf("live message %q: %v", m.Payload, err)
+		}
+		return it
+	case <-time.After(5 * time.Second):
+		t.Fatal("no live message")
+	}
+	return notification.Item{}
+}
+
+func quiet(t *testing.T, ch <-chan *redis.Message) {
+	t.Helper()
+	select {
+	case m := <-ch:
+		t.Fatalf("unexpected live message %s", m.Payload)
+	case <-time.After(300 * time.Millisecond):
+	}
+}
+
+func mustEvent(t *testing.T, typ, subject, key string, payload any) cloudevents.Event {
+	t.Helper()
+	e, err := events.New("/tidings/test", typ, subject, key, payload)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+func (f fixture) requested(t *testing.T) cloudevents.Event {
+	return mustEvent(t, events.TypeFriendRequested, "r1", f.bob, events.FriendRequested{
+		RequestID: "r1", FromUserID: f.ann, FromName: "Ann", ToUserID: f.bob, RequestedAt: time.Now().UTC()})
+}
+
+func (f fixture) accepted(t *testing.T) cloudevents.Event {
+	return mustEvent(t, events.TypeFriendAccepted, "r1", f.ann, events.FriendAccepted{
+		RequestID: "r1", RequesterID: f.ann, AccepterID: f.bob, AccepterName: "Bob", AcceptedAt: time.Now().UTC()})
+}
+
+func (f fixture) posted(t *testing.T, causeID string) cloudevents.Event {
+	return mustEvent(t, events.TypeNotificationCreated, "p1", f.bob, events.NotificationCreated{
+		RecipientID: f.bob, Kind: events.KindPostCreated, ActorID: f.ann, ActorName: "Ann",
+		PostID: "0c9a3b1e-0000-4000-8000-000000000001", CauseSource: "/tidings/post", CauseID: causeID, CreatedAt: time.Now().UTC()})
+}
+
+func TestEachEventIsStoredAndPublishedLive(t *testing.T) {
+	f := setup(t)
+	annLive, bobLive := listen(t, f.a.Redis, f.ann), listen(t, f.a.Redis, f.bob)
+	cases := []struct {
+		e        cloudevents.Event
+		live     <-chan *redis.Message
+		typ      string
+		actor    string
+		text     string
+		withPost bool
+	}{
+		{f.requested(t), bobLive, events.KindFriendRequested, f.ann, "Ann sent you a friend request", false},
+		{f.accepted(t), annLive, events.KindFriendAccepted, f.bob, "Bob accepted your friend request", false},
+		{f.posted(t, "post-event-1"), bobLive, events.KindPostCreated, f.ann, "Ann posted", true},
+	}
+	for _, c := range cases {
+		if rec := deliver(t, f.h, c.e); rec.Code != http.StatusOK {
+			t.Fatalf("%s: %d %s", c.typ, rec.Code, rec.Body)
+		}
+		it := next(t, c.live)
+		if it.Type != c.typ || it.Actor.ID != c.actor || it.Text != c.text || it.Read || it.ID == "" || it.CreatedAt.IsZero() {
+			t.Fatalf("%s: live item %+v", c.typ, it)
+		}
+		if c.withPost != (it.PostID != "") {
+			t.Fatalf("%s: postId %q", c.typ, it.PostID)
+		}
+		// The live message is the stored row.
+		stored, err := notification.Scan(f.a.Pool.QueryRow(context.Background(),
+			`SELECT `+notification.Columns("")+` FROM notifications WHERE id = $1`, it.ID))
+		if err != nil {
+			t.Fatalf("%s: stored row: %v", c.typ, err)
+		}
+		if !stored.CreatedAt.Equal(it.CreatedAt) || stored.Text != it.Text || stored.Actor != it.Actor {
+			t.Fatalf("%s: stored %+v, live %+v", c.typ, stored, it)
+		}
+	}
+	// The cause of a friend event is the event itself.
+	req := cases[0].e
+	if n := apptest.Count(t, f.a.Pool, `SELECT count(*) FROM notifications WHERE cause_source = $1 AND cause_id = $2`, req.Source(), req.ID()); n != 1 {
+		t.Fatalf("friend.requested stored with cause %d times", n)
+	}
+}
+
+func TestRedeliveryAndSameCauseStoreAndPublishOnce(t *testing.T) {
+	f := setup(t)
+	live := listen(t, f.a.Redis, f.bob)
+	e := f.posted(t, "post-event-2")
+	for i := 0; i < 3; i++ {
+		if rec := deliver(t, f.h, e); rec.Code != http.StatusOK {
+			t.Fatalf("delivery %d: %d", i+1, rec.Code)
+		}
+	}
+	// A different event naming the same cause (a replay through another
+	// fan-out) is a duplicate too.
+	if rec := deliver(t, f.h, f.posted(t, "post-event-2")); rec.Code != http.StatusOK {
+		t.Fatalf("same cause: %d", rec.Code)
+	}
+	next(t, live)
+	quiet(t, live)
+	if n := apptest.Count(t, f.a.Pool, `SELECT count(*) FROM notifications`); n != 1 {
+		t.Fatalf("%d notifications stored, want 1", n)
+	}
+}
+
+func TestRedisDownStillStoresTheNotification(t *testing.T) {
+	f := setup(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead := ln.Addr().String()
+	ln.Close()
+	down := redis.NewClient(&redis.Options{Addr: dead, MaxRetries: -1, DialTimeout: 200 * time.Millisecond})
+	defer down.Close()
+	h := Handler(f.a.Outbox, f.a.Log, down)
+	if rec := deliver(t, h, f.requested(t)); rec.Code != http.StatusOK {
+		t.Fatalf("status %d with Redis down, want 200: the row is the truth", rec.Code)
+	}
+	if n := apptest.Count(t, f.a.Pool, `SELECT count(*) FROM notifications WHERE recipient_id = $1`, f.bob); n != 1 {
+		t.Fatalf("%d rows stored", n)
+	}
+}
+
+func TestPostgresDownIsRetryable(t *testing.T) {
+	f := setup(t)
+	live := listen(t, f.a.Redis, f.bob)
+	f.a.Pool.Close()
+	if rec := deliver(t, f.h, f.requested(t)); rec.Code != http.StatusInternalServerError {
+		t.Fatalf("status %d, want 500 so the KafkaSource retries", rec.Code)
+	}
+	quiet(t, live)
+}
+
+func TestBadEventsAreRejectedAndStoreNothing(t *testing.T) {
+	f := setup(t)
+	live := listen(t, f.a.Redis, f.bob)
+	notUUID := mustEvent(t, events.TypeFriendRequested, "r1", "x", events.FriendRequested{
+		RequestID: "r1", FromUserID: f.ann, FromName: "Ann", ToUserID: "not-a-uuid", RequestedAt: time.Now()})
+	unknown := mustEvent(t, events.TypeFriendRequested, "r1", "x", events.FriendRequested{
+		RequestID: "r1", FromUserID: f.ann, FromName: "Ann", ToUserID: "0c9a3b1e-0000-4000-8000-0000000000ff", RequestedAt: time.Now()})
+	badPost := f.posted(t, "c")
+	_ = badPost.SetData(cloudevents.ApplicationJSON, events.NotificationCreated{
+		RecipientID: f.bob, Kind: events.KindPostCreated, ActorID: f.ann, ActorName: "Ann", PostID: "p-1",
+		CauseSource: "/tidings/post", CauseID: "c", CreatedAt: time.Now()})
+	badKind := f.posted(t, "c")
+	_ = badKind.SetData(cloudevents.ApplicationJSON, map[string]any{"recipientId": f.bob, "kind": "poke", "actorId": f.ann,
+		"actorName": "Ann", "causeSource": "s", "causeId": "c", "createdAt": time.Now()})
+	signedUp := mustEvent(t, events.TypeUserSignedUp, "u", "u", events.UserSignedUp{UserID: "u", Email: "u@example.com", Name: "U", SignedUpAt: time.Now()})
+	for name, e := range map[string]cloudevents.Event{
+		"recipient not a uuid": notUUID, "unknown recipient": unknown, "post id not a uuid": badPost,
+		"unknown kind": badKind, "type it does not consume": signedUp,
+	} {
+		if rec := deliver(t, f.h, e); rec.Code != http.StatusBadRequest {
+			t.Errorf("%s: %d %s, want 400", name, rec.Code, rec.Body)
+		}
+	}
+	if n := apptest.Count(t, f.a.Pool, `SELECT count(*) FROM notifications`) + apptest.Count(t, f.a.Pool, `SELECT count(*) FROM processed_events`); n != 0 {
+		t.Fatalf("rejected events left %d rows", n)
+	}
+	quiet(t, live)
+}
