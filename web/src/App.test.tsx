@@ -170,6 +170,7 @@ describe('profiles', () => {
     const alert = await screen.findByRole('alert');
     expect(alert).toHaveTextContent("You can't see these posts");
     expect(within(alert).getByRole('link', { name: 'Find friends' })).toHaveAttribute('href', '/friends');
+    expect(within(alert).queryByRole('button', { name: 'Try again' })).not.toBeInTheDocument();
   });
 
   it('shows a friend’s name and posts', async () => {

@@ -12,6 +12,7 @@ export function PostList({
   empty,
   errorTitle,
   errorExtra,
+  canRetry = true,
 }: {
   paged: Paged<Post>;
   meId: string;
@@ -19,11 +20,13 @@ export function PostList({
   empty: ReactNode;
   errorTitle?: string;
   errorExtra?: ReactNode;
+  /** False when trying again cannot help (a refusal). */
+  canRetry?: boolean;
 }) {
   if (paged.status === 'loading') return <Loading label="Loading posts…" />;
   if (paged.status === 'error')
     return (
-      <ErrorState error={paged.error} title={errorTitle ?? "Couldn't load posts"} onRetry={paged.reload}>
+      <ErrorState error={paged.error} title={errorTitle ?? "Couldn't load posts"} onRetry={canRetry ? paged.reload : undefined}>
         {errorExtra}
       </ErrorState>
     );

@@ -62,8 +62,8 @@ describe('SignupPage', () => {
     await user.type(screen.getByLabelText('Email'), 'admin@example.com');
     await user.type(screen.getByLabelText('Password'), 'long enough pw');
     await user.click(screen.getByRole('button', { name: 'Sign up' }));
-    await waitFor(() => expect(screen.getByLabelText('Email')).toHaveAccessibleDescription('must be a valid email address'));
-    expect(screen.getByLabelText('Your name')).toHaveAccessibleDescription('is reserved');
+    await waitFor(() => expect(screen.getByLabelText('Email')).toHaveAccessibleDescription('Must be a valid email address.'));
+    expect(screen.getByLabelText('Your name')).toHaveAccessibleDescription('Is reserved.');
     expect(screen.getByLabelText('Your name')).toHaveFocus();
     expect(calls[0].headers['X-Requested-With']).toBe('tidings');
     expect(calls[0].body).toEqual({ name: 'Admin', email: 'admin@example.com', password: 'long enough pw' });
@@ -80,7 +80,7 @@ describe('SignupPage', () => {
     await user.type(screen.getByLabelText('Password'), 'long enough pw');
     await user.click(screen.getByRole('button', { name: 'Sign up' }));
     await waitFor(() =>
-      expect(screen.getByLabelText('Email')).toHaveAccessibleDescription('An account with this email already exists'),
+      expect(screen.getByLabelText('Email')).toHaveAccessibleDescription('An account with this email already exists.'),
     );
     expect(screen.queryByRole('alert')).not.toBeInTheDocument();
   });

@@ -18,6 +18,14 @@ import { TextField } from '../components/TextField';
  * Sorts a server error onto the form: per-field problems next to their field,
  * a duplicate email next to the email, everything else above the button.
  */
+/** "must be a valid email address" → "Must be a valid email address." */
+export function asSentence(detail: string): string {
+  const t = detail.trim();
+  if (t === '') return t;
+  const capital = t[0].toUpperCase() + t.slice(1);
+  return /[.!?]$/.test(capital) ? capital : `${capital}.`;
+}
+
 export function serverErrorsFor<F extends string>(
   err: unknown,
   fields: readonly F[],
@@ -26,11 +34,11 @@ export function serverErrorsFor<F extends string>(
   const fieldErrors: FieldErrors<F> = {};
   const leftovers: string[] = [];
   for (const [field, detail] of Object.entries(err.fieldErrors)) {
-    if ((fields as readonly string[]).includes(field)) fieldErrors[field as F] = detail;
+    if ((fields as readonly string[]).includes(field)) fieldErrors[field as F] = asSentence(detail);
     else leftovers.push(`${field}: ${detail}`);
   }
   if (err.status === 409 && (fields as readonly string[]).includes('email') && !fieldErrors['email' as F]) {
-    fieldErrors['email' as F] = err.detail || 'An account with this email already exists. Try logging in.';
+    fieldErrors['email' as F] = err.detail ? asSentence(err.detail) : 'An account with this email already exists. Try logging in.';
     return { fieldErrors };
   }
   if (Object.keys(fieldErrors).length > 0 && leftovers.length === 0) return { fieldErrors };

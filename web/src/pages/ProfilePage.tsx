@@ -58,6 +58,7 @@ export function ProfilePage() {
         meId={me.id}
         label={isMe ? 'Your posts' : `Posts by ${name ?? 'this person'}`}
         errorTitle={refused ? "You can't see these posts" : "Couldn't load posts"}
+        canRetry={!refused}
         errorExtra={
           refused ? (
             <p>
