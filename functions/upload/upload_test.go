@@ -1,0 +1,353 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"mime/multipart"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/textproto"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/tidings-dev/tidings/functions/internal/app"
+	"github.com/tidings-dev/tidings/functions/internal/apptest"
+	"github.com/tidings-dev/tidings/functions/internal/objectstore"
+	"github.com/tidings-dev/tidings/functions/internal/session"
+	"github.com/tidings-dev/tidings/infra/testenv"
+)
+
+type env struct {
+	a      *app.App
+	bucket testenv.S3
+	h      http.Handler
+}
+
+func setup(t *testing.T) *env {
+	t.Helper()
+	a := apptest.New(t, "upload", app.Needs{Redis: true}, "")
+	b := testenv.S3Bucket(t)
+	store := objectstore.New(objectstore.Config{Endpoint: b.Endpoint, AccessKey: b.AccessKey, SecretKey: b.SecretKey, Bucket: b.Bucket})
+	return &env{a: a, bucket: b, h: newHandler(a, store)}
+}
+
+type user struct {
+	id     string
+	cookie *http.Cookie
+}
+
+func (e *env) user(t *testing.T, email string) user {
+	t.Helper()
+	ctx := context.Background()
+	var id string
+	if err := e.a.Pool.QueryRow(ctx, `INSERT INTO users (email, name, password_hash) VALUES ($1, $1, 'x') RETURNING id::text`, email).Scan(&id); err != nil {
+		t.Fatal(err)
+	}
+	token, err := e.a.Sessions.Create(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return user{id: id, cookie: &http.Cookie{Name: session.CookieName, Value: token}}
+}
+
+func (e *env) befriend(t *testing.T, a, b user) {
+	t.Helper()
+	if _, err := e.a.Pool.Exec(context.Background(), `INSERT INTO friendships (user_id, friend_id) VALUES ($1, $2), ($2, $1)`, a.id, b.id); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func (e *env) objects(t *testing.T) []string {
+	t.Helper()
+	out, err := e.bucket.Client.ListObjectsV2(context.Background(), &s3.ListObjectsV2Input{Bucket: &e.bucket.Bucket})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var keys []string
+	for _, o := range out.Contents {
+		keys = append(keys, *o.Key)
+	}
+	return keys
+}
+
+// field is one part of a multipart form.
+type field struct {
+	name, filename, contentType string
+	data                        []byte
+}
+
+func form(t *testing.T, fields ...field) (body []byte, contentType string) {
+	t.Helper()
+	var buf bytes.Buffer
+	mw := multipart.NewWriter(&buf)
+	for _, f := range fields {
+		h := textproto.MIMEHeader{}
+		disp := fmt.Sprintf(`form-data; name=%q`, f.name)
+		if f.filename != "" {
+			disp += fmt.Sprintf(`; filename=%q`, f.filename)
+		}
+		h.Set("Content-Disposition", disp)
+		if f.contentType != "" {
+			h.Set("Content-Type", f.contentType)
+		}
+		pw, err := mw.CreatePart(h)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pw.Write(f.data)
+	}
+	mw.Close()
+	return buf.Bytes(), mw.FormDataContentType()
+}
+
+func uploadRequest(body io.Reader, contentType string, u user) *http.Request {
+	req := httptest.NewRequest("POST", "/api/files", body)
+	req.Host = "localhost:8080"
+	req.Header.Set("Content-Type", contentType)
+	req.Header.Set("X-Requested-With", "tidings")
+	req.AddCookie(u.cookie)
+	return req
+}
+
+func (e *env) upload(t *testing.T, u user, fields ...field) *httptest.ResponseRecorder {
+	t.Helper()
+	body, ct := form(t, fields...)
+	return apptest.Serve(e.h, uploadRequest(bytes.NewReader(body), ct, u))
+}
+
+func (e *env) get(u user, path string, hdr ...string) *httptest.ResponseRecorder {
+	req := apptest.Request("GET", path, "", u.cookie)
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	return apptest.Serve(e.h, req)
+}
+
+// Tiny but real leading bytes of each accepted type.
+var (
+	pngBytes  = append([]byte("\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"), bytes.Repeat([]byte{1}, 64)...)
+	jpegBytes = append([]byte{0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10, 'J', 'F', 'I', 'F'}, bytes.Repeat([]byte{2}, 64)...)
+	gif87     = []byte("GIF87a\x01\x00\x01\x00\x00\x00\x00;")
+	gif89     = []byte("GIF89a\x01\x00\x01\x00\x00\x00\x00;")
+	webpBytes = []byte("RIFF\x1a\x00\x00\x00WEBPVP8 \x0e\x00\x00\x00")
+)
+
+func wantStatus(t *testing.T, rec *httptest.ResponseRecorder, status int) {
+	t.Helper()
+	if rec.Code != status {
+		t.Fatalf("status %d, want %d: %s", rec.Code, status, rec.Body)
+	}
+}
+
+func TestUploadStoresUnderAGeneratedNameAndServesToOwnerAndFriends(t *testing.T) {
+	e := setup(t)
+	ann, bob, cid := e.user(t, "ann@example.com"), e.user(t, "bob@example.com"), e.user(t, "cid@example.com")
+	e.befriend(t, ann, bob)
+
+	rec := e.upload(t, ann, field{"file", "../../etc/cat.png", "text/plain", pngBytes})
+	wantStatus(t, rec, 201)
+	var up uploaded
+	if err := json.Unmarshal(rec.Body.Bytes(), &up); err != nil || up.ID == "" || up.Src != "/api/files/"+up.ID {
+		t.Fatalf("body %s (%v)", rec.Body, err)
+	}
+	var owner, key, ct string
+	var size int64
+	if err := e.a.Pool.QueryRow(context.Background(), `SELECT owner_id::text, object_key, content_type, size FROM files WHERE id = $1`, up.ID).Scan(&owner, &key, &ct, &size); err != nil {
+		t.Fatal(err)
+	}
+	if owner != ann.id || ct != "image/png" || size != int64(len(pngBytes)) || strings.Contains(key, "cat") || strings.Contains(key, "..") {
+		t.Fatalf("files row: owner %s key %q type %s size %d", owner, key, ct, size)
+	}
+	if objs := e.objects(t); !slices.Equal(objs, []string{key}) {
+		t.Fatalf("bucket holds %v, want [%s]", objs, key)
+	}
+
+	for _, u := range []user{ann, bob} {
+		rec := e.get(u, up.Src)
+		wantStatus(t, rec, 200)
+		h := rec.Header()
+		if !bytes.Equal(rec.Body.Bytes(), pngBytes) || h.Get("Content-Type") != "image/png" || h.Get("X-Content-Type-Options") != "nosniff" ||
+			!strings.HasPrefix(h.Get("Cache-Control"), "private, max-age=") || h.Get("ETag") == "" {
+			t.Fatalf("serve: headers %v, %d bytes", h, rec.Body.Len())
+		}
+		// A revalidation with the ETag costs no bytes.
+		again := e.get(u, up.Src, "If-None-Match", h.Get("ETag"))
+		wantStatus(t, again, 304)
+		if again.Body.Len() != 0 {
+			t.Fatal("304 with a body")
+		}
+	}
+	for _, c := range []struct {
+		who  user
+		path string
+	}{
+		{cid, up.Src},
+		{cid, up.Src},
+		{ann, "/api/files/00000000-0000-4000-8000-000000000000"},
+		{ann, "/api/files/not-a-uuid"},
+		{ann, "/api/files/" + strings.ToUpper(up.ID) + "x"},
+	} {
+		rec := e.get(c.who, c.path)
+		wantStatus(t, rec, 404)
+		apptest.ProblemOf(t, rec)
+		if rec.Header().Get("ETag") != "" {
+			t.Fatal("a 404 carried the picture's ETag")
+		}
+	}
+	// The ETag does not open the door for a stranger either.
+	wantStatus(t, e.get(cid, up.Src, "If-None-Match", `"`+up.ID+`"`), 404)
+}
+
+func TestTypeIsSniffedFromTheBytes(t *testing.T) {
+	e := setup(t)
+	ann := e.user(t, "ann@example.com")
+	for _, c := range []struct {
+		name     string
+		data     []byte
+		declared string
+		want     string
+	}{
+		{"png", pngBytes, "image/png", "image/png"},
+		{"jpeg declared as gif", jpegBytes, "image/gif", "image/jpeg"},
+		{"gif87a", gif87, "", "image/gif"},
+		{"gif89a", gif89, "application/octet-stream", "image/gif"},
+		{"webp", webpBytes, "image/webp", "image/webp"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			rec := e.upload(t, ann, field{"file", "x", c.declared, c.data})
+			wantStatus(t, rec, 201)
+			var up uploaded
+			json.Unmarshal(rec.Body.Bytes(), &up)
+			got := e.get(ann, up.Src)
+			if got.Header().Get("Content-Type") != c.want || !bytes.Equal(got.Body.Bytes(), c.data) {
+				t.Fatalf("served as %q", got.Header().Get("Content-Type"))
+			}
+		})
+	}
+}
+
+func TestRejectedUploadsWriteNothing(t *testing.T) {
+	e := setup(t)
+	ann := e.user(t, "ann@example.com")
+	html := []byte("<!doctype html><script>alert(1)</script>")
+	riffNotWebp := []byte("RIFF\x1a\x00\x00\x00WAVEfmt ")
+	for _, c := range []struct {
+		name   string
+		fields []field
+		status int
+		field  string
+	}{
+		{"html declared as png", []field{{"file", "x.png", "image/png", html}}, 415, "file"},
+		{"svg", []field{{"file", "x.svg", "image/svg+xml", []byte(`<svg xmlns="http://www.w3.org/2000/svg"/>`)}}, 415, "file"},
+		{"riff but not webp", []field{{"file", "x.webp", "image/webp", riffNotWebp}}, 415, "file"},
+		{"truncated magic", []field{{"file", "x.png", "image/png", []byte("\x89PN")}}, 415, "file"},
+		{"no file field", []field{{"caption", "", "", []byte("hello")}}, 400, "file"},
+		{"file under another name", []field{{"picture", "x.png", "image/png", pngBytes}}, 400, "file"},
+		{"empty file", []field{{"file", "x.png", "image/png", nil}}, 400, "file"},
+		{"one byte too big", []field{{"file", "x.png", "image/png", append(append([]byte{}, pngBytes...), make([]byte, maxFileSize+1-len(pngBytes))...)}}, 413, "file"},
+		{"big field before the file", []field{{"junk", "", "", make([]byte, maxFormOverhead+maxFileSize)}, {"file", "x.png", "", pngBytes}}, 413, ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			rec := e.upload(t, ann, c.fields...)
+			wantStatus(t, rec, c.status)
+			p := apptest.ProblemOf(t, rec)
+			if c.field != "" && !slices.Contains(p.Fields(), c.field) {
+				t.Fatalf("problem does not name %s: %+v", c.field, p)
+			}
+		})
+	}
+	t.Run("not multipart", func(t *testing.T) {
+		rec := apptest.Serve(e.h, uploadRequest(bytes.NewReader(pngBytes), "image/png", ann))
+		wantStatus(t, rec, 415)
+		apptest.ProblemOf(t, rec)
+	})
+	t.Run("json", func(t *testing.T) {
+		rec := apptest.Serve(e.h, apptest.Request("POST", "/api/files", `{"file":"x"}`, ann.cookie))
+		wantStatus(t, rec, 415)
+	})
+	t.Run("malformed multipart", func(t *testing.T) {
+		rec := apptest.Serve(e.h, uploadRequest(strings.NewReader("--b\r\nnonsense"), "multipart/form-data; boundary=b", ann))
+		wantStatus(t, rec, 400)
+		apptest.ProblemOf(t, rec)
+	})
+	if n := apptest.Count(t, e.a.Pool, `SELECT count(*) FROM files`); n != 0 {
+		t.Fatalf("rejected uploads wrote %d rows", n)
+	}
+	if objs := e.objects(t); len(objs) != 0 {
+		t.Fatalf("rejected uploads stored %v", objs)
+	}
+}
+
+func TestSizeIsMeasuredNotTakenFromContentLength(t *testing.T) {
+	e := setup(t)
+	ann := e.user(t, "ann@example.com")
+	exact := append(append([]byte{}, pngBytes...), make([]byte, maxFileSize-len(pngBytes))...)
+	wantStatus(t, e.upload(t, ann, field{"file", "x.png", "image/png", exact}), 201)
+
+	big, ct := form(t, field{"file", "x.png", "image/png", append(exact, 0)})
+	// A client that claims a small body...
+	req := uploadRequest(bytes.NewReader(big), ct, ann)
+	req.ContentLength = 1000
+	wantStatus(t, apptest.Serve(e.h, req), 413)
+	// ...or sends it chunked, with no length at all.
+	req = uploadRequest(io.MultiReader(bytes.NewReader(big)), ct, ann)
+	req.ContentLength = -1
+	wantStatus(t, apptest.Serve(e.h, req), 413)
+	if n := apptest.Count(t, e.a.Pool, `SELECT count(*) FROM files`); n != 1 {
+		t.Fatalf("%d files stored, want only the 10 MiB one", n)
+	}
+}
+
+func TestStoreDownIs503(t *testing.T) {
+	e := setup(t)
+	ann := e.user(t, "ann@example.com")
+	wantStatus(t, e.upload(t, ann, field{"file", "x.png", "", pngBytes}), 201)
+	var id string
+	if err := e.a.Pool.QueryRow(context.Background(), `SELECT id::text FROM files`).Scan(&id); err != nil {
+		t.Fatal(err)
+	}
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead := "http://" + ln.Addr().String()
+	ln.Close()
+	down := newHandler(e.a, objectstore.New(objectstore.Config{Endpoint: dead, AccessKey: "a", SecretKey: "b", Bucket: e.bucket.Bucket}))
+	body, ct := form(t, field{"file", "x.png", "", pngBytes})
+	rec := apptest.Serve(down, uploadRequest(bytes.NewReader(body), ct, ann))
+	wantStatus(t, rec, 503)
+	apptest.ProblemOf(t, rec)
+	rec = apptest.Serve(down, apptest.Request("GET", "/api/files/"+id, "", ann.cookie))
+	wantStatus(t, rec, 503)
+	if p := apptest.ProblemOf(t, rec); p.Status != 503 || rec.Header().Get("Cache-Control") == cacheControl {
+		t.Fatalf("503 problem %+v, cache %q", p, rec.Header().Get("Cache-Control"))
+	}
+	if n := apptest.Count(t, e.a.Pool, `SELECT count(*) FROM files`); n != 1 {
+		t.Fatalf("a failed upload left a row: %d rows", n)
+	}
+}
+
+func TestSessionAndCSRFRequired(t *testing.T) {
+	e := setup(t)
+	ann := e.user(t, "ann@example.com")
+	body, ct := form(t, field{"file", "x.png", "", pngBytes})
+	req := uploadRequest(bytes.NewReader(body), ct, ann)
+	req.Header.Del("X-Requested-With")
+	wantStatus(t, apptest.Serve(e.h, req), 403)
+	anon := uploadRequest(bytes.NewReader(body), ct, user{cookie: &http.Cookie{Name: session.CookieName, Value: "nope"}})
+	rec := apptest.Serve(e.h, anon)
+	wantStatus(t, rec, 401)
+	apptest.ProblemOf(t, rec)
+	wantStatus(t, apptest.Serve(e.h, apptest.Request("GET", "/api/files/00000000-0000-4000-8000-000000000000", "")), 401)
+	if n := apptest.Count(t, e.a.Pool, `SELECT count(*) FROM files`); n != 0 {
+		t.Fatal("a refused upload was stored")
+	}
+}
