@@ -1,0 +1,178 @@
+package main
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/tidings-dev/tidings/events"
+	"github.com/tidings-dev/tidings/functions/internal/jsonbody"
+	"github.com/tidings-dev/tidings/functions/internal/outbox"
+	"github.com/tidings-dev/tidings/functions/internal/page"
+	"github.com/tidings-dev/tidings/functions/internal/problem"
+	"github.com/tidings-dev/tidings/functions/internal/session"
+	"github.com/tidings-dev/tidings/functions/post/feed"
+)
+
+// source names this function in the events it emits.
+const source = "/tidings/post"
+
+// maxTextLen bounds a post, in characters.
+const maxTextLen = 5000
+
+type handler struct {
+	pool   *pgxpool.Pool
+	outbox *outbox.Outbox
+	log    *slog.Logger
+}
+
+type createRequest struct {
+	Text string `json:"text"`
+	// FileID is optional; null is the same as absent.
+	FileID *string `json:"fileId"`
+}
+
+// errNotYourFile rolls back a post whose picture is not the author's.
+var errNotYourFile = errors.New("fileId is not the author's picture")
+
+func (h *handler) create(w http.ResponseWriter, r *http.Request) {
+	var req createRequest
+	// 5000 characters, each at most a 6-byte \u escape, and some framing.
+	if !jsonbody.Decode(w, r, &req, 6*maxTextLen+1024) {
+		return
+	}
+	text := strings.TrimSpace(req.Text)
+	var errs []problem.FieldError
+	switch n := utf8.RuneCountInString(text); {
+	case n == 0:
+		errs = append(errs, problem.FieldError{Field: "text", Detail: "is required"})
+	case n > maxTextLen:
+		errs = append(errs, problem.FieldError{Field: "text", Detail: "must be at most 5000 characters"})
+	case strings.IndexFunc(text, badControl) >= 0:
+		errs = append(errs, problem.FieldError{Field: "text", Detail: "must not contain control characters"})
+	}
+	var fileID string
+	if req.FileID != nil {
+		u, err := uuid.Parse(*req.FileID)
+		if err != nil || len(*req.FileID) != 36 {
+			errs = append(errs, notYourFile)
+		} else {
+			fileID = u.String()
+		}
+	}
+	if len(errs) > 0 {
+		problem.Invalid(w, errs...)
+		return
+	}
+
+	ctx := r.Context()
+	me := session.UserID(ctx)
+	post := feed.Post{Author: feed.Person{ID: me}, Text: text}
+	err := h.outbox.Run(ctx, func(tx *outbox.Tx) error {
+		var file *string
+		if fileID != "" {
+			var mine bool
+			if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM files WHERE id = $1 AND owner_id = $2)`, fileID, me).Scan(&mine); err != nil {
+				return err
+			}
+			if !mine {
+				return errNotYourFile
+			}
+			file = &fileID
+			post.Image = &feed.Image{Src: feed.ImageSrc(fileID)}
+		}
+		err := tx.QueryRow(ctx, `INSERT INTO posts (author_id, text, file_id) VALUES ($1, $2, $3)
+			RETURNING id::text, created_at, (SELECT name FROM users WHERE id = $1)`, me, text, file).
+			Scan(&post.ID, &post.CreatedAt, &post.Author.Name)
+		if err != nil {
+			return err
+		}
+		post.CreatedAt = post.CreatedAt.UTC()
+		e, err := events.New(source, events.TypePostCreated, post.ID, me, events.PostCreated{
+			PostID: post.ID, AuthorID: me, AuthorName: post.Author.Name, HasImage: file != nil, CreatedAt: post.CreatedAt,
+		})
+		if err != nil {
+			return err
+		}
+		return tx.Emit(ctx, e)
+	})
+	switch {
+	case errors.Is(err, errNotYourFile):
+		problem.Invalid(w, notYourFile)
+		return
+	case err != nil:
+		h.fail(w, r, "create post", err)
+		return
+	}
+	jsonbody.Write(w, http.StatusCreated, post)
+}
+
+var notYourFile = problem.FieldError{Field: "fileId", Detail: "must be the id of a picture you uploaded"}
+
+// badControl rejects control characters other than line breaks and tabs.
+func badControl(r rune) bool {
+	return unicode.IsControl(r) && r != '\n' && r != '\r' && r != '\t'
+}
+
+type pageResponse struct {
+	Posts      []feed.Post `json:"posts"`
+	NextCursor *string     `json:"nextCursor"`
+}
+
+func (h *handler) feed(w http.ResponseWriter, r *http.Request) {
+	p, errs := page.Parse(r.URL.Query())
+	if len(errs) > 0 {
+		problem.Invalid(w, errs...)
+		return
+	}
+	ctx := r.Context()
+	posts, next, err := feed.Feed(ctx, h.pool, session.UserID(ctx), p)
+	if err != nil {
+		h.fail(w, r, "read feed", err)
+		return
+	}
+	jsonbody.Write(w, http.StatusOK, pageResponse{Posts: posts, NextCursor: next})
+}
+
+// byAuthor lists one person's posts, for themselves or a friend. Anyone
+// else gets the same 404 as for an unknown id, so it does not reveal who
+// exists.
+func (h *handler) byAuthor(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	author, err := uuid.Parse(r.PathValue("id"))
+	if err != nil || len(r.PathValue("id")) != 36 {
+		problem.NotFound(w, "No such person among your friends.")
+		return
+	}
+	p, errs := page.Parse(r.URL.Query())
+	if len(errs) > 0 {
+		problem.Invalid(w, errs...)
+		return
+	}
+	ok, err := feed.CanSee(ctx, h.pool, session.UserID(ctx), author.String())
+	if err != nil {
+		h.fail(w, r, "check friendship", err)
+		return
+	}
+	if !ok {
+		problem.NotFound(w, "No such person among your friends.")
+		return
+	}
+	posts, next, err := feed.ByAuthor(ctx, h.pool, author.String(), p)
+	if err != nil {
+		h.fail(w, r, "read posts", err)
+		return
+	}
+	jsonbody.Write(w, http.StatusOK, pageResponse{Posts: posts, NextCursor: next})
+}
+
+func (h *handler) fail(w http.ResponseWriter, r *http.Request, what string, err error) {
+	h.log.ErrorContext(r.Context(), what, "err", err)
+	problem.Internal(w)
+}

@@ -1,0 +1,388 @@
+package main
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tidings-dev/tidings/events"
+	"github.com/tidings-dev/tidings/functions/internal/app"
+	"github.com/tidings-dev/tidings/functions/internal/apptest"
+	"github.com/tidings-dev/tidings/functions/internal/session"
+	"github.com/tidings-dev/tidings/functions/post/feed"
+)
+
+type env struct {
+	a    *app.App
+	sink *apptest.Sink
+	h    http.Handler
+}
+
+func setup(t *testing.T) *env {
+	t.Helper()
+	sink := apptest.NewSink(t)
+	a := apptest.New(t, "post", app.Needs{Redis: true, Sink: true}, sink.URL)
+	return &env{a: a, sink: sink, h: newHandler(a)}
+}
+
+type user struct {
+	id, name string
+	cookie   *http.Cookie
+}
+
+func (e *env) user(t *testing.T, name string) user {
+	t.Helper()
+	ctx := context.Background()
+	var id string
+	if err := e.a.Pool.QueryRow(ctx, `INSERT INTO users (email, name, password_hash) VALUES ($1, $2, 'x') RETURNING id::text`,
+		strings.ToLower(name)+"@example.com", name).Scan(&id); err != nil {
+		t.Fatal(err)
+	}
+	token, err := e.a.Sessions.Create(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return user{id: id, name: name, cookie: &http.Cookie{Name: session.CookieName, Value: token}}
+}
+
+func (e *env) befriend(t *testing.T, a, b user) {
+	t.Helper()
+	if _, err := e.a.Pool.Exec(context.Background(), `INSERT INTO friendships (user_id, friend_id) VALUES ($1, $2), ($2, $1)`, a.id, b.id); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func (e *env) file(t *testing.T, owner user) string {
+	t.Helper()
+	var id string
+	if err := e.a.Pool.QueryRow(context.Background(), `INSERT INTO files (owner_id, object_key, content_type, size) VALUES ($1, gen_random_uuid()::text, 'image/png', 1) RETURNING id::text`, owner.id).Scan(&id); err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+// seedPost writes a post straight to the table, at a chosen time.
+func (e *env) seedPost(t *testing.T, author user, text string, at time.Time) string {
+	t.Helper()
+	var id string
+	if err := e.a.Pool.QueryRow(context.Background(), `INSERT INTO posts (author_id, text, created_at) VALUES ($1, $2, $3) RETURNING id::text`, author.id, text, at).Scan(&id); err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+func (e *env) do(u user, method, path, body string) *httptest.ResponseRecorder {
+	return apptest.Serve(e.h, apptest.Request(method, path, body, u.cookie))
+}
+
+func wantStatus(t *testing.T, rec *httptest.ResponseRecorder, status int) {
+	t.Helper()
+	if rec.Code != status {
+		t.Fatalf("status %d, want %d: %s", rec.Code, status, rec.Body)
+	}
+}
+
+func decodePage(t *testing.T, rec *httptest.ResponseRecorder) pageResponse {
+	t.Helper()
+	wantStatus(t, rec, 200)
+	var p pageResponse
+	if err := json.Unmarshal(rec.Body.Bytes(), &p); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// readAll pages through path with limit and returns the post ids in order.
+func (e *env) readAll(t *testing.T, u user, path string, limit int) []string {
+	t.Helper()
+	var ids []string
+	cursor := ""
+	for range 1000 {
+		q := url.Values{"limit": {fmt.Sprint(limit)}}
+		if cursor != "" {
+			q.Set("cursor", cursor)
+		}
+		p := decodePage(t, e.do(u, "GET", path+"?"+q.Encode(), ""))
+		if len(p.Posts) > limit {
+			t.Fatalf("page of %d posts with limit %d", len(p.Posts), limit)
+		}
+		for _, post := range p.Posts {
+			ids = append(ids, post.ID)
+		}
+		if p.NextCursor == nil {
+			return ids
+		}
+		if len(p.Posts) == 0 {
+			t.Fatal("an empty page with a next cursor")
+		}
+		cursor = *p.NextCursor
+	}
+	t.Fatal("paging never ended")
+	return nil
+}
+
+func TestCreatePostEmitsPostCreated(t *testing.T) {
+	e := setup(t)
+	ann := e.user(t, "Ann")
+	fileID := e.file(t, ann)
+
+	rec := e.do(ann, "POST", "/api/posts", `{"text":"  hello\nworld  "}`)
+	wantStatus(t, rec, 201)
+	var plain feed.Post
+	json.Unmarshal(rec.Body.Bytes(), &plain)
+	if plain.ID == "" || plain.Author != (feed.Person{ID: ann.id, Name: "Ann"}) || plain.Text != "hello\nworld" || plain.Image != nil || plain.CreatedAt.IsZero() {
+		t.Fatalf("response %s", rec.Body)
+	}
+	if strings.Contains(rec.Body.String(), `"image"`) {
+		t.Fatalf("a post without a picture has an image key: %s", rec.Body)
+	}
+
+	rec = e.do(ann, "POST", "/api/posts", `{"text":"with a picture","fileId":"`+strings.ToUpper(fileID)+`"}`)
+	wantStatus(t, rec, 201)
+	var pic feed.Post
+	json.Unmarshal(rec.Body.Bytes(), &pic)
+	if pic.Image == nil || pic.Image.Src != "/api/files/"+fileID {
+		t.Fatalf("picture post %s", rec.Body)
+	}
+	if n := apptest.Count(t, e.a.Pool, `SELECT count(*) FROM posts WHERE id = $1 AND file_id = $2 AND author_id = $3`, pic.ID, fileID, ann.id); n != 1 {
+		t.Fatal("picture post not stored with its file")
+	}
+
+	e.a.Outbox.Wait()
+	got := e.sink.Events()
+	if len(got) != 2 {
+		t.Fatalf("%d events, want 2", len(got))
+	}
+	for i, want := range []feed.Post{plain, pic} {
+		ev := got[i]
+		if ev.Type() != events.TypePostCreated || ev.Source() != source || ev.Subject() != want.ID || ev.Extensions()[events.PartitionKeyExtension] != ann.id {
+			t.Fatalf("event %d envelope: %s", i, ev)
+		}
+		p, err := events.Decode[events.PostCreated](ev)
+		if err != nil || p.PostID != want.ID || p.AuthorID != ann.id || p.AuthorName != "Ann" || p.HasImage != (want.Image != nil) || !p.CreatedAt.Equal(want.CreatedAt) {
+			t.Fatalf("event %d payload %+v %v", i, p, err)
+		}
+	}
+}
+
+func TestCreatePostRejectsBadInputAndWritesNothing(t *testing.T) {
+	e := setup(t)
+	ann := e.user(t, "Ann")
+	bob := e.user(t, "Bob")
+	e.befriend(t, ann, bob)
+	bobsFile := e.file(t, bob)
+	cases := []struct {
+		name, body string
+		status     int
+		fields     []string
+	}{
+		{"missing text", `{}`, 400, []string{"text"}},
+		{"blank text", `{"text":" \n\t "}`, 400, []string{"text"}},
+		{"too long", `{"text":"` + strings.Repeat("é", maxTextLen+1) + `"}`, 400, []string{"text"}},
+		{"control character", `{"text":"a\u0000b"}`, 400, []string{"text"}},
+		{"text wrong type", `{"text":42}`, 400, []string{"text"}},
+		{"fileId wrong type", `{"text":"hi","fileId":7}`, 400, []string{"fileId"}},
+		{"fileId not an id", `{"text":"hi","fileId":"cat.png"}`, 400, []string{"fileId"}},
+		{"fileId empty", `{"text":"hi","fileId":""}`, 400, []string{"fileId"}},
+		{"fileId unknown", `{"text":"hi","fileId":"00000000-0000-4000-8000-000000000000"}`, 400, []string{"fileId"}},
+		{"fileId a friend's", `{"text":"hi","fileId":"` + bobsFile + `"}`, 400, []string{"fileId"}},
+		{"both bad", `{"text":"","fileId":"x"}`, 400, []string{"text", "fileId"}},
+		{"unknown field", `{"text":"hi","author":"` + bob.id + `"}`, 400, []string{"author"}},
+		{"malformed json", `{"text":"hi"`, 400, nil},
+		{"not an object", `"hi"`, 400, nil},
+		{"empty body", ``, 400, nil},
+		{"oversized", `{"text":"` + strings.Repeat("a", 40<<10) + `"}`, 413, nil},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			rec := e.do(ann, "POST", "/api/posts", c.body)
+			wantStatus(t, rec, c.status)
+			p := apptest.ProblemOf(t, rec)
+			for _, f := range c.fields {
+				if !slices.Contains(p.Fields(), f) {
+					t.Fatalf("problem does not name %s: %+v", f, p)
+				}
+			}
+		})
+	}
+	if n := apptest.Count(t, e.a.Pool, `SELECT count(*) FROM posts`) + apptest.Count(t, e.a.Pool, `SELECT count(*) FROM outbox`); n != 0 {
+		t.Fatalf("bad input wrote %d rows", n)
+	}
+	// The longest allowed post, in multi-byte characters, fits.
+	wantStatus(t, e.do(ann, "POST", "/api/posts", `{"text":"`+strings.Repeat("é", maxTextLen)+`","fileId":null}`), 201)
+}
+
+func TestFeedHoldsOwnAndFriendsPostsNewestFirst(t *testing.T) {
+	e := setup(t)
+	ann, bob, cid, dan := e.user(t, "Ann"), e.user(t, "Bob"), e.user(t, "Cid"), e.user(t, "Dan")
+	e.befriend(t, ann, bob)
+	e.befriend(t, bob, cid) // a friend of a friend: not in Ann's feed
+	base := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+	a1 := e.seedPost(t, ann, "ann 1", base)
+	b1 := e.seedPost(t, bob, "bob 1", base.Add(time.Minute))
+	e.seedPost(t, cid, "cid 1", base.Add(2*time.Minute))
+	e.seedPost(t, dan, "dan 1", base.Add(3*time.Minute))
+	rec := e.do(bob, "POST", "/api/posts", `{"text":"bob 2","fileId":"`+e.file(t, bob)+`"}`)
+	wantStatus(t, rec, 201)
+	var b2 feed.Post
+	json.Unmarshal(rec.Body.Bytes(), &b2)
+
+	p := decodePage(t, e.do(ann, "GET", "/api/posts", ""))
+	var ids []string
+	for _, post := range p.Posts {
+		ids = append(ids, post.ID)
+	}
+	if !slices.Equal(ids, []string{b2.ID, b1, a1}) || p.NextCursor != nil {
+		t.Fatalf("ann's feed %v (next %v), want [bob 2, bob 1, ann 1]", ids, p.NextCursor)
+	}
+	if got := p.Posts[0]; got.Author != (feed.Person{ID: bob.id, Name: "Bob"}) || got.Image == nil || got.Image.Src != b2.Image.Src || got.Text != "bob 2" {
+		t.Fatalf("first post %+v", got)
+	}
+	if !strings.Contains(e.do(ann, "GET", "/api/posts", "").Body.String(), `"nextCursor":null`) {
+		t.Fatal("the last page must say nextCursor null")
+	}
+	// Dan has no friends: only his own post.
+	p = decodePage(t, e.do(dan, "GET", "/api/posts", ""))
+	if len(p.Posts) != 1 || p.Posts[0].Author.ID != dan.id {
+		t.Fatalf("dan's feed %+v", p.Posts)
+	}
+	// A new user sees an empty list, not null.
+	if body := e.do(e.user(t, "Eve"), "GET", "/api/posts", "").Body.String(); !strings.Contains(body, `"posts":[]`) {
+		t.Fatalf("empty feed %s", body)
+	}
+}
+
+// Paging must neither skip nor repeat posts, even when many share one
+// timestamp (posts written in one transaction do).
+func TestFeedPagingIsStableWhenPostsShareATimestamp(t *testing.T) {
+	e := setup(t)
+	ann, bob, cid := e.user(t, "Ann"), e.user(t, "Bob"), e.user(t, "Cid")
+	e.befriend(t, ann, bob)
+	e.befriend(t, ann, cid)
+	same := time.Date(2026, 2, 2, 8, 0, 0, 123456000, time.UTC)
+	type row struct {
+		id string
+		at time.Time
+	}
+	var all []row
+	for i := range 45 {
+		at := same
+		if i%5 == 0 {
+			at = same.Add(-time.Duration(i) * time.Microsecond)
+		}
+		author := []user{ann, bob, cid}[i%3]
+		all = append(all, row{e.seedPost(t, author, fmt.Sprint("post ", i), at), at})
+	}
+	slices.SortFunc(all, func(a, b row) int {
+		if c := b.at.Compare(a.at); c != 0 {
+			return c
+		}
+		return cmp.Compare(b.id, a.id)
+	})
+	var want []string
+	for _, r := range all {
+		want = append(want, r.id)
+	}
+	for _, limit := range []int{1, 7, 20, 100} {
+		if got := e.readAll(t, ann, "/api/posts", limit); !slices.Equal(got, want) {
+			t.Fatalf("limit %d: paged feed differs from the full order:\n got %v\nwant %v", limit, got, want)
+		}
+	}
+	// A post added while paging lands on top and does not disturb later pages.
+	first := decodePage(t, e.do(ann, "GET", "/api/posts?limit=10", ""))
+	e.seedPost(t, bob, "late", same.Add(time.Hour))
+	second := decodePage(t, e.do(ann, "GET", "/api/posts?limit=10&cursor="+url.QueryEscape(*first.NextCursor), ""))
+	if second.Posts[0].ID != want[10] {
+		t.Fatalf("second page starts at %s, want %s", second.Posts[0].ID, want[10])
+	}
+}
+
+func TestFeedRejectsBadPaging(t *testing.T) {
+	e := setup(t)
+	ann := e.user(t, "Ann")
+	for _, c := range []struct{ query, field string }{
+		{"limit=0", "limit"},
+		{"limit=101", "limit"},
+		{"limit=x", "limit"},
+		{"cursor=garbage", "cursor"},
+		{"cursor=" + url.QueryEscape("MjAyNi0wMS0wMVQwMDowMDowMFp8bm9wZQ"), "cursor"},
+	} {
+		for _, path := range []string{"/api/posts", "/api/users/" + ann.id + "/posts"} {
+			rec := e.do(ann, "GET", path+"?"+c.query, "")
+			wantStatus(t, rec, 400)
+			if p := apptest.ProblemOf(t, rec); !slices.Contains(p.Fields(), c.field) {
+				t.Fatalf("%s?%s: problem does not name %s: %+v", path, c.query, c.field, p)
+			}
+		}
+	}
+}
+
+func TestUserPostsForSelfAndFriendsOnly(t *testing.T) {
+	e := setup(t)
+	ann, bob, cid := e.user(t, "Ann"), e.user(t, "Bob"), e.user(t, "Cid")
+	e.befriend(t, ann, bob)
+	base := time.Date(2026, 3, 3, 0, 0, 0, 0, time.UTC)
+	var annPosts []string
+	for i := range 5 {
+		annPosts = append([]string{e.seedPost(t, ann, fmt.Sprint("ann ", i), base.Add(time.Duration(i)*time.Second))}, annPosts...)
+	}
+	e.seedPost(t, bob, "bob's own", base)
+	path := "/api/users/" + ann.id + "/posts"
+	for _, u := range []user{ann, bob} {
+		if got := e.readAll(t, u, path, 2); !slices.Equal(got, annPosts) {
+			t.Fatalf("%s reading ann's posts: %v, want %v", u.name, got, annPosts)
+		}
+	}
+	for _, c := range []struct {
+		who  user
+		path string
+	}{
+		{cid, path}, // a stranger
+		{ann, "/api/users/" + cid.id + "/posts"},
+		{ann, "/api/users/00000000-0000-4000-8000-000000000000/posts"},
+		{ann, "/api/users/ann/posts"},
+	} {
+		rec := e.do(c.who, "GET", c.path, "")
+		wantStatus(t, rec, 404)
+		if p := apptest.ProblemOf(t, rec); strings.Contains(rec.Body.String(), "ann ") {
+			t.Fatalf("404 leaks posts: %+v", p)
+		}
+	}
+	// A stranger and an unknown id get the very same answer.
+	stranger := e.do(cid, "GET", path, "").Body.String()
+	unknown := e.do(cid, "GET", "/api/users/00000000-0000-4000-8000-000000000000/posts", "").Body.String()
+	if stranger != unknown {
+		t.Fatalf("a stranger's 404 differs from an unknown id's:\n%s\n%s", stranger, unknown)
+	}
+}
+
+func TestSessionAndCSRFRequired(t *testing.T) {
+	e := setup(t)
+	ann := e.user(t, "Ann")
+	for _, r := range []struct{ method, path, body string }{
+		{"POST", "/api/posts", `{"text":"hi"}`},
+		{"GET", "/api/posts", ""},
+		{"GET", "/api/users/" + ann.id + "/posts", ""},
+	} {
+		rec := apptest.Serve(e.h, apptest.Request(r.method, r.path, r.body))
+		wantStatus(t, rec, 401)
+		apptest.ProblemOf(t, rec)
+	}
+	req := apptest.Request("POST", "/api/posts", `{"text":"hi"}`, ann.cookie)
+	req.Header.Del("X-Requested-With")
+	wantStatus(t, apptest.Serve(e.h, req), 403)
+	req = apptest.Request("POST", "/api/posts", `{"text":"hi"}`, ann.cookie)
+	req.Header.Set("Sec-Fetch-Site", "cross-site")
+	wantStatus(t, apptest.Serve(e.h, req), 403)
+	if n := apptest.Count(t, e.a.Pool, `SELECT count(*) FROM posts`); n != 0 {
+		t.Fatal("a refused request created a post")
+	}
+}
