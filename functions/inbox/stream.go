@@ -73,16 +73,22 @@ func (s *Stream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	// A dropped client may be stuck in a write to a full socket; closing
 	// from here unblocks it.
-	closed := make(chan struct{})
+	stop, stopped := make(chan struct{}), make(chan struct{})
 	go func() {
-		defer close(closed)
+		defer close(stopped)
 		select {
 		case <-c.gone:
 			conn.Close(c.code, c.reason) //nolint:errcheck
 		case <-ctx.Done():
+		case <-stop:
+			select { // the writer may have stopped because of the drop
+			case <-c.gone:
+				conn.Close(c.code, c.reason) //nolint:errcheck
+			default:
+			}
 		}
 	}()
-	defer func() { <-closed }()
+	defer func() { close(stop); <-stopped }()
 
 	tick := time.NewTicker(s.Heartbeat)
 	defer tick.Stop()
