@@ -7,11 +7,12 @@ package main
 import (
 	"net/http"
 
+	"github.com/tidings-dev/tidings/functions/fanout/fanout"
 	"github.com/tidings-dev/tidings/functions/internal/app"
 )
 
 func main() {
-	app.Main(Name, app.Needs{Sink: true}, func(a *app.App) (http.Handler, error) {
-		return Handler(a), nil
+	app.Main(fanout.Name, app.Needs{Sink: true}, func(a *app.App) (http.Handler, error) {
+		return fanout.Handler(a), nil
 	})
 }

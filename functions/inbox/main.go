@@ -10,12 +10,13 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/tidings-dev/tidings/functions/inbox/inbox"
 	"github.com/tidings-dev/tidings/functions/internal/app"
 )
 
 func main() {
 	app.Main("inbox", app.Needs{Redis: true}, func(a *app.App) (http.Handler, error) {
-		hub := NewHub(a.Redis, a.Log)
+		hub := inbox.NewHub(a.Redis, a.Log)
 		// The HTTP server does not track hijacked connections, so on
 		// SIGTERM the hub itself tells every WebSocket client to go away
 		// (they reconnect to another instance and refetch the list).
@@ -24,6 +25,6 @@ func main() {
 			<-ctx.Done()
 			hub.Close()
 		}()
-		return NewHandler(a.Pool, a.Sessions, a.Log, NewStream(hub, a.Log)), nil
+		return inbox.NewHandler(a.Pool, a.Sessions, a.Log, inbox.NewStream(hub, a.Log)), nil
 	})
 }

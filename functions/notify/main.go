@@ -8,10 +8,11 @@ import (
 	"net/http"
 
 	"github.com/tidings-dev/tidings/functions/internal/app"
+	"github.com/tidings-dev/tidings/functions/notify/notify"
 )
 
 func main() {
-	app.Main(Name, app.Needs{Redis: true}, func(a *app.App) (http.Handler, error) {
-		return Handler(a.Outbox, a.Log, a.Redis), nil
+	app.Main(notify.Name, app.Needs{Redis: true}, func(a *app.App) (http.Handler, error) {
+		return notify.Handler(a.Outbox, a.Log, a.Redis), nil
 	})
 }

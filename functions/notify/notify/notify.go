@@ -1,4 +1,6 @@
-package main
+// Package notify stores each notification once and publishes new ones to
+// the recipient's live channel; cmd functions/notify serves it.
+package notify
 
 import (
 	"context"

@@ -1,4 +1,6 @@
-package main
+// Package inbox serves a user's notifications: the list, marking them read,
+// and the live WebSocket stream; cmd functions/inbox serves it.
+package inbox
 
 import (
 	"context"

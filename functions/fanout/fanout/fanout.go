@@ -1,4 +1,6 @@
-package main
+// Package fanout turns one post.created event into one notification.created
+// event per friend of the author; cmd functions/fanout serves it.
+package fanout
 
 import (
 	"context"
