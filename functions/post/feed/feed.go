@@ -52,24 +52,28 @@ func after(t string) string { return ` AND (` + t + `.created_at, ` + t + `.id) 
 // author (the viewer $1 and every friend) it reads at most one page from
 // that author's slice of posts_author_created, already in order, then merges
 // them: the work is bounded by friends × page size, however many posts
-// there are in total.
+// there are in total. Author names are looked up by key for the final page
+// only; a join lets the planner hash the whole users table.
 func FeedSQL(cursor bool) string {
 	cond := ""
 	if cursor {
 		cond = after("ap")
 	}
 	return `
-SELECT p.id::text, p.author_id::text, u.name, p.text, p.file_id::text, p.created_at
-FROM (SELECT $1::uuid AS author_id UNION ALL SELECT friend_id FROM friendships WHERE user_id = $1) a
-CROSS JOIN LATERAL (
-	SELECT ap.id, ap.author_id, ap.text, ap.file_id, ap.created_at FROM posts ap
-	WHERE ap.author_id = a.author_id` + cond + `
-	ORDER BY ap.created_at DESC, ap.id DESC
+SELECT f.id::text, f.author_id::text, (SELECT u.name FROM users u WHERE u.id = f.author_id), f.text, f.file_id::text, f.created_at
+FROM (
+	SELECT p.id, p.author_id, p.text, p.file_id, p.created_at
+	FROM (SELECT $1::uuid AS author_id UNION ALL SELECT friend_id FROM friendships WHERE user_id = $1) a
+	CROSS JOIN LATERAL (
+		SELECT ap.id, ap.author_id, ap.text, ap.file_id, ap.created_at FROM posts ap
+		WHERE ap.author_id = a.author_id` + cond + `
+		ORDER BY ap.created_at DESC, ap.id DESC
+		LIMIT $2
+	) p
+	ORDER BY p.created_at DESC, p.id DESC
 	LIMIT $2
-) p
-JOIN users u ON u.id = p.author_id
-ORDER BY p.created_at DESC, p.id DESC
-LIMIT $2`
+) f
+ORDER BY f.created_at DESC, f.id DESC`
 }
 
 // AuthorSQL is one author's posts ($1), one range of posts_author_created.
