@@ -87,47 +87,44 @@ func (tx *Tx) Emit(ctx context.Context, e event.Event) error {
 	return nil
 }
 
-// emitBatch bounds the rows of one INSERT in EmitAll.
-const emitBatch = 1000
-
 // EmitAll writes events to the outbox inside the transaction like Emit, but
-// with one INSERT per thousand events rather than one per event, so a
-// consumer emitting thousands of events stays one short transaction.
+// pipelined: all the INSERTs go to Postgres in one batch rather than one
+// round trip each, so a consumer emitting thousands of events stays one
+// short transaction.
 func (tx *Tx) EmitAll(ctx context.Context, es []event.Event) error {
 	if tx.ob.sink == "" {
 		return ErrNoSink
 	}
+	if len(es) == 0 {
+		return nil
+	}
 	tp := logging.Traceparent(ctx)
-	for start := 0; start < len(es); start += emitBatch {
-		chunk := es[start:min(start+emitBatch, len(es))]
-		sources := make([]string, len(chunk))
-		ids := make([]string, len(chunk))
-		types := make([]string, len(chunk))
-		raws := make([]string, len(chunk))
-		for i, e := range chunk {
-			if tp != "" && e.Extensions()["traceparent"] == nil {
-				e.SetExtension("traceparent", tp)
-			}
-			if err := events.Validate(e); err != nil {
-				return err
-			}
-			raw, err := json.Marshal(e)
-			if err != nil {
-				return err
-			}
-			sources[i], ids[i], types[i], raws[i] = e.Source(), e.ID(), e.Type(), string(raw)
+	var b pgx.Batch
+	for _, e := range es {
+		if tp != "" && e.Extensions()["traceparent"] == nil {
+			e.SetExtension("traceparent", tp)
 		}
-		rows, err := tx.Query(ctx, `INSERT INTO outbox (event_source, event_id, event_type, sink, event)
-			SELECT s, i, t, $4, e::jsonb FROM unnest($1::text[], $2::text[], $3::text[], $5::text[]) AS u(s, i, t, e) RETURNING id`,
-			sources, ids, types, tx.ob.sink, raws)
+		if err := events.Validate(e); err != nil {
+			return err
+		}
+		raw, err := json.Marshal(e)
 		if err != nil {
+			return err
+		}
+		b.Queue(`INSERT INTO outbox (event_source, event_id, event_type, sink, event) VALUES ($1, $2, $3, $4, $5) RETURNING id`,
+			e.Source(), e.ID(), e.Type(), tx.ob.sink, raw)
+	}
+	results := tx.SendBatch(ctx, &b)
+	for range es {
+		var id int64
+		if err := results.QueryRow().Scan(&id); err != nil {
+			results.Close()
 			return fmt.Errorf("outbox write: %w", err)
 		}
-		written, err := pgx.CollectRows(rows, pgx.RowTo[int64])
-		if err != nil {
-			return fmt.Errorf("outbox write: %w", err)
-		}
-		tx.ids = append(tx.ids, written...)
+		tx.ids = append(tx.ids, id)
+	}
+	if err := results.Close(); err != nil {
+		return fmt.Errorf("outbox write: %w", err)
 	}
 	return nil
 }
@@ -183,7 +180,7 @@ type Result struct {
 // events about one user still reach their topic in the order written.
 func (o *Outbox) send(ctx context.Context, where string, args ...any) (Result, error) {
 	var res Result
-	rows, err := o.pool.Query(ctx, `SELECT id, coalesce(event->>'partitionkey', '') FROM outbox WHERE `+where, args...)
+	rows, err := o.pool.Query(ctx, `SELECT id, event FROM outbox WHERE `+where, args...)
 	if err != nil {
 		return res, err
 	}
@@ -193,7 +190,16 @@ func (o *Outbox) send(ctx context.Context, where string, args ...any) (Result, e
 	}
 	all, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (row, error) {
 		var x row
-		return x, r.Scan(&x.id, &x.key)
+		var raw []byte
+		if err := r.Scan(&x.id, &raw); err != nil {
+			return x, err
+		}
+		var attrs struct {
+			PartitionKey string `json:"partitionkey"`
+		}
+		_ = json.Unmarshal(raw, &attrs) // no key: any worker will do
+		x.key = attrs.PartitionKey
+		return x, nil
 	})
 	if err != nil {
 		return res, err
