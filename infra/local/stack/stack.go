@@ -76,7 +76,7 @@ type Stack struct {
 }
 
 // Up starts everything and returns when the stack is ready for requests.
-func Up(ctx context.Context, opts Options) (s *Stack, err error) {
+func Up(ctx context.Context, opts Options) (*Stack, error) {
 	if opts.DataDir == "" {
 		opts.DataDir = filepath.Join(opts.RepoDir, ".data")
 	}
@@ -92,9 +92,11 @@ func Up(ctx context.Context, opts Options) (s *Stack, err error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.NewTextHandler(opts.Progress, nil))
 	}
-	s = &Stack{opts: opts, services: map[string]*serving.Service{}, urls: map[string]string{}, pingers: map[string]*pingsource.Pinger{}, dispatchers: map[string]*kafkasource.Dispatcher{}}
+	s := &Stack{opts: opts, services: map[string]*serving.Service{}, urls: map[string]string{}, pingers: map[string]*pingsource.Pinger{}, dispatchers: map[string]*kafkasource.Dispatcher{}}
+	var err error
+	ready := false
 	defer func() {
-		if err != nil {
+		if !ready {
 			s.Close(context.WithoutCancel(ctx))
 		}
 	}()
@@ -141,6 +143,7 @@ func Up(ctx context.Context, opts Options) (s *Stack, err error) {
 	if err = s.startGateway(); err != nil {
 		return nil, err
 	}
+	ready = true
 	return s, nil
 }
 

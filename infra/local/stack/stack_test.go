@@ -126,22 +126,28 @@ func (tw testWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
+// mail makes an address unique to this run: the login failure counters live
+// in the shared test Redis and outlive a run.
+func mail(name string) string { return fmt.Sprintf("%s-%d@example.com", name, runID) }
+
+var runID = time.Now().UnixNano()
+
 func TestWalkingSkeleton(t *testing.T) {
 	w := startWorld(t)
 	ann := newBrowser(t, w.GatewayURL)
 
 	var annID string
 	t.Run("signup gives a user, a session and one welcome email", func(t *testing.T) {
-		code, body := ann.do("POST", "/api/signup", `{"email":"ann@example.com","password":"correct horse","name":"Ann"}`)
-		if code != 201 || body["id"] == nil || body["email"] != "ann@example.com" || body["name"] != "Ann" {
+		code, body := ann.do("POST", "/api/signup", `{"email":"`+mail("ann")+`","password":"correct horse","name":"Ann"}`)
+		if code != 201 || body["id"] == nil || body["email"] != mail("ann") || body["name"] != "Ann" {
 			t.Fatalf("signup: %d %v", code, body)
 		}
 		annID = body["id"].(string)
 		if code, me := ann.do("GET", "/api/me", ""); code != 200 || me["id"] != annID {
 			t.Fatalf("me: %d %v", code, me)
 		}
-		eventually(t, 60*time.Second, "the welcome email", func() bool { return len(w.mailsTo("ann@example.com")) > 0 })
-		if got := w.mailsTo("ann@example.com"); len(got) != 1 || got[0] != "Welcome to Tidings, Ann" {
+		eventually(t, 60*time.Second, "the welcome email", func() bool { return len(w.mailsTo(mail("ann"))) > 0 })
+		if got := w.mailsTo(mail("ann")); len(got) != 1 || got[0] != "Welcome to Tidings, Ann" {
 			t.Fatalf("mail: %q", got)
 		}
 	})
@@ -157,7 +163,7 @@ func TestWalkingSkeleton(t *testing.T) {
 		}
 		var line string
 		for _, l := range strings.Split(string(out), "\n") {
-			if strings.Contains(l, "ann@example.com") {
+			if strings.Contains(l, mail("ann")) {
 				line = l
 			}
 		}
@@ -172,12 +178,12 @@ func TestWalkingSkeleton(t *testing.T) {
 	})
 
 	t.Run("duplicate email is 409 and sends no second email", func(t *testing.T) {
-		code, _ := newBrowser(t, w.GatewayURL).do("POST", "/api/signup", `{"email":"ANN@example.com","password":"another one","name":"Ann Two"}`)
+		code, _ := newBrowser(t, w.GatewayURL).do("POST", "/api/signup", `{"email":"`+strings.ToUpper(mail("ann"))+`","password":"another one","name":"Ann Two"}`)
 		if code != 409 {
 			t.Fatalf("status %d", code)
 		}
 		time.Sleep(500 * time.Millisecond)
-		if got := w.mailsTo("ann@example.com"); len(got) != 1 {
+		if got := w.mailsTo(mail("ann")); len(got) != 1 {
 			t.Fatalf("mails to ann: %q", got)
 		}
 	})
@@ -187,10 +193,10 @@ func TestWalkingSkeleton(t *testing.T) {
 		if code, _ := b.do("GET", "/api/me", ""); code != 401 {
 			t.Fatalf("me before login: %d", code)
 		}
-		if code, _ := b.do("POST", "/api/login", `{"email":"ann@example.com","password":"nope nope"}`); code != 401 {
+		if code, _ := b.do("POST", "/api/login", `{"email":"`+mail("ann")+`","password":"nope nope"}`); code != 401 {
 			t.Fatalf("wrong password: %d", code)
 		}
-		if code, u := b.do("POST", "/api/login", `{"email":"ann@example.com","password":"correct horse"}`); code != 200 || u["id"] != annID {
+		if code, u := b.do("POST", "/api/login", `{"email":"`+mail("ann")+`","password":"correct horse"}`); code != 200 || u["id"] != annID {
 			t.Fatalf("login: %d %v", code, u)
 		}
 		if code, _ := b.do("GET", "/api/me", ""); code != 200 {
@@ -206,7 +212,7 @@ func TestWalkingSkeleton(t *testing.T) {
 
 	t.Run("a redelivered user.signedup sends exactly one email", func(t *testing.T) {
 		e, err := events.New("/tidings/signup", events.TypeUserSignedUp, "u-dup", "u-dup",
-			events.UserSignedUp{UserID: "u-dup", Email: "dup@example.com", Name: "Dup", SignedUpAt: time.Now().UTC()})
+			events.UserSignedUp{UserID: "u-dup", Email: mail("dup"), Name: "Dup", SignedUpAt: time.Now().UTC()})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -217,7 +223,7 @@ func TestWalkingSkeleton(t *testing.T) {
 			}
 		}
 		eventually(t, 30*time.Second, "three deliveries", func() bool { d, _ := w.welcomeStats(); return d >= before+3 })
-		if got := w.mailsTo("dup@example.com"); len(got) != 1 {
+		if got := w.mailsTo(mail("dup")); len(got) != 1 {
 			t.Fatalf("mails: %q", got)
 		}
 	})
@@ -252,7 +258,7 @@ func TestWalkingSkeleton(t *testing.T) {
 		w.mail.Close() //nolint:errcheck
 		_, dl0 := w.welcomeStats()
 		b := newBrowser(t, w.GatewayURL)
-		code, body := b.do("POST", "/api/signup", `{"email":"bob@example.com","password":"correct horse","name":"Bob"}`)
+		code, body := b.do("POST", "/api/signup", `{"email":"`+mail("bob")+`","password":"correct horse","name":"Bob"}`)
 		if code != 201 {
 			t.Fatalf("signup with SMTP down: %d", code)
 		}
@@ -271,10 +277,10 @@ func TestWalkingSkeleton(t *testing.T) {
 			t.Fatal("Bob's signup is not on the dead-letter topic")
 		}
 		dlqReplay(t, w.kafkaAt, "welcome", bobEvent)
-		eventually(t, 30*time.Second, "Bob's email after the replay", func() bool { return len(w.mailsTo("bob@example.com")) > 0 })
+		eventually(t, 30*time.Second, "Bob's email after the replay", func() bool { return len(w.mailsTo(mail("bob"))) > 0 })
 		dlqReplay(t, w.kafkaAt, "welcome", bobEvent) // a second replay changes nothing
 		time.Sleep(time.Second)
-		if got := w.mailsTo("bob@example.com"); len(got) != 1 {
+		if got := w.mailsTo(mail("bob")); len(got) != 1 {
 			t.Fatalf("mails to bob: %q", got)
 		}
 	})
@@ -284,19 +290,19 @@ func TestWalkingSkeleton(t *testing.T) {
 			t.Fatal(err)
 		}
 		b := newBrowser(t, w.GatewayURL)
-		if code, body := b.do("POST", "/api/signup", `{"email":"cid@example.com","password":"correct horse","name":"Cid"}`); code != 201 {
+		if code, body := b.do("POST", "/api/signup", `{"email":"`+mail("cid")+`","password":"correct horse","name":"Cid"}`); code != 201 {
 			t.Fatalf("signup with Kafka down: %d %v", code, body)
 		}
 		time.Sleep(2 * time.Second)
-		if got := w.mailsTo("cid@example.com"); len(got) != 0 {
+		if got := w.mailsTo(mail("cid")); len(got) != 0 {
 			t.Fatal("mail arrived while Kafka was down?")
 		}
 		w.startKafka()
 		eventually(t, 90*time.Second, "Cid's email after Kafka came back", func() bool {
 			w.Ping(context.Background(), "outbox-relay") //nolint:errcheck
-			return len(w.mailsTo("cid@example.com")) > 0
+			return len(w.mailsTo(mail("cid"))) > 0
 		})
-		if got := w.mailsTo("cid@example.com"); len(got) != 1 {
+		if got := w.mailsTo(mail("cid")); len(got) != 1 {
 			t.Fatalf("mails to cid: %q", got)
 		}
 	})
@@ -305,7 +311,7 @@ func TestWalkingSkeleton(t *testing.T) {
 		signup := w.Service("signup")
 		eventually(t, 30*time.Second, "signup to scale to zero", func() bool { return signup.State() == serving.StateStopped })
 		before := len(signup.ColdStarts())
-		code, _ := newBrowser(t, w.GatewayURL).do("POST", "/api/signup", `{"email":"dee@example.com","password":"correct horse","name":"Dee"}`)
+		code, _ := newBrowser(t, w.GatewayURL).do("POST", "/api/signup", `{"email":"`+mail("dee")+`","password":"correct horse","name":"Dee"}`)
 		if code != 201 {
 			t.Fatalf("signup after scale to zero: %d", code)
 		}
@@ -314,4 +320,3 @@ func TestWalkingSkeleton(t *testing.T) {
 		}
 	})
 }
-

@@ -19,7 +19,7 @@ CREATE TABLE outbox (
     event_id     text NOT NULL,
     event_type   text NOT NULL,
     sink         text NOT NULL,
-    event        jsonb NOT NULL,
+    event        bytea NOT NULL, -- the structured-mode JSON, byte for byte
     created_at   timestamptz NOT NULL DEFAULT now(),
     attempts     int NOT NULL DEFAULT 0,
     last_error   text,
