@@ -89,3 +89,16 @@ func mailsTo(t *testing.T, mailURL, addr string) []string {
 	}
 	return subjects
 }
+
+// send runs a prepared request with the browser's cookies and CSRF header.
+func (b *browser) send(req *http.Request) (int, []byte, http.Header) {
+	b.t.Helper()
+	req.Header.Set("X-Requested-With", "tidings")
+	res, err := b.c.Do(req)
+	if err != nil {
+		b.t.Fatalf("%s %s: %v", req.Method, req.URL, err)
+	}
+	defer res.Body.Close()
+	raw, _ := io.ReadAll(res.Body)
+	return res.StatusCode, raw, res.Header
+}

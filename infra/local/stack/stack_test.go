@@ -132,8 +132,17 @@ func mail(name string) string { return fmt.Sprintf("%s-%d@example.com", name, ru
 
 var runID = time.Now().UnixNano()
 
-func TestWalkingSkeleton(t *testing.T) {
+// TestLocalStack brings up one whole stack and plays the stories of the
+// issues through it: the walking skeleton (signup → Kafka → welcome email,
+// with its faults) and the social core (friends, pictures, posts, live
+// notifications).
+func TestLocalStack(t *testing.T) {
 	w := startWorld(t)
+	t.Run("social core", func(t *testing.T) { socialCore(t, w) })
+	t.Run("walking skeleton", func(t *testing.T) { walkingSkeleton(t, w) })
+}
+
+func walkingSkeleton(t *testing.T, w *world) {
 	ann := newBrowser(t, w.GatewayURL)
 
 	var annID string
