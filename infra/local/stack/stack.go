@@ -39,6 +39,23 @@ var DefaultPorts = Ports{
 	MinIO: 9000, MinIOConsole: 9001, SMTP: 1025, MailHTTP: 8025,
 }
 
+// pickFree replaces each 0 with a free port now: not every server we start
+// can be told to choose its own.
+func (p *Ports) pickFree() error {
+	for _, port := range []*int{&p.Gateway, &p.Ingress, &p.Kafka, &p.Postgres, &p.Redis, &p.MinIO, &p.MinIOConsole, &p.SMTP, &p.MailHTTP} {
+		if *port != 0 {
+			continue
+		}
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return err
+		}
+		*port = ln.Addr().(*net.TCPAddr).Port
+		ln.Close()
+	}
+	return nil
+}
+
 // Options configure Up.
 type Options struct {
 	RepoDir string // module root: knative/, infra/cluster/ and the functions
@@ -110,7 +127,14 @@ func Up(ctx context.Context, opts Options) (*Stack, error) {
 	if err = errors.Join(s.topo.Check(), s.topo.CheckRoute(s.route)); err != nil {
 		return nil, fmt.Errorf("the manifests do not check out:\n%w", err)
 	}
+	// 0o755: a private Postgres runs as the postgres user when we are root.
 	if err = os.MkdirAll(opts.DataDir, 0o755); err != nil {
+		return nil, err
+	}
+	if err = os.Chmod(opts.DataDir, 0o755); err != nil {
+		return nil, err
+	}
+	if err = s.opts.Ports.pickFree(); err != nil {
 		return nil, err
 	}
 
@@ -123,7 +147,7 @@ func Up(ctx context.Context, opts Options) (*Stack, error) {
 		defer wg.Done()
 		binaries, buildErr = s.build(ctx)
 	}()
-	s.backing, err = startBacking(ctx, opts, s.say)
+	s.backing, err = startBacking(ctx, s.opts, s.say)
 	wg.Wait()
 	if s.backing != nil {
 		s.closers = append(s.closers, s.backing.Stop)

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -98,7 +99,8 @@ func execCmd(repo string, args []string) error {
 	if err != nil {
 		return err
 	}
-	s, err := stack.Up(ctx, stack.Options{RepoDir: repo, DataDir: dir, Progress: os.Stderr, FunctionOutput: logFile})
+	s, err := stack.Up(ctx, stack.Options{RepoDir: repo, DataDir: dir, Progress: os.Stderr, FunctionOutput: logFile,
+		Logger: slog.New(slog.NewTextHandler(logFile, nil))})
 	if err != nil {
 		return err
 	}

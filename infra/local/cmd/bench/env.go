@@ -1,0 +1,117 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/tidings-dev/tidings/infra/local/stack"
+)
+
+// scratchDatabase creates tidings_bench_<random> on the server of serverURL
+// and returns its URL and a function that drops it again.
+func scratchDatabase(ctx context.Context, serverURL string) (string, func(), error) {
+	u, err := url.Parse(serverURL)
+	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+		return "", nil, fmt.Errorf("%q is not a postgres:// URL", serverURL)
+	}
+	b := make([]byte, 5)
+	rand.Read(b) //nolint:errcheck // never fails
+	name := "tidings_bench_" + hex.EncodeToString(b)
+	if err := adminExec(ctx, serverURL, "CREATE DATABASE "+name+" TEMPLATE template0 ENCODING 'UTF8'"); err != nil {
+		return "", nil, err
+	}
+	u.Path = "/" + name
+	drop := func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := adminExec(ctx, serverURL, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
+			fmt.Fprintf(os.Stderr, "bench: %v (drop it by hand)\n", err)
+		}
+	}
+	return u.String(), drop, nil
+}
+
+func adminExec(ctx context.Context, serverURL, sql string) error {
+	conn, err := pgx.Connect(ctx, serverURL)
+	if err != nil {
+		return fmt.Errorf("postgres %s: %w", serverURL, err)
+	}
+	defer conn.Close(context.Background())
+	if _, err := conn.Exec(ctx, sql); err != nil {
+		return fmt.Errorf("%s: %w", sql, err)
+	}
+	return nil
+}
+
+// freePorts picks a free loopback port for every listener of the stack. The
+// backing servers are started on the port number they are given, so 0 would
+// not do for them.
+func freePorts() (stack.Ports, error) {
+	var p stack.Ports
+	for _, field := range []*int{&p.Gateway, &p.Ingress, &p.Kafka, &p.Postgres, &p.Redis, &p.MinIO, &p.MinIOConsole, &p.SMTP, &p.MailHTTP} {
+		n, err := freePort()
+		if err != nil {
+			return p, err
+		}
+		*field = n
+	}
+	return p, nil
+}
+
+func freePort() (int, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, fmt.Errorf("find a free port: %w", err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port, nil
+}
+
+// workDir is a run's temporary directory with a log file for the functions'
+// output; cleanup removes it unless the run failed (then it is kept for
+// reading).
+type workDir struct {
+	dir string
+	log *os.File
+}
+
+func newWorkDir(prefix string, verbose bool) (*workDir, io.Writer, error) {
+	dir, err := os.MkdirTemp("", "tidings-bench-"+prefix+"-")
+	if err != nil {
+		return nil, nil, err
+	}
+	// A private Postgres runs as a service account, which must reach its
+	// data dir inside this one.
+	if err := os.Chmod(dir, 0o755); err != nil {
+		return nil, nil, err
+	}
+	f, err := os.Create(filepath.Join(dir, "functions.log"))
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, nil, err
+	}
+	var out io.Writer = f
+	if verbose {
+		out = io.MultiWriter(f, os.Stderr)
+	}
+	return &workDir{dir: dir, log: f}, out, nil
+}
+
+func (w *workDir) cleanup(failed bool) {
+	w.log.Close()
+	if failed {
+		fmt.Fprintf(os.Stderr, "bench: kept %s (function logs in functions.log)\n", w.dir)
+		return
+	}
+	os.RemoveAll(w.dir)
+}
