@@ -129,9 +129,10 @@ func touch(ctx context.Context, url string) error {
 // proc is one process of the tree.
 type proc struct {
 	pid, ppid int
-	name      string
+	name      string // comm
 	exe       string
-	rss, pss  int64 // bytes
+	cmd       string // short command line (Postgres puts each process's role there)
+	rss, pss  int64  // bytes
 }
 
 type tree struct {
@@ -206,9 +207,27 @@ func readProc(pid int) (proc, bool) {
 	ppid, _ := strconv.Atoi(fields[1])
 	p := proc{pid: pid, ppid: ppid, name: s[open+1 : end]}
 	p.exe, _ = os.Readlink(filepath.Join(dir, "exe"))
+	p.cmd = commandLine(dir, p.name)
 	p.rss = kB(filepath.Join(dir, "status"), "VmRSS:")
 	p.pss = kB(filepath.Join(dir, "smaps_rollup"), "Pss:")
 	return p, true
+}
+
+func commandLine(dir, fallback string) string {
+	raw, err := os.ReadFile(filepath.Join(dir, "cmdline"))
+	if err != nil || len(raw) == 0 {
+		return fallback
+	}
+	args := strings.Fields(strings.ReplaceAll(string(raw), "\x00", " "))
+	if len(args) == 0 {
+		return fallback
+	}
+	args[0] = filepath.Base(args[0])
+	line := strings.Join(args, " ")
+	if r := []rune(line); len(r) > 60 {
+		line = string(r[:59]) + "…"
+	}
+	return line
 }
 
 // kB reads a "Key:   123 kB" line and returns bytes.
@@ -234,11 +253,9 @@ func (t tree) print(out io.Writer) {
 	fmt.Fprintln(w, "  pid\tprocess\tRSS\tPSS")
 	self := os.Getpid()
 	for _, p := range t.procs {
-		what := filepath.Base(p.exe)
+		what := p.cmd
 		if p.pid == self {
 			what = "bench (stack: gateway, serving, eventing, kfake, mail catcher)"
-		} else if p.exe == "" || !strings.Contains(p.name, what) {
-			what = p.name + " [" + what + "]"
 		}
 		fmt.Fprintf(w, "  %d\t%s\t%s\t%s\n", p.pid, what, mib(p.rss), mib(p.pss))
 	}
