@@ -172,7 +172,7 @@ func walkingSkeleton(t *testing.T, w *world) {
 		}
 		var line string
 		for _, l := range strings.Split(string(out), "\n") {
-			if strings.Contains(l, mail("ann")) {
+			if strings.Contains(l, `"email":"`+mail("ann")+`"`) {
 				line = l
 			}
 		}
