@@ -58,33 +58,22 @@ var ErrNoSink = errors.New("outbox: no sink configured (K_SINK is empty)")
 // Tx is a database transaction that can also emit events.
 type Tx struct {
 	pgx.Tx
-	ob  *Outbox
-	ids []int64
+	ob    *Outbox
+	ids   []int64
+	after []func(context.Context)
 }
 
 // Emit writes e to the outbox inside the transaction. It is sent after commit.
 func (tx *Tx) Emit(ctx context.Context, e event.Event) error {
-	if tx.ob.sink == "" {
-		return ErrNoSink
-	}
-	if tp := logging.Traceparent(ctx); tp != "" && e.Extensions()["traceparent"] == nil {
-		e.SetExtension("traceparent", tp)
-	}
-	if err := events.Validate(e); err != nil {
-		return err
-	}
-	raw, err := json.Marshal(e)
-	if err != nil {
-		return err
-	}
-	var id int64
-	err = tx.QueryRow(ctx, `INSERT INTO outbox (event_source, event_id, event_type, sink, event) VALUES ($1, $2, $3, $4, $5) RETURNING id`,
-		e.Source(), e.ID(), e.Type(), tx.ob.sink, raw).Scan(&id)
-	if err != nil {
-		return fmt.Errorf("outbox write: %w", err)
-	}
-	tx.ids = append(tx.ids, id)
-	return nil
+	return tx.EmitAll(ctx, []event.Event{e})
+}
+
+// AfterCommit runs fn once the transaction has committed, before Run
+// returns; it never runs for a transaction that rolled back. For effects
+// outside the database that must not happen unless the change did (a live
+// publish), and that may be lost if the process dies right then.
+func (tx *Tx) AfterCommit(fn func(ctx context.Context)) {
+	tx.after = append(tx.after, fn)
 }
 
 // EmitAll writes events to the outbox inside the transaction like Emit, but
@@ -129,20 +118,28 @@ func (tx *Tx) EmitAll(ctx context.Context, es []event.Event) error {
 	return nil
 }
 
-// Run runs fn in a transaction. When it commits, the events fn emitted are
-// sent in the background; Wait waits for those sends.
+// Run runs fn in a transaction. When it commits, the AfterCommit functions
+// run, and the events fn emitted are sent in the background; Wait waits for
+// those sends.
 func (o *Outbox) Run(ctx context.Context, fn func(tx *Tx) error) error {
 	var ids []int64
+	var after []func(context.Context)
 	err := pgx.BeginFunc(ctx, o.pool, func(ptx pgx.Tx) error {
 		tx := &Tx{Tx: ptx, ob: o}
 		if err := fn(tx); err != nil {
 			return err
 		}
-		ids = tx.ids
+		ids, after = tx.ids, tx.after
 		return nil
 	})
-	if err != nil || len(ids) == 0 {
+	if err != nil {
 		return err
+	}
+	for _, f := range after {
+		f(ctx)
+	}
+	if len(ids) == 0 {
+		return nil
 	}
 	o.inflight.Add(1)
 	go func() {

@@ -3,6 +3,7 @@ package outbox_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -134,5 +135,29 @@ func TestSweepLeavesYoungRowsToTheirProducer(t *testing.T) {
 	res, err := a.Outbox.Sweep(context.Background(), time.Hour, 100)
 	if err != nil || res.Sent != 0 {
 		t.Fatalf("a sweep with a 1h grace sent %+v (%v)", res, err)
+	}
+}
+
+func TestAfterCommitRunsOnlyForACommittedTransaction(t *testing.T) {
+	a := apptest.New(t, "outbox-test", app.Needs{}, "")
+	var ran []string
+	ctx := context.Background()
+	err := a.Outbox.Run(ctx, func(tx *outbox.Tx) error {
+		tx.AfterCommit(func(context.Context) {
+			// By now the change is visible outside the transaction.
+			ran = append(ran, fmt.Sprintf("committed:%d", apptest.Count(t, a.Pool, `SELECT count(*) FROM processed_events`)))
+		})
+		_, err := tx.Exec(ctx, `INSERT INTO processed_events (consumer, event_source, event_id) VALUES ('t', 's', '1')`)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = a.Outbox.Run(ctx, func(tx *outbox.Tx) error {
+		tx.AfterCommit(func(context.Context) { ran = append(ran, "rolled back") })
+		return errors.New("boom")
+	})
+	if len(ran) != 1 || ran[0] != "committed:1" {
+		t.Fatalf("after-commit calls: %q", ran)
 	}
 }

@@ -39,44 +39,11 @@ const PublishTimeout = 2 * time.Second
 // is best effort: the row is the truth, and a client that missed a live
 // message refetches the list when it reconnects.
 func Handler(ob *outbox.Outbox, log *slog.Logger, rdb *redis.Client) http.Handler {
-	inner := consume.Handler(Name, ob, log, Accepts, store)
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		slot := &stored{}
-		sw := &statusWriter{ResponseWriter: w}
-		inner.ServeHTTP(sw, r.WithContext(context.WithValue(r.Context(), slotKey{}, slot)))
-		// consume answers 200 only after its transaction committed.
-		if sw.status != http.StatusOK || slot.item == nil {
-			return
-		}
-		publish(r.Context(), log, rdb, slot.recipient, *slot.item)
+	return consume.Handler(Name, ob, log, Accepts, func(ctx context.Context, tx *outbox.Tx, e event.Event) error {
+		return store(ctx, tx, e, func(recipient string, it notification.Item) {
+			tx.AfterCommit(func(ctx context.Context) { publish(ctx, log, rdb, recipient, it) })
+		})
 	})
-}
-
-// stored carries the newly inserted notification out of the transaction.
-type stored struct {
-	recipient string
-	item      *notification.Item
-}
-
-type slotKey struct{}
-
-type statusWriter struct {
-	http.ResponseWriter
-	status int
-}
-
-func (s *statusWriter) WriteHeader(code int) {
-	if s.status == 0 {
-		s.status = code
-	}
-	s.ResponseWriter.WriteHeader(code)
-}
-
-func (s *statusWriter) Write(b []byte) (int, error) {
-	if s.status == 0 {
-		s.status = http.StatusOK
-	}
-	return s.ResponseWriter.Write(b)
 }
 
 func publish(ctx context.Context, log *slog.Logger, rdb *redis.Client, recipient string, it notification.Item) {
@@ -96,7 +63,7 @@ func publish(ctx context.Context, log *slog.Logger, rdb *redis.Client, recipient
 // store turns the event into a notification row. Redeliveries of the same
 // event stop at consume's dedup; a different event with the same cause
 // (a replay, a resend by another path) stops at the unique key.
-func store(ctx context.Context, tx *outbox.Tx, e event.Event) error {
+func store(ctx context.Context, tx *outbox.Tx, e event.Event, stored func(recipient string, it notification.Item)) error {
 	n, err := fromEvent(e)
 	if err != nil {
 		return err
@@ -130,9 +97,7 @@ func store(ctx context.Context, tx *outbox.Tx, e event.Event) error {
 	case err != nil:
 		return fmt.Errorf("store notification: %w", err)
 	}
-	if slot, ok := ctx.Value(slotKey{}).(*stored); ok {
-		slot.recipient, slot.item = n.RecipientID, &it
-	}
+	stored(n.RecipientID, it)
 	return nil
 }
 
