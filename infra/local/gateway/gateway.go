@@ -9,7 +9,6 @@ import (
 	"bufio"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"maps"
@@ -18,6 +17,8 @@ import (
 	"path"
 	"strings"
 	"time"
+
+	"github.com/tidings-dev/tidings/infra/local/internal/problem"
 )
 
 // Config wires the gateway.
@@ -71,7 +72,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if p != nil && p != http.ErrAbortHandler {
 			g.log.Error("backend panicked", "backend", backend, "path", r.URL.Path, "panic", fmt.Sprint(p))
 			if !rec.wroteHeader {
-				writeProblem(rec, http.StatusInternalServerError, "the backend failed")
+				problem.Write(rec, http.StatusInternalServerError, "the backend failed")
 			}
 		}
 		g.logRequest(r, rec, backend, traceID, time.Since(start))
@@ -81,7 +82,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}()
 
 	if !strings.HasPrefix(r.URL.Path, "/") {
-		writeProblem(rec, http.StatusBadRequest, "request target must be an absolute path")
+		problem.Write(rec, http.StatusBadRequest, "request target must be an absolute path")
 		return
 	}
 	r = r.Clone(r.Context())
@@ -95,14 +96,14 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		backend = name
 		h = g.backends[name]
 		if h == nil {
-			writeProblem(rec, http.StatusBadGateway, fmt.Sprintf("the route for %s names backend %q, which is not running", r.URL.Path, name))
+			problem.Write(rec, http.StatusBadGateway, fmt.Sprintf("the route for %s names backend %q, which is not running", r.URL.Path, name))
 			return
 		}
 	case g.fallback != nil:
 		backend = FallbackBackend
 		h = g.fallback
 	default:
-		writeProblem(rec, http.StatusNotFound, fmt.Sprintf("no route for %s", r.URL.Path))
+		problem.Write(rec, http.StatusNotFound, fmt.Sprintf("no route for %s", r.URL.Path))
 		return
 	}
 	h.ServeHTTP(rec, r)
@@ -241,17 +242,4 @@ func (r *recorder) status() int {
 		return http.StatusOK // net/http sends 200 for an empty response
 	}
 	return r.code
-}
-
-// writeProblem answers with an RFC 9457 problem document.
-func writeProblem(w http.ResponseWriter, status int, detail string) {
-	w.Header().Set("Content-Type", "application/problem+json")
-	w.Header().Set("X-Content-Type-Options", "nosniff")
-	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(map[string]any{
-		"type":   "about:blank",
-		"title":  http.StatusText(status),
-		"status": status,
-		"detail": detail,
-	})
 }

@@ -21,6 +21,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/tidings-dev/tidings/infra/local/internal/problem"
 )
 
 // Defaults for zero Config fields, taken from Knative's own defaults where
@@ -285,7 +287,7 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 
 	if !s.enter() {
-		writeProblem(w, http.StatusServiceUnavailable, fmt.Sprintf("service %s is stopped", s.cfg.Name))
+		problem.Write(w, http.StatusServiceUnavailable, fmt.Sprintf("service %s is stopped", s.cfg.Name))
 		return
 	}
 	defer s.leave()
@@ -311,12 +313,12 @@ func (s *Service) waitFailed(w http.ResponseWriter, r *http.Request, waitCtx con
 	case r.Context().Err() != nil:
 		return // the client went away; nobody to answer
 	case waitCtx.Err() != nil: // this request's own timeout
-		writeProblem(w, http.StatusGatewayTimeout, fmt.Sprintf("service %s: timed out after %s %s", s.cfg.Name, s.cfg.Timeout, phase))
+		problem.Write(w, http.StatusGatewayTimeout, fmt.Sprintf("service %s: timed out after %s %s", s.cfg.Name, s.cfg.Timeout, phase))
 	case errors.Is(err, errQueueFull):
-		writeProblem(w, http.StatusServiceUnavailable, fmt.Sprintf("service %s is overloaded: %v", s.cfg.Name, err))
+		problem.Write(w, http.StatusServiceUnavailable, fmt.Sprintf("service %s is overloaded: %v", s.cfg.Name, err))
 	default:
 		s.log.Debug("request failed", "phase", phase, "err", err) // the cause is logged once where it happened
-		writeProblem(w, http.StatusServiceUnavailable, fmt.Sprintf("service %s: %s: %v", s.cfg.Name, phase, err))
+		problem.Write(w, http.StatusServiceUnavailable, fmt.Sprintf("service %s: %s: %v", s.cfg.Name, phase, err))
 	}
 }
 
@@ -606,11 +608,11 @@ func (s *Service) proxyError(w http.ResponseWriter, r *http.Request, err error) 
 	t := r.Context().Value(proxyCtxKey{}).(*proxyTarget)
 	switch {
 	case t.state.Load() == headersTimedOut:
-		writeProblem(w, http.StatusGatewayTimeout, fmt.Sprintf("service %s did not answer within %s", s.cfg.Name, s.cfg.Timeout))
+		problem.Write(w, http.StatusGatewayTimeout, fmt.Sprintf("service %s did not answer within %s", s.cfg.Name, s.cfg.Timeout))
 	case r.Context().Err() != nil && t.state.Load() == headersPending:
 		// The client went away: nothing to answer.
 	default:
 		s.log.Warn("proxy error", "path", r.URL.Path, "err", err)
-		writeProblem(w, http.StatusBadGateway, fmt.Sprintf("service %s: %v", s.cfg.Name, err))
+		problem.Write(w, http.StatusBadGateway, fmt.Sprintf("service %s: %v", s.cfg.Name, err))
 	}
 }
