@@ -21,9 +21,10 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"syscall"
 	"time"
+
+	"github.com/tidings-dev/tidings/infra/local/stack"
 )
 
 // options are every benchmark's knobs; each subcommand registers the ones it
@@ -116,7 +117,7 @@ func main() {
 		usage()
 	}
 	fs.Parse(os.Args[2:]) //nolint:errcheck // ExitOnError
-	repo, err := moduleRoot()
+	repo, err := stack.FindRepo()
 	if err != nil {
 		fail(err)
 	}
@@ -166,25 +167,4 @@ func envOr(key, def string) string {
 // quietLogger keeps the stack's own chatter to warnings.
 func quietLogger() *slog.Logger {
 	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-}
-
-// moduleRoot finds the checkout (go.mod next to knative/), so the program
-// runs from anywhere inside it.
-func moduleRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			if _, err := os.Stat(filepath.Join(dir, "knative")); err == nil {
-				return dir, nil
-			}
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("run this inside the Tidings checkout (no go.mod with knative/ found)")
-		}
-		dir = parent
-	}
 }

@@ -9,14 +9,15 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
+
+	"github.com/tidings-dev/tidings/infra/local/stack"
 )
 
 func main() {
 	if len(os.Args) < 2 {
 		usage()
 	}
-	repo, err := moduleRoot()
+	repo, err := stack.FindRepo()
 	if err != nil {
 		fail(err)
 	}
@@ -53,24 +54,3 @@ func fail(err error) {
 type exitCode int
 
 func (e exitCode) Error() string { return fmt.Sprintf("exit status %d", int(e)) }
-
-// moduleRoot finds the directory holding go.mod, so the command works from
-// anywhere inside the checkout.
-func moduleRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			if _, err := os.Stat(filepath.Join(dir, "knative")); err == nil {
-				return dir, nil
-			}
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("run this inside the Tidings checkout (no go.mod with knative/ found)")
-		}
-		dir = parent
-	}
-}
