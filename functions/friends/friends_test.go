@@ -39,17 +39,8 @@ type user struct {
 }
 
 func (e *env) user(t *testing.T, name, email string) user {
-	t.Helper()
-	ctx := context.Background()
-	var id string
-	if err := e.a.Pool.QueryRow(ctx, `INSERT INTO users (email, name, password_hash) VALUES ($1, $2, 'x') RETURNING id::text`, email, name).Scan(&id); err != nil {
-		t.Fatal(err)
-	}
-	token, err := e.a.Sessions.Create(ctx, id)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return user{id: id, name: name, cookie: &http.Cookie{Name: session.CookieName, Value: token}}
+	u := apptest.NewUser(t, e.a, name, email)
+	return user{id: u.ID, name: u.Name, cookie: u.Cookie}
 }
 
 func (e *env) do(u user, method, path, body string) *httptest.ResponseRecorder {

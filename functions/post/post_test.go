@@ -16,7 +16,6 @@ import (
 	"github.com/tidings-dev/tidings/events"
 	"github.com/tidings-dev/tidings/functions/internal/app"
 	"github.com/tidings-dev/tidings/functions/internal/apptest"
-	"github.com/tidings-dev/tidings/functions/internal/session"
 	"github.com/tidings-dev/tidings/functions/post/feed"
 )
 
@@ -39,18 +38,8 @@ type user struct {
 }
 
 func (e *env) user(t *testing.T, name string) user {
-	t.Helper()
-	ctx := context.Background()
-	var id string
-	if err := e.a.Pool.QueryRow(ctx, `INSERT INTO users (email, name, password_hash) VALUES ($1, $2, 'x') RETURNING id::text`,
-		strings.ToLower(name)+"@example.com", name).Scan(&id); err != nil {
-		t.Fatal(err)
-	}
-	token, err := e.a.Sessions.Create(ctx, id)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return user{id: id, name: name, cookie: &http.Cookie{Name: session.CookieName, Value: token}}
+	u := apptest.NewUser(t, e.a, name, strings.ToLower(name)+"@example.com")
+	return user{id: u.ID, name: u.Name, cookie: u.Cookie}
 }
 
 func (e *env) befriend(t *testing.T, a, b user) {

@@ -44,17 +44,8 @@ type user struct {
 }
 
 func (e *env) user(t *testing.T, email string) user {
-	t.Helper()
-	ctx := context.Background()
-	var id string
-	if err := e.a.Pool.QueryRow(ctx, `INSERT INTO users (email, name, password_hash) VALUES ($1, $1, 'x') RETURNING id::text`, email).Scan(&id); err != nil {
-		t.Fatal(err)
-	}
-	token, err := e.a.Sessions.Create(ctx, id)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return user{id: id, cookie: &http.Cookie{Name: session.CookieName, Value: token}}
+	u := apptest.NewUser(t, e.a, email, email)
+	return user{id: u.ID, cookie: u.Cookie}
 }
 
 func (e *env) befriend(t *testing.T, a, b user) {

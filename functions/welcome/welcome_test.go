@@ -11,8 +11,6 @@ import (
 	"time"
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
-	"github.com/cloudevents/sdk-go/v2/binding"
-	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
 
 	"github.com/tidings-dev/tidings/events"
 	"github.com/tidings-dev/tidings/functions/internal/app"
@@ -70,23 +68,13 @@ func signedUp(t *testing.T, email, name string) cloudevents.Event {
 	return e
 }
 
-// deliver POSTs e in binary mode, as the KafkaSource dispatcher does.
-func deliver(t *testing.T, h http.Handler, e cloudevents.Event) *httptest.ResponseRecorder {
-	t.Helper()
-	req := httptest.NewRequest("POST", "/", nil)
-	if err := cehttp.WriteRequest(context.Background(), binding.ToMessage(&e), req); err != nil {
-		t.Fatal(err)
-	}
-	return apptest.Serve(h, req)
-}
-
 func TestWelcomeEmailIsSentExactlyOnce(t *testing.T) {
 	mail := testenv.Mail(t)
 	_, h := setup(t, mail.SMTPAddr())
 	box := mailbox{mail.HTTPURL()}
 	e := signedUp(t, "dana@example.com", "Dana")
 	for i := 0; i < 3; i++ { // the first delivery and two redeliveries
-		if rec := deliver(t, h, e); rec.Code != 200 {
+		if rec := apptest.Deliver(t, h, e); rec.Code != 200 {
 			t.Fatalf("delivery %d: %d %s", i+1, rec.Code, rec.Body)
 		}
 	}
@@ -104,7 +92,7 @@ func TestSMTPDownIsRetryableAndRecordsNothing(t *testing.T) {
 	closed := ln.Addr().String()
 	ln.Close()
 	a, h := setup(t, closed)
-	rec := deliver(t, h, signedUp(t, "eve@example.com", "Eve"))
+	rec := apptest.Deliver(t, h, signedUp(t, "eve@example.com", "Eve"))
 	if rec.Code != http.StatusInternalServerError {
 		t.Fatalf("status %d, want 500 so the KafkaSource retries", rec.Code)
 	}
@@ -114,7 +102,7 @@ func TestSMTPDownIsRetryableAndRecordsNothing(t *testing.T) {
 	// SMTP is back: the retry sends the mail.
 	mail := testenv.Mail(t)
 	_, h2 := setup(t, mail.SMTPAddr())
-	if rec := deliver(t, h2, signedUp(t, "eve@example.com", "Eve")); rec.Code != 200 {
+	if rec := apptest.Deliver(t, h2, signedUp(t, "eve@example.com", "Eve")); rec.Code != 200 {
 		t.Fatalf("retry: %d", rec.Code)
 	}
 	if got := (mailbox{mail.HTTPURL()}).to(t, "eve@example.com"); len(got) != 1 {
@@ -134,7 +122,7 @@ func TestBadEventsAreRejectedAsNotRetryable(t *testing.T) {
 	otherType, _ := events.New("/tidings/post", events.TypePostCreated, "p1", "u1", events.PostCreated{PostID: "p1", AuthorID: "u1", AuthorName: "A", CreatedAt: time.Now()})
 
 	for name, e := range map[string]cloudevents.Event{"no partition key": noKey, "schema": badSchema, "type it does not consume": otherType} {
-		rec := deliver(t, h, e)
+		rec := apptest.Deliver(t, h, e)
 		if rec.Code != http.StatusBadRequest {
 			t.Errorf("%s: status %d, want 400", name, rec.Code)
 		}

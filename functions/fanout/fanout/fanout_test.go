@@ -3,29 +3,16 @@ package fanout
 import (
 	"context"
 	"net/http"
-	"net/http/httptest"
 	"testing"
 	"time"
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
-	"github.com/cloudevents/sdk-go/v2/binding"
-	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/tidings-dev/tidings/events"
 	"github.com/tidings-dev/tidings/functions/internal/app"
 	"github.com/tidings-dev/tidings/functions/internal/apptest"
 )
-
-// deliver POSTs e in binary mode, as the KafkaSource dispatcher does.
-func deliver(t *testing.T, h http.Handler, e cloudevents.Event) *httptest.ResponseRecorder {
-	t.Helper()
-	req := httptest.NewRequest("POST", "/", nil)
-	if err := cehttp.WriteRequest(context.Background(), binding.ToMessage(&e), req); err != nil {
-		t.Fatal(err)
-	}
-	return apptest.Serve(h, req)
-}
 
 // author makes a user with n friends and returns the author's id and the
 // friends' ids.
@@ -87,7 +74,7 @@ func TestThousandsOfFriendsEachGetOneNotification(t *testing.T) {
 		t.Fatal(err)
 	}
 	post := postCreated(t, ann)
-	if rec := deliver(t, h, post); rec.Code != http.StatusOK {
+	if rec := apptest.Deliver(t, h, post); rec.Code != http.StatusOK {
 		t.Fatalf("delivery: %d %s", rec.Code, rec.Body)
 	}
 	a.Outbox.Wait()
@@ -132,7 +119,7 @@ func TestRedeliveredPostNotifiesNoOneTwice(t *testing.T) {
 	ann, _ := author(t, a.Pool, 25)
 	post := postCreated(t, ann)
 	for i := 0; i < 3; i++ {
-		if rec := deliver(t, h, post); rec.Code != http.StatusOK {
+		if rec := apptest.Deliver(t, h, post); rec.Code != http.StatusOK {
 			t.Fatalf("delivery %d: %d %s", i+1, rec.Code, rec.Body)
 		}
 	}
@@ -148,7 +135,7 @@ func TestRedeliveredPostNotifiesNoOneTwice(t *testing.T) {
 func TestAuthorWithoutFriendsEmitsNothing(t *testing.T) {
 	a, sink, h := setup(t)
 	ann, _ := author(t, a.Pool, 0)
-	if rec := deliver(t, h, postCreated(t, ann)); rec.Code != http.StatusOK {
+	if rec := apptest.Deliver(t, h, postCreated(t, ann)); rec.Code != http.StatusOK {
 		t.Fatalf("delivery: %d %s", rec.Code, rec.Body)
 	}
 	a.Outbox.Wait()
@@ -161,7 +148,7 @@ func TestSinkDownLeavesEventsForTheRelay(t *testing.T) {
 	a, sink, h := setup(t)
 	ann, _ := author(t, a.Pool, 40)
 	sink.Down.Store(true)
-	if rec := deliver(t, h, postCreated(t, ann)); rec.Code != http.StatusOK {
+	if rec := apptest.Deliver(t, h, postCreated(t, ann)); rec.Code != http.StatusOK {
 		t.Fatalf("delivery: %d %s", rec.Code, rec.Body)
 	}
 	a.Outbox.Wait()
@@ -188,7 +175,7 @@ func TestBadPostEventsAreRejectedAndWriteNothing(t *testing.T) {
 	badPayload := postCreated(t, "a2b5b3c4-1d2e-4f00-9a00-000000000009")
 	_ = badPayload.SetData(cloudevents.ApplicationJSON, map[string]any{"postId": "p"})
 	for name, e := range map[string]cloudevents.Event{"author not a uuid": notUUID, "other type": other, "payload": badPayload} {
-		if rec := deliver(t, h, e); rec.Code != http.StatusBadRequest {
+		if rec := apptest.Deliver(t, h, e); rec.Code != http.StatusBadRequest {
 			t.Errorf("%s: status %d, want 400", name, rec.Code)
 		}
 	}
@@ -202,7 +189,7 @@ func TestDatabaseDownIsRetryable(t *testing.T) {
 	a, sink, h := setup(t)
 	ann, _ := author(t, a.Pool, 3)
 	a.Pool.Close()
-	if rec := deliver(t, h, postCreated(t, ann)); rec.Code != http.StatusInternalServerError {
+	if rec := apptest.Deliver(t, h, postCreated(t, ann)); rec.Code != http.StatusInternalServerError {
 		t.Fatalf("status %d, want 500 so the KafkaSource retries", rec.Code)
 	}
 	if len(sink.Events()) != 0 {

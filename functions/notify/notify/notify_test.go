@@ -5,13 +5,10 @@ import (
 	"encoding/json"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"testing"
 	"time"
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
-	"github.com/cloudevents/sdk-go/v2/binding"
-	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/tidings-dev/tidings/events"
@@ -19,15 +16,6 @@ import (
 	"github.com/tidings-dev/tidings/functions/internal/apptest"
 	"github.com/tidings-dev/tidings/functions/internal/notification"
 )
-
-func deliver(t *testing.T, h http.Handler, e cloudevents.Event) *httptest.ResponseRecorder {
-	t.Helper()
-	req := httptest.NewRequest("POST", "/", nil)
-	if err := cehttp.WriteRequest(context.Background(), binding.ToMessage(&e), req); err != nil {
-		t.Fatal(err)
-	}
-	return apptest.Serve(h, req)
-}
 
 type fixture struct {
 	a        *app.App
@@ -127,7 +115,7 @@ func TestEachEventIsStoredAndPublishedLive(t *testing.T) {
 		{f.posted(t, "post-event-1"), bobLive, events.KindPostCreated, f.ann, "Ann posted", true},
 	}
 	for _, c := range cases {
-		if rec := deliver(t, f.h, c.e); rec.Code != http.StatusOK {
+		if rec := apptest.Deliver(t, f.h, c.e); rec.Code != http.StatusOK {
 			t.Fatalf("%s: %d %s", c.typ, rec.Code, rec.Body)
 		}
 		it := next(t, c.live)
@@ -159,13 +147,13 @@ func TestRedeliveryAndSameCauseStoreAndPublishOnce(t *testing.T) {
 	live := listen(t, f.a.Redis, f.bob)
 	e := f.posted(t, "post-event-2")
 	for i := 0; i < 3; i++ {
-		if rec := deliver(t, f.h, e); rec.Code != http.StatusOK {
+		if rec := apptest.Deliver(t, f.h, e); rec.Code != http.StatusOK {
 			t.Fatalf("delivery %d: %d", i+1, rec.Code)
 		}
 	}
 	// A different event naming the same cause (a replay through another
 	// fan-out) is a duplicate too.
-	if rec := deliver(t, f.h, f.posted(t, "post-event-2")); rec.Code != http.StatusOK {
+	if rec := apptest.Deliver(t, f.h, f.posted(t, "post-event-2")); rec.Code != http.StatusOK {
 		t.Fatalf("same cause: %d", rec.Code)
 	}
 	next(t, live)
@@ -186,7 +174,7 @@ func TestRedisDownStillStoresTheNotification(t *testing.T) {
 	down := redis.NewClient(&redis.Options{Addr: dead, MaxRetries: -1, DialTimeout: 200 * time.Millisecond})
 	defer down.Close()
 	h := Handler(f.a.Outbox, f.a.Log, down)
-	if rec := deliver(t, h, f.requested(t)); rec.Code != http.StatusOK {
+	if rec := apptest.Deliver(t, h, f.requested(t)); rec.Code != http.StatusOK {
 		t.Fatalf("status %d with Redis down, want 200: the row is the truth", rec.Code)
 	}
 	if n := apptest.Count(t, f.a.Pool, `SELECT count(*) FROM notifications WHERE recipient_id = $1`, f.bob); n != 1 {
@@ -198,7 +186,7 @@ func TestPostgresDownIsRetryable(t *testing.T) {
 	f := setup(t)
 	live := listen(t, f.a.Redis, f.bob)
 	f.a.Pool.Close()
-	if rec := deliver(t, f.h, f.requested(t)); rec.Code != http.StatusInternalServerError {
+	if rec := apptest.Deliver(t, f.h, f.requested(t)); rec.Code != http.StatusInternalServerError {
 		t.Fatalf("status %d, want 500 so the KafkaSource retries", rec.Code)
 	}
 	quiet(t, live)
@@ -223,7 +211,7 @@ func TestBadEventsAreRejectedAndStoreNothing(t *testing.T) {
 		"recipient not a uuid": notUUID, "unknown recipient": unknown, "post id not a uuid": badPost,
 		"unknown kind": badKind, "type it does not consume": signedUp,
 	} {
-		if rec := deliver(t, f.h, e); rec.Code != http.StatusBadRequest {
+		if rec := apptest.Deliver(t, f.h, e); rec.Code != http.StatusBadRequest {
 			t.Errorf("%s: %d %s, want 400", name, rec.Code, rec.Body)
 		}
 	}
