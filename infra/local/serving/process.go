@@ -141,7 +141,10 @@ func (p *process) waitReady(ctx context.Context, healthPath string) error {
 		Transport: &http.Transport{DisableKeepAlives: true},
 	}
 	url := "http://" + p.addr + healthPath
-	delay := 5 * time.Millisecond
+	// Probe every few ms at first, as queue-proxy does during a cold start: a
+	// Go function is ready within tens of ms and every probe gap adds to the
+	// cold start. Slow down for a process that takes seconds.
+	start := time.Now()
 	var last string
 	for {
 		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
@@ -161,10 +164,16 @@ func (p *process) waitReady(ctx context.Context, healthPath string) error {
 			return fmt.Errorf("exited before becoming ready (%v); last output:\n%s", p.exitErr, p.output.String())
 		case <-ctx.Done():
 			return fmt.Errorf("not ready (last probe: %s): %v", last, context.Cause(ctx))
-		case <-time.After(delay):
+		case <-time.After(probeDelay(time.Since(start))):
 		}
-		delay = min(delay*2, 100*time.Millisecond)
 	}
+}
+
+func probeDelay(waited time.Duration) time.Duration {
+	if waited < time.Second {
+		return 2 * time.Millisecond
+	}
+	return 50 * time.Millisecond
 }
 
 func freePort() (int, error) {
