@@ -129,7 +129,7 @@ func coldStart(ctx context.Context, repo string, o options) error {
 	fmt.Printf("            Postgres %s (scratch database), Redis %s; process stopped (SIGTERM) between runs\n", redactURL(o.postgres), o.redis)
 	t := newLatencyTable(os.Stdout)
 	t.row("through serving: request → response, from zero", viaServing)
-	t.row("  serving's exec → ready (probe back-off 5 → 100 ms)", servingReady)
+	t.row("  serving's exec → ready (probed every 2 ms)", servingReady)
 	t.row("bare: exec → first request served (1 ms retries)", bare)
 	t.flush()
 	fmt.Printf("answers: %s\n", statusSummary(statuses))
