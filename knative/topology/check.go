@@ -49,6 +49,23 @@ var knownAutoscalingAnnotations = map[string]bool{
 var dns1035 = regexp.MustCompile(`^[a-z]([-a-z0-9]*[a-z0-9])?$`)
 
 // checkName reports a metadata.name that is not a DNS-1035 label.
+// problems collects a check's findings; a nil error is no finding.
+type problems []error
+
+func (p *problems) add(err error) {
+	if err != nil {
+		*p = append(*p, err)
+	}
+}
+
+// meta starts an object's check with the rules every object shares.
+func meta(o origin, name, namespace string) problems {
+	var p problems
+	p.add(checkName(o, name))
+	p.add(checkNamespace(o, namespace))
+	return p
+}
+
 func checkName(o origin, name string) error {
 	if name == "" {
 		return o.errorf("metadata.name", "required")
@@ -74,12 +91,8 @@ func checkNamespace(o origin, ns string) error {
 // (sink, deadLetterSink, SinkBinding subject) resolves to an object we ship with
 // the right apiVersion and kind. It returns every problem, joined.
 func (t *Topology) Check() error {
-	var errs []error
-	add := func(err error) {
-		if err != nil {
-			errs = append(errs, err)
-		}
-	}
+	var errs problems
+	add := errs.add
 	seen := map[kindKey]map[string]origin{}
 	unique := func(o origin, apiVersion, name string) {
 		k := kindKey{apiVersion, o.kind}
@@ -140,15 +153,9 @@ func (t *Topology) Check() error {
 }
 
 func (t *Topology) checkService(s *Service) []error {
-	var errs []error
-	add := func(err error) {
-		if err != nil {
-			errs = append(errs, err)
-		}
-	}
 	o := s.origin
-	add(checkName(o, s.Name))
-	add(checkNamespace(o, s.Namespace))
+	errs := meta(o, s.Name, s.Namespace)
+	add := errs.add
 
 	// Autoscaling annotations only work per revision.
 	for _, k := range sortedKeys(s.Annotations) {
@@ -318,15 +325,9 @@ func (t *Topology) checkService(s *Service) []error {
 }
 
 func checkKafkaSink(k *KafkaSink) []error {
-	var errs []error
-	add := func(err error) {
-		if err != nil {
-			errs = append(errs, err)
-		}
-	}
 	o := k.origin
-	add(checkName(o, k.Name))
-	add(checkNamespace(o, k.Namespace))
+	errs := meta(o, k.Name, k.Namespace)
+	add := errs.add
 	if k.Topic == "" {
 		add(o.errorf("spec.topic", "required"))
 	} else {
@@ -385,15 +386,9 @@ func checkBootstrap(o origin, servers []string) []error {
 var keyTypes = map[string]bool{"string": true, "int": true, "float": true, "byte-array": true}
 
 func (t *Topology) checkKafkaSource(k *KafkaSource) []error {
-	var errs []error
-	add := func(err error) {
-		if err != nil {
-			errs = append(errs, err)
-		}
-	}
 	o := k.origin
-	add(checkName(o, k.Name))
-	add(checkNamespace(o, k.Namespace))
+	errs := meta(o, k.Name, k.Namespace)
+	add := errs.add
 	labelField := "metadata.labels." + KeyTypeLabel
 	if v, ok := k.Labels[KeyTypeLabel]; !ok {
 		add(o.errorf(labelField, "required: say how record keys are decoded (our keys are user ids: string)"))
@@ -494,15 +489,9 @@ func (t *Topology) checkKafkaSource(k *KafkaSource) []error {
 }
 
 func (t *Topology) checkSinkBinding(b *SinkBinding) []error {
-	var errs []error
-	add := func(err error) {
-		if err != nil {
-			errs = append(errs, err)
-		}
-	}
 	o := b.origin
-	add(checkName(o, b.Name))
-	add(checkNamespace(o, b.Namespace))
+	errs := meta(o, b.Name, b.Namespace)
+	add := errs.add
 	if b.raw.Spec.Subject == nil {
 		add(o.errorf("spec.subject", "required"))
 	} else {
@@ -527,15 +516,9 @@ func (t *Topology) checkSinkBinding(b *SinkBinding) []error {
 }
 
 func (t *Topology) checkPingSource(p *PingSource) []error {
-	var errs []error
-	add := func(err error) {
-		if err != nil {
-			errs = append(errs, err)
-		}
-	}
 	o := p.origin
-	add(checkName(o, p.Name))
-	add(checkNamespace(o, p.Namespace))
+	errs := meta(o, p.Name, p.Namespace)
+	add := errs.add
 	if p.Schedule == "" {
 		add(o.errorf("spec.schedule", "required"))
 	} else if _, err := cron.ParseStandard(p.Schedule); err != nil {

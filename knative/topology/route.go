@@ -168,12 +168,8 @@ func LoadRoute(path string) (*Route, error) {
 // reached on port 80 through a URLRewrite to that Service's cluster-local host
 // (Knative's ingress routes by Host header). It returns every problem, joined.
 func (t *Topology) CheckRoute(r *Route) error {
-	var errs []error
-	add := func(err error) {
-		if err != nil {
-			errs = append(errs, err)
-		}
-	}
+	var errs problems
+	add := errs.add
 	o := r.origin
 	if r.Name == "" {
 		add(o.errorf("metadata.name", "required"))
