@@ -115,3 +115,67 @@ func (w *workDir) cleanup(failed bool) {
 	}
 	os.RemoveAll(w.dir)
 }
+
+// machineStack is the whole local stack on the machine's Postgres (a
+// scratch database) and Redis, with its own kfake broker and mail catcher.
+type machineStack struct {
+	*stack.Stack
+	upTook time.Duration
+	wd     *workDir
+	drop   func()
+	failed bool
+}
+
+// upOnMachine brings the stack up for one benchmark; close takes it down,
+// drops the scratch database and removes the work dir unless fail was
+// called (or ok never was).
+func upOnMachine(ctx context.Context, repo, name string, o options) (*machineStack, error) {
+	wd, fnOut, err := newWorkDir(name, o.verbose)
+	if err != nil {
+		return nil, err
+	}
+	m := &machineStack{wd: wd, drop: func() {}, failed: true}
+	dbURL, drop, err := scratchDatabase(ctx, o.postgres)
+	if err != nil {
+		m.close(ctx)
+		return nil, err
+	}
+	m.drop = drop
+	ports, err := freePorts()
+	if err != nil {
+		m.close(ctx)
+		return nil, err
+	}
+	env := map[string]string{
+		"DATABASE_URL": dbURL,
+		"REDIS_URL":    o.redis,
+		// No benchmark here uploads; no MinIO is needed.
+		"S3_ENDPOINT": "http://127.0.0.1:9", "S3_ACCESS_KEY": "unused", "S3_SECRET_KEY": "unused",
+		// KAFKA_BROKERS and SMTP_ADDR unset: the stack runs its own kfake
+		// broker and mail catcher.
+	}
+	fmt.Fprintln(os.Stderr, "starting the stack…")
+	upStart := time.Now()
+	s, err := stack.Up(ctx, stack.Options{
+		RepoDir: repo, DataDir: wd.dir, Ports: ports,
+		Env:      func(k string) string { return env[k] },
+		Progress: os.Stderr, FunctionOutput: fnOut, Logger: quietLogger(),
+	})
+	if err != nil {
+		m.close(ctx)
+		return nil, err
+	}
+	m.Stack, m.upTook = s, time.Since(upStart)
+	return m, nil
+}
+
+// ok marks the run good: its work dir is removed on close.
+func (m *machineStack) ok() { m.failed = false }
+
+func (m *machineStack) close(ctx context.Context) {
+	if m.Stack != nil {
+		m.Stack.Close(context.WithoutCancel(ctx))
+	}
+	m.drop()
+	m.wd.cleanup(m.failed)
+}

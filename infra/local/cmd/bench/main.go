@@ -4,9 +4,10 @@
 //	go run ./infra/local/cmd/bench coldstart    [-n 50] [-function session]
 //	go run ./infra/local/cmd/bench signup       [-rate 5] [-duration 30s]
 //	go run ./infra/local/cmd/bench idle-memory  [-idle 2s]
-//	go run ./infra/local/cmd/bench all          (the three in turn)
+//	go run ./infra/local/cmd/bench post         [-authors 4] [-friends 50] [-rate 5] [-duration 30s]
+//	go run ./infra/local/cmd/bench all          (the four in turn; post smaller, flags -post-*)
 //
-// coldstart and signup use the machine's Postgres (a scratch database is
+// coldstart, signup and post use the machine's Postgres (a scratch database is
 // created and dropped) and Redis; idle-memory lets the stack start its own
 // private Postgres, Redis, MinIO and Kafka so that they are counted.
 // Tables go to stdout; progress and function logs go to stderr and to a
@@ -47,6 +48,13 @@ type options struct {
 	// idle-memory
 	idle time.Duration
 
+	// post
+	authors, friends int
+	postRate         float64
+	postDuration     time.Duration
+	postDrain        time.Duration
+	setupParallel    int
+
 	verbose bool
 }
 
@@ -62,6 +70,13 @@ func defaults() options {
 		drain:    60 * time.Second,
 		poll:     time.Millisecond,
 		idle:     2 * time.Second,
+
+		authors:       4,
+		friends:       50,
+		postRate:      5,
+		postDuration:  30 * time.Second,
+		postDrain:     60 * time.Second,
+		setupParallel: 4,
 	}
 }
 
@@ -87,6 +102,17 @@ func (o *options) memoryFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&o.idle, "idle", o.idle, "scale-to-zero idle timeout given to every function")
 }
 
+// postFlags registers post's knobs; under "all" they carry a prefix so as
+// not to clash with signup's -rate and -duration.
+func (o *options) postFlags(fs *flag.FlagSet, prefix string) {
+	fs.IntVar(&o.authors, prefix+"authors", o.authors, "authors, posting in turn")
+	fs.IntVar(&o.friends, prefix+"friends", o.friends, "distinct friends per author, each with an open notification WebSocket")
+	fs.Float64Var(&o.postRate, prefix+"rate", o.postRate, "posts per second across all authors (open loop)")
+	fs.DurationVar(&o.postDuration, prefix+"duration", o.postDuration, "how long to post at that rate")
+	fs.DurationVar(&o.postDrain, prefix+"drain", o.postDrain, "how long to wait for the last messages after the last post (and for the setup to settle)")
+	fs.IntVar(&o.setupParallel, prefix+"setup-parallel", o.setupParallel, "signups in flight during setup (argon2id); other setup calls use 4× this")
+}
+
 func main() {
 	if len(os.Args) < 2 {
 		usage()
@@ -107,11 +133,18 @@ func main() {
 	case "idle-memory":
 		o.memoryFlags(fs)
 		run = idleMemory
+	case "post":
+		o.backingFlags(fs)
+		o.postFlags(fs, "")
+		run = postLatency
 	case "all":
+		// Smaller than post on its own: still 50 friends per author.
+		o.authors, o.postDuration = 2, 15*time.Second
 		o.backingFlags(fs)
 		o.coldstartFlags(fs)
 		o.signupFlags(fs)
 		o.memoryFlags(fs)
+		o.postFlags(fs, "post-")
 		run = all
 	default:
 		usage()
@@ -134,7 +167,7 @@ func all(ctx context.Context, repo string, o options) error {
 	for _, b := range []struct {
 		name string
 		run  func(context.Context, string, options) error
-	}{{"coldstart", coldStart}, {"signup", signupLatency}, {"idle-memory", idleMemory}} {
+	}{{"coldstart", coldStart}, {"signup", signupLatency}, {"idle-memory", idleMemory}, {"post", postLatency}} {
 		if ctx.Err() != nil {
 			break
 		}
@@ -148,7 +181,7 @@ func all(ctx context.Context, repo string, o options) error {
 }
 
 func usage() {
-	fmt.Fprintln(os.Stderr, "usage: bench coldstart|signup|idle-memory|all [flags]   (bench <cmd> -h lists the flags)")
+	fmt.Fprintln(os.Stderr, "usage: bench coldstart|signup|idle-memory|post|all [flags]   (bench <cmd> -h lists the flags)")
 	os.Exit(2)
 }
 

@@ -28,41 +28,11 @@ func signupLatency(ctx context.Context, repo string, o options) error {
 	if o.rate <= 0 || o.duration <= 0 {
 		return fmt.Errorf("-rate and -duration must be positive")
 	}
-	wd, fnOut, err := newWorkDir("signup", o.verbose)
+	s, err := upOnMachine(ctx, repo, "signup", o)
 	if err != nil {
 		return err
 	}
-	failed := true
-	defer func() { wd.cleanup(failed) }()
-	dbURL, drop, err := scratchDatabase(ctx, o.postgres)
-	if err != nil {
-		return err
-	}
-	defer drop()
-	ports, err := freePorts()
-	if err != nil {
-		return err
-	}
-	env := map[string]string{
-		"DATABASE_URL": dbURL,
-		"REDIS_URL":    o.redis,
-		// Uploads are not on this path; no MinIO is needed.
-		"S3_ENDPOINT": "http://127.0.0.1:9", "S3_ACCESS_KEY": "unused", "S3_SECRET_KEY": "unused",
-		// KAFKA_BROKERS and SMTP_ADDR unset: the stack runs its own kfake
-		// broker and mail catcher.
-	}
-	fmt.Fprintln(os.Stderr, "starting the stack…")
-	upStart := time.Now()
-	s, err := stack.Up(ctx, stack.Options{
-		RepoDir: repo, DataDir: wd.dir, Ports: ports,
-		Env:      func(k string) string { return env[k] },
-		Progress: os.Stderr, FunctionOutput: fnOut, Logger: quietLogger(),
-	})
-	if err != nil {
-		return err
-	}
-	defer s.Close(context.WithoutCancel(ctx))
-	upTook := time.Since(upStart)
+	defer s.close(ctx)
 	mailURL := s.Backing().MailURL
 	if mailURL == "" {
 		return fmt.Errorf("the stack started no mail catcher (is SMTP_ADDR set?)")
@@ -88,7 +58,7 @@ func signupLatency(ctx context.Context, repo string, o options) error {
 		return fmt.Errorf("warm-up: %w", err)
 	}
 	warmMail, _ := mail.first(warm.email)
-	coldBefore := coldStartCounts(s)
+	coldBefore := coldStartCounts(s.Stack)
 
 	// Steady: one signup every 1/rate, each on its own goroutine, whatever
 	// the earlier ones are doing (open loop, so a slow stack cannot slow the
@@ -146,14 +116,14 @@ func signupLatency(ctx context.Context, repo string, o options) error {
 			duplicates++
 		}
 	}
-	coldAfter := coldStartCounts(s)
+	coldAfter := coldStartCounts(s.Stack)
 
 	fmt.Printf("conditions: whole local stack (gateway → signup → outbox → KafkaSink → kfake → KafkaSource → welcome → SMTP → catcher),\n")
-	fmt.Printf("            Postgres %s (scratch database), Redis %s; stack up in %s\n", redactURL(o.postgres), o.redis, upTook.Round(100*time.Millisecond))
+	fmt.Printf("            Postgres %s (scratch database), Redis %s; stack up in %s\n", redactURL(o.postgres), o.redis, s.upTook.Round(100*time.Millisecond))
 	fmt.Printf("            %.3g signups/s for %s, open loop: %d sent in %s (%.2f/s); catcher polled every %s\n",
 		o.rate, o.duration, total, offeredFor.Round(time.Millisecond), float64(total)/offeredFor.Seconds(), o.poll)
 	fmt.Printf("warm-up (first signup; cold starts signup %s, welcome %s): response %s, email captured after %s\n",
-		lastColdStart(s, "signup"), lastColdStart(s, "welcome"), ms(warm.answered.Sub(warm.sent)), ms(warmMail.created.Sub(warm.sent)))
+		lastColdStart(s.Stack, "signup"), lastColdStart(s.Stack, "welcome"), ms(warm.answered.Sub(warm.sent)), ms(warmMail.created.Sub(warm.sent)))
 	t := newLatencyTable(os.Stdout)
 	t.row("POST /api/signup → 201", respond)
 	t.row("signup sent → email captured (catcher's time)", e2e)
@@ -179,12 +149,12 @@ func signupLatency(ctx context.Context, repo string, o options) error {
 	if problems {
 		return fmt.Errorf("signup benchmark: emails missing, duplicated or signups failed (numbers above)")
 	}
-	failed = false
+	s.ok()
 	return nil
 }
 
 type signupResult struct {
-	email          string
+	email, id      string // id from the 201 body
 	sent, answered time.Time
 	status         int
 	body           string
@@ -220,9 +190,13 @@ func signUp(ctx context.Context, client *http.Client, base, email string) signup
 	if resp.StatusCode != http.StatusCreated {
 		b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<10))
 		r.body = string(b)
-	} else {
-		io.Copy(io.Discard, resp.Body) //nolint:errcheck
+		return r
 	}
+	var created struct{ ID string }
+	if err := json.NewDecoder(resp.Body).Decode(&created); err != nil {
+		r.err = fmt.Errorf("signup answer: %w", err)
+	}
+	r.id = created.ID
 	return r
 }
 
