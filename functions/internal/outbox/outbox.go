@@ -40,6 +40,12 @@ type Outbox struct {
 	// the pool: requests always find a connection while a big batch sends.
 	SendWorkers int
 	inflight    sync.WaitGroup
+
+	// Committed batches wait here for the one sender goroutine, so events
+	// about one user leave in commit order even across transactions.
+	queueMu  sync.Mutex
+	queue    []int64
+	draining bool
 }
 
 // New returns an outbox sending to sink (the function's K_SINK; empty for a
@@ -141,16 +147,43 @@ func (o *Outbox) Run(ctx context.Context, fn func(tx *Tx) error) error {
 	if len(ids) == 0 {
 		return nil
 	}
-	o.inflight.Add(1)
-	go func() {
-		defer o.inflight.Done()
-		// The request that caused the events may be over; the send is not.
-		bg := context.WithoutCancel(ctx)
-		if _, err := o.send(bg, `id = ANY($1)`, ids); err != nil {
+	o.enqueue(context.WithoutCancel(ctx), ids)
+	return nil
+}
+
+// enqueue hands committed rows to the sender, starting it if it is idle.
+// The request that caused the events may be over; their send is not.
+func (o *Outbox) enqueue(ctx context.Context, ids []int64) {
+	o.inflight.Add(len(ids)) // one per row: batches merge in the queue
+	o.queueMu.Lock()
+	o.queue = append(o.queue, ids...)
+	start := !o.draining
+	o.draining = true
+	o.queueMu.Unlock()
+	if start {
+		go o.drain(ctx)
+	}
+}
+
+// drain sends whatever has queued up, one batch at a time: rows queued while
+// a batch is in flight go out together in the next one, in id order, sent in
+// parallel across partition keys and in order within one.
+func (o *Outbox) drain(ctx context.Context) {
+	for {
+		o.queueMu.Lock()
+		ids := o.queue
+		o.queue = nil
+		if len(ids) == 0 {
+			o.draining = false
+			o.queueMu.Unlock()
+			return
+		}
+		o.queueMu.Unlock()
+		if _, err := o.send(ctx, `id = ANY($1) ORDER BY id`, ids); err != nil {
 			o.log.Warn("outbox send failed; the relay will retry", "err", err)
 		}
-	}()
-	return nil
+		o.inflight.Add(-len(ids))
+	}
 }
 
 // Wait blocks until background sends started by Run are done.

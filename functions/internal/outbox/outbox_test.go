@@ -161,3 +161,35 @@ func TestAfterCommitRunsOnlyForACommittedTransaction(t *testing.T) {
 		t.Fatalf("after-commit calls: %q", ran)
 	}
 }
+
+// Events about one user leave in the order their transactions committed,
+// even when each is its own transaction and they come faster than the sink
+// answers.
+func TestOneKeysEventsLeaveInCommitOrderAcrossTransactions(t *testing.T) {
+	sink := apptest.NewSink(t)
+	a := apptest.New(t, "outbox-test", app.Needs{}, sink.URL)
+	var want []string
+	for i := 0; i < 40; i++ {
+		err := a.Outbox.Run(context.Background(), func(tx *outbox.Tx) error {
+			e, err := events.New("/test", events.TypeUserSignedUp, fmt.Sprint(i), "same-user", signedUp(t, "u"))
+			if err != nil {
+				return err
+			}
+			want = append(want, e.ID())
+			return tx.Emit(context.Background(), e)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	a.Outbox.Wait()
+	got := sink.Events()
+	if len(got) != len(want) {
+		t.Fatalf("sink got %d events, want %d", len(got), len(want))
+	}
+	for i := range want {
+		if got[i].ID() != want[i] {
+			t.Fatalf("event %d left out of order (subject %s)", i, got[i].Subject())
+		}
+	}
+}
