@@ -24,6 +24,7 @@ func Producer(clientID string) *sarama.Config {
 	c.Version = Version
 	c.Producer.RequiredAcks = sarama.WaitForAll
 	c.Producer.Idempotent = true
+	c.Producer.Partitioner = KafkaPartitioner
 	c.Net.MaxOpenRequests = 1 // required by the idempotent producer
 	c.Producer.Return.Successes = true
 	c.Producer.Return.Errors = true
