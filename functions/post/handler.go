@@ -125,6 +125,13 @@ type pageResponse struct {
 	NextCursor *string     `json:"nextCursor"`
 }
 
+// authorPageResponse is one person's posts, with who they are: the API has
+// no other route that names someone else, and the profile page needs it.
+type authorPageResponse struct {
+	User feed.Person `json:"user"`
+	pageResponse
+}
+
 func (h *handler) feed(w http.ResponseWriter, r *http.Request) {
 	p, errs := page.Parse(r.URL.Query())
 	if len(errs) > 0 {
@@ -140,9 +147,9 @@ func (h *handler) feed(w http.ResponseWriter, r *http.Request) {
 	jsonbody.Write(w, http.StatusOK, pageResponse{Posts: posts, NextCursor: next})
 }
 
-// byAuthor lists one person's posts, for themselves or a friend. Anyone
-// else gets the same 404 as for an unknown id, so it does not reveal who
-// exists.
+// byAuthor lists one person's posts and names them, for themselves or a
+// friend. Anyone else gets the same 404 as for an unknown id, so it does not
+// reveal who exists.
 func (h *handler) byAuthor(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	author, err := uuid.Parse(r.PathValue("id"))
@@ -155,9 +162,9 @@ func (h *handler) byAuthor(w http.ResponseWriter, r *http.Request) {
 		problem.Invalid(w, errs...)
 		return
 	}
-	ok, err := feed.CanSee(ctx, h.pool, session.UserID(ctx), author.String())
+	person, ok, err := feed.Visible(ctx, h.pool, session.UserID(ctx), author.String())
 	if err != nil {
-		h.fail(w, r, "check friendship", err)
+		h.fail(w, r, "look up author", err)
 		return
 	}
 	if !ok {
@@ -169,7 +176,7 @@ func (h *handler) byAuthor(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, "read posts", err)
 		return
 	}
-	jsonbody.Write(w, http.StatusOK, pageResponse{Posts: posts, NextCursor: next})
+	jsonbody.Write(w, http.StatusOK, authorPageResponse{User: person, pageResponse: pageResponse{Posts: posts, NextCursor: next}})
 }
 
 func (h *handler) fail(w http.ResponseWriter, r *http.Request, what string, err error) {

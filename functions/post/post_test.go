@@ -89,6 +89,22 @@ func decodePage(t *testing.T, rec *httptest.ResponseRecorder) pageResponse {
 	return p
 }
 
+// authorPage is GET /api/users/{id}/posts: a page of posts and whose they are.
+type authorPage struct {
+	User feed.Person `json:"user"`
+	pageResponse
+}
+
+func decodeAuthorPage(t *testing.T, rec *httptest.ResponseRecorder) authorPage {
+	t.Helper()
+	wantStatus(t, rec, 200)
+	var p authorPage
+	if err := json.Unmarshal(rec.Body.Bytes(), &p); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
 // readAll pages through path with limit and returns the post ids in order.
 func (e *env) readAll(t *testing.T, u user, path string, limit int) []string {
 	t.Helper()
@@ -238,8 +254,12 @@ func TestFeedHoldsOwnAndFriendsPostsNewestFirst(t *testing.T) {
 	if got := p.Posts[0]; got.Author != (feed.Person{ID: bob.id, Name: "Bob"}) || got.Image == nil || got.Image.Src != b2.Image.Src || got.Text != "bob 2" {
 		t.Fatalf("first post %+v", got)
 	}
-	if !strings.Contains(e.do(ann, "GET", "/api/posts", "").Body.String(), `"nextCursor":null`) {
+	body := e.do(ann, "GET", "/api/posts", "").Body.String()
+	if !strings.Contains(body, `"nextCursor":null`) {
 		t.Fatal("the last page must say nextCursor null")
+	}
+	if strings.Contains(body, `"user"`) {
+		t.Fatalf("the feed names no one user: %s", body)
 	}
 	// Dan has no friends: only his own post.
 	p = decodePage(t, e.do(dan, "GET", "/api/posts", ""))
@@ -333,6 +353,24 @@ func TestUserPostsForSelfAndFriendsOnly(t *testing.T) {
 			t.Fatalf("%s reading ann's posts: %v, want %v", u.name, got, annPosts)
 		}
 	}
+	// Every page names whose posts they are, for Ann herself and her friend,
+	// and also when there are no posts.
+	for _, c := range []struct {
+		who      user
+		path     string
+		whose    user
+		numPosts int
+	}{
+		{ann, path + "?limit=2", ann, 2},
+		{bob, path + "?limit=2&cursor=" + url.QueryEscape(*decodeAuthorPage(t, e.do(bob, "GET", path+"?limit=2", "")).NextCursor), ann, 2},
+		{ann, "/api/users/" + bob.id + "/posts?limit=2", bob, 1},
+		{cid, "/api/users/" + strings.ToUpper(cid.id) + "/posts?limit=2", cid, 0},
+	} {
+		p := decodeAuthorPage(t, e.do(c.who, "GET", c.path, ""))
+		if p.User != (feed.Person{ID: c.whose.id, Name: c.whose.name}) || len(p.Posts) != c.numPosts {
+			t.Fatalf("%s reading %s: user %+v with %d posts, want %s with %d", c.who.name, c.path, p.User, len(p.Posts), c.whose.name, c.numPosts)
+		}
+	}
 	for _, c := range []struct {
 		who  user
 		path string
@@ -344,8 +382,9 @@ func TestUserPostsForSelfAndFriendsOnly(t *testing.T) {
 	} {
 		rec := e.do(c.who, "GET", c.path, "")
 		wantStatus(t, rec, 404)
-		if p := apptest.ProblemOf(t, rec); strings.Contains(rec.Body.String(), "ann ") {
-			t.Fatalf("404 leaks posts: %+v", p)
+		p := apptest.ProblemOf(t, rec)
+		if body := rec.Body.String(); strings.Contains(body, "ann ") || strings.Contains(body, `"user"`) || strings.Contains(body, "Ann") || strings.Contains(body, "Cid") {
+			t.Fatalf("404 leaks posts or the person: %+v %s", p, body)
 		}
 	}
 	// A stranger and an unknown id get the very same answer.

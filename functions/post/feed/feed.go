@@ -5,6 +5,7 @@ package feed
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -106,23 +107,25 @@ func Feed(ctx context.Context, db DB, viewer string, p page.Params) ([]Post, *st
 }
 
 // ByAuthor returns one page of author's posts. It does not check who may
-// see them; see CanSee.
+// see them; see Visible.
 func ByAuthor(ctx context.Context, db DB, author string, p page.Params) ([]Post, *string, error) {
 	return list(ctx, db, AuthorSQL(p.After != nil), Args(author, p), p.Limit)
 }
 
-// CanSee reports whether viewer may read author's posts: they are the same
-// person or friends.
-func CanSee(ctx context.Context, db DB, viewer, author string) (bool, error) {
-	if viewer == author {
-		return true, nil
+// Visible returns author as viewer may see them: only when they are the
+// same person or friends. For anyone else, and for an unknown id, ok is
+// false, so callers cannot tell the two apart.
+func Visible(ctx context.Context, db DB, viewer, author string) (person Person, ok bool, err error) {
+	err = db.QueryRow(ctx, `SELECT u.id::text, u.name FROM users u
+		WHERE u.id = $2 AND (u.id = $1 OR EXISTS (SELECT 1 FROM friendships WHERE user_id = $1 AND friend_id = $2))`,
+		viewer, author).Scan(&person.ID, &person.Name)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return Person{}, false, nil
 	}
-	var ok bool
-	err := db.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM friendships WHERE user_id = $1 AND friend_id = $2)`, viewer, author).Scan(&ok)
 	if err != nil {
-		return false, fmt.Errorf("check friendship: %w", err)
+		return Person{}, false, fmt.Errorf("look up author: %w", err)
 	}
-	return ok, nil
+	return person, true, nil
 }
 
 func list(ctx context.Context, db DB, sql string, args []any, limit int) ([]Post, *string, error) {
