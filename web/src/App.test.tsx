@@ -1,41 +1,11 @@
-import { act, render, screen, waitFor, within } from '@testing-library/react';
+import { act, screen, waitFor, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
-import { MemoryRouter } from 'react-router';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { AppRoutes } from './App';
-import type { Post } from './api/types';
-import { AuthProvider } from './auth/AuthContext';
+import { describe, expect, it } from 'vitest';
 import { FakeSocket } from './notifications/fakeSocket';
-import { fakeFetch, json, type Handler } from './testing/fakeFetch';
+import { json } from './testing/fakeFetch';
+import { me, post, renderApp, stubWebSocketPerTest } from './testing/renderApp';
 
-const me = { id: 'u-ann', email: 'ann@example.com', name: 'Ann' };
-const post = (id: string, author = { id: 'u-bob', name: 'Bob' }, text = `post ${id}`): Post => ({
-  id,
-  author,
-  text,
-  createdAt: new Date().toISOString(),
-});
-
-beforeEach(() => {
-  FakeSocket.reset();
-  vi.stubGlobal('WebSocket', FakeSocket);
-});
-afterEach(() => vi.unstubAllGlobals());
-
-function renderApp(path: string, routes: Record<string, Handler>) {
-  const api = fakeFetch({
-    'GET /api/notifications': () => json(200, { notifications: [], nextCursor: null, unread: 0 }),
-    ...routes,
-  });
-  const utils = render(
-    <AuthProvider loadMe={() => Promise.resolve(me)}>
-      <MemoryRouter initialEntries={[path]}>
-        <AppRoutes />
-      </MemoryRouter>
-    </AuthProvider>,
-  );
-  return { ...utils, api };
-}
+stubWebSocketPerTest();
 
 describe('the notification bell', () => {
   it('counts live notifications, shows a drop, and resyncs after reconnecting', async () => {
@@ -158,68 +128,6 @@ describe('navigation', () => {
     const h1 = await screen.findByRole('heading', { level: 1, name: 'Friends' });
     await waitFor(() => expect(h1).toHaveFocus());
     expect(document.title).toBe('Friends · Tidings');
-  });
-});
-
-describe('profiles', () => {
-  it('tells a stranger they cannot see the posts', async () => {
-    renderApp('/users/u-zed', {
-      'GET /api/users/u-zed/posts': () => json(403, { title: 'Forbidden', status: 403, detail: 'not your friend' }),
-      'GET /api/friends': () => json(200, { friends: [] }),
-    });
-    const alert = await screen.findByRole('alert');
-    expect(alert).toHaveTextContent("You can't see these posts");
-    expect(within(alert).getByRole('link', { name: 'Find friends' })).toHaveAttribute('href', '/friends');
-    expect(within(alert).queryByRole('button', { name: 'Try again' })).not.toBeInTheDocument();
-  });
-
-  it('shows a friend’s name and posts', async () => {
-    renderApp('/users/u-bob', {
-      'GET /api/users/u-bob/posts': () => json(200, { posts: [post('b1')], nextCursor: null }),
-      'GET /api/friends': () => json(200, { friends: [{ id: 'u-bob', name: 'Bob' }] }),
-    });
-    expect(await screen.findByRole('heading', { level: 1, name: 'Bob' })).toBeInTheDocument();
-    expect(await screen.findByText('post b1')).toBeInTheDocument();
-  });
-});
-
-describe('friends', () => {
-  it('searches, sends a request, and accepts an incoming one', async () => {
-    let relation = 'none';
-    const { api } = renderApp('/friends', {
-      'GET /api/users': () =>
-        json(200, {
-          users: [
-            { id: 'u-bob', name: 'Bob', relation },
-            { id: 'u-cy', name: 'Cy', relation: 'incoming' },
-          ],
-        }),
-      'GET /api/friends/requests': () =>
-        json(200, {
-          incoming: [{ id: 'r-cy', from: { id: 'u-cy', name: 'Cy' }, to: { id: me.id, name: me.name }, status: 'pending' }],
-          outgoing: [],
-        }),
-      'GET /api/friends': () => json(200, { friends: [] }),
-      'POST /api/friends/requests': () => {
-        relation = 'outgoing';
-        return json(201, { id: 'r-1', from: me, to: { id: 'u-bob', name: 'Bob' }, status: 'pending' });
-      },
-      'POST /api/friends/requests/r-cy/accept': () => json(200, { id: 'r-cy', status: 'accepted' }),
-    });
-    const user = userEvent.setup();
-    expect(await screen.findByText('No friends yet. Search above to find people you know.')).toBeInTheDocument();
-    await user.type(screen.getByRole('searchbox', { name: 'Search people' }), 'b');
-    await user.click(screen.getByRole('button', { name: 'Search' }));
-    const results = await screen.findByRole('list', { name: 'Search results' });
-    await user.click(within(results).getByRole('button', { name: 'Add friend: Bob' }));
-    expect(await screen.findByText('Friend request sent to Bob.')).toBeInTheDocument();
-    expect(api.calls.find((c) => c.url === '/api/friends/requests' && c.method === 'POST')?.body).toEqual({ userId: 'u-bob' });
-    expect(api.calls.some((c) => c.url.startsWith('/api/users?q=b'))).toBe(true);
-
-    const received = screen.getByRole('list', { name: 'Requests received' });
-    await user.click(within(received).getByRole('button', { name: 'Accept: Cy' }));
-    expect(await screen.findByText('You and Cy are now friends.')).toBeInTheDocument();
-    expect(api.calls.some((c) => c.method === 'POST' && c.url === '/api/friends/requests/r-cy/accept')).toBe(true);
   });
 });
 

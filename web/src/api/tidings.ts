@@ -43,11 +43,12 @@ export const api = {
       items: r.posts ?? [],
       nextCursor: r.nextCursor || null,
     })),
-  userPosts: (userId: string, cursor?: string | null, limit?: number): Promise<Page<Post>> =>
-    request<{ posts: Post[] | null; nextCursor?: string | null }>(
+  /** One person's posts, and who they are (`user`); a 404 for anyone but yourself and your friends. */
+  userPosts: (userId: string, cursor?: string | null, limit?: number): Promise<Page<Post> & { user: Person | null }> =>
+    request<{ user?: Person | null; posts: Post[] | null; nextCursor?: string | null }>(
       'GET',
       withCursor(`/api/users/${encodeURIComponent(userId)}/posts`, cursor, limit),
-    ).then((r) => ({ items: r.posts ?? [], nextCursor: r.nextCursor || null })),
+    ).then((r) => ({ user: r.user ?? null, items: r.posts ?? [], nextCursor: r.nextCursor || null })),
 
   notifications: (cursor?: string | null, limit?: number): Promise<Page<Notification> & { unread: number }> =>
     request<{ notifications: Notification[] | null; nextCursor?: string | null; unread?: number }>(

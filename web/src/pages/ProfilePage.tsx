@@ -1,8 +1,8 @@
-import { useCallback, useEffect, useState } from 'react';
+import { useCallback, useEffect, useRef, useState } from 'react';
 import { Link, useParams } from 'react-router';
 import { ApiError } from '../api/client';
 import { api } from '../api/tidings';
-import type { Post } from '../api/types';
+import type { Person, Post } from '../api/types';
 import { useMe } from '../auth/AuthContext';
 import { Avatar } from '../components/Avatar';
 import { PageHeading } from '../components/PageHeading';
@@ -15,41 +15,39 @@ export function ProfilePage() {
   const me = useMe();
   const params = useParams();
   const userId = params.id ?? me.id;
-  const isMe = userId === me.id;
-  const load = useCallback((cursor: string | null) => api.userPosts(userId, cursor), [userId]);
+  // Who the posts belong to, as the posts route names them. It is kept with
+  // the id it answers for, and a late answer about someone no longer on
+  // screen is dropped, so the page never names the wrong person.
+  const [person, setPerson] = useState<{ forId: string; user: Person } | null>(null);
+  useEffect(() => setPerson(null), [userId]);
+  const shownId = useRef(userId);
+  shownId.current = userId;
+  const load = useCallback(
+    (cursor: string | null) =>
+      api.userPosts(userId, cursor).then((page) => {
+        if (page.user && shownId.current === userId) setPerson({ forId: userId, user: page.user });
+        return page;
+      }),
+    [userId],
+  );
   const posts = usePaged<Post>(`user:${userId}`, load);
-  const [friendName, setFriendName] = useState<string | null>(null);
 
-  // The API has no "get user" route: a friend's name comes from the friends list
-  // (or from any of their posts, below).
-  useEffect(() => {
-    setFriendName(null);
-    if (isMe) return;
-    let live = true;
-    api.friends().then(
-      (friends) => {
-        const f = friends.find((x) => x.id === userId);
-        if (live && f) setFriendName(f.name);
-      },
-      () => {},
-    );
-    return () => {
-      live = false;
-    };
-  }, [userId, isMe]);
-
-  const name = isMe ? me.name : (friendName ?? posts.items.find((p) => p.author.id === userId)?.author.name ?? null);
+  const user = person?.forId === userId ? person.user : null;
+  const isMe = userId === me.id || user?.id === me.id;
+  // Only you and your friends are answered with a name, so anyone else named is a friend.
+  const isFriend = !isMe && user !== null;
+  const name = user?.name ?? (isMe ? me.name : null);
   const refused =
     posts.status === 'error' && posts.error instanceof ApiError && (posts.error.status === 403 || posts.error.status === 404);
 
   return (
     <>
       <div className="profile-head">
-        <Avatar id={userId} name={name ?? '?'} size={64} />
+        <Avatar id={user?.id ?? userId} name={name ?? '?'} size={64} />
         <div>
-          <PageHeading title={isMe ? 'Your profile' : (name ?? 'Profile')}>{isMe ? me.name : (name ?? 'Profile')}</PageHeading>
+          <PageHeading title={isMe ? 'Your profile' : (name ?? 'Profile')}>{name ?? 'Profile'}</PageHeading>
           {isMe && <p className="muted">{me.email}</p>}
-          {!isMe && friendName && <p className="muted">Your friend</p>}
+          {isFriend && <p className="muted">Your friend</p>}
         </div>
       </div>
       <h2 className="section-title">{isMe ? 'Your posts' : 'Posts'}</h2>
