@@ -1,7 +1,8 @@
-import { screen, waitFor, within } from '@testing-library/react';
+import { act, screen, waitFor, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { describe, expect, it } from 'vitest';
 import type { FriendRequest, Person } from '../api/types';
+import { FakeSocket } from '../notifications/fakeSocket';
 import { json, type Handler } from '../testing/fakeFetch';
 import { me, renderApp, stubWebSocketPerTest } from '../testing/renderApp';
 
@@ -204,5 +205,73 @@ describe('friends', () => {
     const after = within(screen.getByRole('list', { name: 'Friends list' }));
     expect(after.getByRole('link', { name: 'Bob' })).toBeInTheDocument();
     expect(after.getByRole('button', { name: 'Unfriend: Bob' })).toBeEnabled();
+  });
+
+  // A live friend event reloads the lists. If that reload answers only after
+  // the reload that follows an action, its older lists must not win.
+  it.each([
+    {
+      what: 'a declined request',
+      start: { incoming: [request('r-cy', cy, ann), request('r-dee', dee, ann)] },
+      list: 'Requests received',
+      route: 'POST /api/friends/requests/r-cy/decline',
+      apply: (s: ReturnType<typeof friendsServer>['state']) => (s.incoming = s.incoming.filter((r) => r.id !== 'r-cy')),
+      clicks: ['Decline: Cy'],
+      gone: 'Cy',
+      stays: 'Dee',
+    },
+    {
+      what: 'a removed friend',
+      start: { friends: [cy, dee] },
+      list: 'Friends list',
+      route: 'DELETE /api/friends/u-cy',
+      apply: (s: ReturnType<typeof friendsServer>['state']) => (s.friends = s.friends.filter((f) => f.id !== 'u-cy')),
+      clicks: ['Unfriend: Cy', 'Yes, unfriend: Cy'],
+      gone: 'Cy',
+      stays: 'Dee',
+    },
+  ])('does not bring back $what when an older reload answers late', async (c) => {
+    const server = friendsServer(c.start);
+    const held: (() => void)[] = [];
+    let hold = false;
+    // Answers with the lists as they were when asked, later if told to hold.
+    const snapshot = (body: () => unknown): Handler => () => {
+      const r = json(200, body());
+      return hold ? new Promise<Response>((resolve) => held.push(() => resolve(r))) : r;
+    };
+    renderApp('/friends', {
+      'GET /api/friends/requests': snapshot(() => ({ incoming: server.state.incoming, outgoing: server.state.outgoing })),
+      'GET /api/friends': snapshot(() => ({ friends: server.state.friends })),
+      [c.route]: () => {
+        c.apply(server.state);
+        return json(204, undefined);
+      },
+    });
+    const user = userEvent.setup();
+    const list = await screen.findByRole('list', { name: c.list });
+    act(() => FakeSocket.latest().open());
+
+    hold = true;
+    act(() =>
+      FakeSocket.latest().receive({
+        id: 'n1',
+        type: 'friend.requested',
+        actor: { id: 'u-eve', name: 'Eve' },
+        text: 'Eve sent you a friend request',
+        read: false,
+        createdAt: new Date().toISOString(),
+      }),
+    );
+    await waitFor(() => expect(held.length).toBe(2));
+    hold = false;
+    for (const name of c.clicks) await user.click(within(list).getByRole('button', { name }));
+    await waitFor(() => expect(within(list).queryByText(c.gone)).not.toBeInTheDocument());
+
+    await act(async () => {
+      for (const release of held) release();
+      for (let i = 0; i < 10; i++) await new Promise((r) => setTimeout(r, 0));
+    });
+    expect(within(screen.getByRole('list', { name: c.list })).queryByText(c.gone)).not.toBeInTheDocument();
+    expect(within(screen.getByRole('list', { name: c.list })).getByText(c.stays)).toBeInTheDocument();
   });
 });

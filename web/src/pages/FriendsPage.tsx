@@ -59,16 +59,22 @@ export function FriendsPage() {
   const searchSeq = useRef(0);
   const lastQuery = useRef('');
 
+  // Reloads overlap (live events, actions): only the newest answer is shown,
+  // so an older list can't bring back a request or friend just removed.
+  const requestsSeq = useRef(0);
+  const friendsSeq = useRef(0);
   const loadRequests = useCallback(() => {
+    const seq = ++requestsSeq.current;
     api.friendRequests().then(
-      (data) => setRequests({ status: 'ready', data }),
-      (error: unknown) => setRequests({ status: 'error', error }),
+      (data) => seq === requestsSeq.current && setRequests({ status: 'ready', data }),
+      (error: unknown) => seq === requestsSeq.current && setRequests({ status: 'error', error }),
     );
   }, []);
   const loadFriends = useCallback(() => {
+    const seq = ++friendsSeq.current;
     api.friends().then(
-      (data) => setFriends({ status: 'ready', data }),
-      (error: unknown) => setFriends({ status: 'error', error }),
+      (data) => seq === friendsSeq.current && setFriends({ status: 'ready', data }),
+      (error: unknown) => seq === friendsSeq.current && setFriends({ status: 'error', error }),
     );
   }, []);
 
