@@ -37,7 +37,7 @@ func dlqCmd(repo string, args []string) error {
 	if verb == "list" {
 		lists, err := dlq.List(ctx, topo, bs, *source)
 		if err != nil {
-			return err
+			return fmt.Errorf("%w\n(is the local stack running? start it with `go tool task up`, or point --brokers / KAFKA_BROKERS at your Kafka)", err)
 		}
 		printLetters(lists)
 		return nil
