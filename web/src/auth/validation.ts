@@ -76,6 +76,6 @@ export function validatePicture(file: { type: string; size: number }): string | 
 }
 
 /** The first field, in form order, that has an error: it gets the focus. */
-export function firstInvalid<F extends string>(order: F[], errors: FieldErrors<F>): F | undefined {
+export function firstInvalid<F extends string>(order: readonly F[], errors: FieldErrors<F>): F | undefined {
   return order.find((f) => errors[f]);
 }

@@ -20,10 +20,10 @@ export function useFocusOnRouteChange() {
   }, [pathname]);
 }
 
-export function GuestLayout({ children }: { children: ReactNode }) {
-  useFocusOnRouteChange();
+/** The skip link and the top bar with the brand; the signed-in layout adds its nav and controls after the brand. */
+function TopBar({ children }: { children?: ReactNode }) {
   return (
-    <div className="app">
+    <>
       <a className="skip-link" href="#main">
         Skip to content
       </a>
@@ -32,8 +32,18 @@ export function GuestLayout({ children }: { children: ReactNode }) {
           <Link to="/" className="brand">
             Tidings
           </Link>
+          {children}
         </div>
       </header>
+    </>
+  );
+}
+
+export function GuestLayout({ children }: { children: ReactNode }) {
+  useFocusOnRouteChange();
+  return (
+    <div className="app">
+      <TopBar />
       <main id="main" className="main main--narrow" tabIndex={-1}>
         {children}
       </main>
@@ -64,29 +74,21 @@ export function AppLayout({ children }: { children: ReactNode }) {
 
   return (
     <div className="app">
-      <a className="skip-link" href="#main">
-        Skip to content
-      </a>
-      <header className="topbar">
-        <div className="topbar__inner">
-          <Link to="/" className="brand">
-            Tidings
-          </Link>
-          <nav aria-label="Main" className="nav">
-            <NavLink to="/" end>
-              Feed
-            </NavLink>
-            <NavLink to="/friends">Friends</NavLink>
-            <NavLink to="/profile">Profile</NavLink>
-          </nav>
-          <div className="topbar__end">
-            <Bell />
-            <button type="button" className="button button--ghost" onClick={onLogout} disabled={leaving}>
-              {leaving ? 'Logging out…' : 'Log out'}
-            </button>
-          </div>
+      <TopBar>
+        <nav aria-label="Main" className="nav">
+          <NavLink to="/" end>
+            Feed
+          </NavLink>
+          <NavLink to="/friends">Friends</NavLink>
+          <NavLink to="/profile">Profile</NavLink>
+        </nav>
+        <div className="topbar__end">
+          <Bell />
+          <button type="button" className="button button--ghost" onClick={onLogout} disabled={leaving}>
+            {leaving ? 'Logging out…' : 'Log out'}
+          </button>
         </div>
-      </header>
+      </TopBar>
       {status === 'reconnecting' && (
         <p className="banner" role="status">
           Live updates paused — reconnecting…

@@ -1,7 +1,8 @@
-import { useRef, useState, type FormEvent } from 'react';
+import { createRef, useState, type ChangeEvent, type FormEvent, type RefObject } from 'react';
 import { Link, useSearchParams } from 'react-router';
 import { ApiError, describeError } from '../api/client';
 import { api } from '../api/tidings';
+import type { User } from '../api/types';
 import { useAuth } from '../auth/AuthContext';
 import {
   firstInvalid,
@@ -14,10 +15,6 @@ import {
 import { PageHeading } from '../components/PageHeading';
 import { TextField } from '../components/TextField';
 
-/**
- * Sorts a server error onto the form: per-field problems next to their field,
- * a duplicate email next to the email, everything else above the button.
- */
 /** "must be a valid email address" → "Must be a valid email address." */
 export function asSentence(detail: string): string {
   const t = detail.trim();
@@ -26,6 +23,10 @@ export function asSentence(detail: string): string {
   return /[.!?]$/.test(capital) ? capital : `${capital}.`;
 }
 
+/**
+ * Sorts a server error onto the form: per-field problems next to their field,
+ * a duplicate email next to the email, everything else above the button.
+ */
 export function serverErrorsFor<F extends string>(
   err: unknown,
   fields: readonly F[],
@@ -45,54 +46,105 @@ export function serverErrorsFor<F extends string>(
   return { fieldErrors, formError: leftovers.length ? leftovers.join(' ') : describeError(err) };
 }
 
-export function SignupPage({ signup = api.signup }: { signup?: typeof api.signup }) {
+/**
+ * The state and flow both auth forms share: typing clears a field's error,
+ * submit validates, focuses the first bad field, sends, and sorts a server
+ * error onto the form (focusing the field it names). send gets the values as
+ * typed; success signs the person in.
+ */
+function useAuthForm<F extends string>(
+  order: readonly F[],
+  initial: Record<F, string>,
+  validate: (values: Record<F, string>) => FieldErrors<F>,
+  send: (values: Record<F, string>) => Promise<User>,
+) {
   const { signedIn } = useAuth();
-  const [values, setValues] = useState({ name: '', email: '', password: '' });
-  const [errors, setErrors] = useState<FieldErrors<SignupField>>({});
+  const [values, setValues] = useState(initial);
+  const [errors, setErrors] = useState<FieldErrors<F>>({});
   const [formError, setFormError] = useState<string>();
   const [busy, setBusy] = useState(false);
-  const refs = {
-    name: useRef<HTMLInputElement>(null),
-    email: useRef<HTMLInputElement>(null),
-    password: useRef<HTMLInputElement>(null),
-  };
-  const order: SignupField[] = ['name', 'email', 'password'];
+  // One ref per field, made once: the inputs the focus moves to.
+  const [refs] = useState(
+    () => Object.fromEntries(order.map((f) => [f, createRef<HTMLInputElement>()])) as Record<F, RefObject<HTMLInputElement | null>>,
+  );
 
-  function set(field: SignupField, value: string) {
+  function set(field: F, value: string) {
     setValues((v) => ({ ...v, [field]: value }));
     if (errors[field]) setErrors((e) => ({ ...e, [field]: undefined }));
   }
 
-  function blur(field: SignupField) {
+  /** Checks a field the person has left, once they have typed something. */
+  function blur(field: F) {
     if (values[field] === '') return;
-    const e = validateSignup(values)[field];
+    const e = validate(values)[field];
     setErrors((prev) => ({ ...prev, [field]: e }));
+  }
+
+  function focusFirst(found: FieldErrors<F>): boolean {
+    const first = firstInvalid(order, found);
+    if (first) refs[first].current?.focus();
+    return first !== undefined;
   }
 
   async function submit(ev: FormEvent) {
     ev.preventDefault();
     if (busy) return;
     setFormError(undefined);
-    const found = validateSignup(values);
+    const found = validate(values);
     setErrors(found);
-    const first = firstInvalid(order, found);
-    if (first) {
-      refs[first].current?.focus();
-      return;
-    }
+    if (focusFirst(found)) return;
     setBusy(true);
     try {
-      const user = await signup({ name: values.name.trim(), email: values.email.trim(), password: values.password });
-      signedIn(user);
+      signedIn(await send(values));
     } catch (err) {
       const { fieldErrors, formError } = serverErrorsFor(err, order);
       setErrors(fieldErrors);
       setFormError(formError);
-      const f = firstInvalid(order, fieldErrors);
-      if (f) refs[f].current?.focus();
+      focusFirst(fieldErrors);
       setBusy(false);
     }
   }
+
+  /** What ties a TextField to a field: its input, value, typing and error. */
+  function field(f: F) {
+    return {
+      ref: refs[f],
+      name: f,
+      value: values[f],
+      onChange: (e: ChangeEvent<HTMLInputElement>) => set(f, e.target.value),
+      error: errors[f],
+    };
+  }
+
+  return { formError, busy, field, blur, submit };
+}
+
+/** The end of an auth form: the form-wide error, then the submit button. */
+function SubmitRow({ formError, busy, label, busyLabel }: { formError?: string; busy: boolean; label: string; busyLabel: string }) {
+  return (
+    <>
+      {formError && (
+        <p className="form-error" role="alert">
+          {formError}
+        </p>
+      )}
+      <button type="submit" className="button button--wide" disabled={busy}>
+        {busy ? busyLabel : label}
+      </button>
+    </>
+  );
+}
+
+const signupOrder: readonly SignupField[] = ['name', 'email', 'password'];
+const loginOrder: readonly LoginField[] = ['email', 'password'];
+
+export function SignupPage({ signup = api.signup }: { signup?: typeof api.signup }) {
+  const { formError, busy, field, blur, submit } = useAuthForm(
+    signupOrder,
+    { name: '', email: '', password: '' },
+    validateSignup,
+    (v) => signup({ name: v.name.trim(), email: v.email.trim(), password: v.password }),
+  );
 
   return (
     <div className="card auth-card">
@@ -100,48 +152,29 @@ export function SignupPage({ signup = api.signup }: { signup?: typeof api.signup
       <p className="lede">Tidings keeps you close to your friends' news.</p>
       <form onSubmit={submit} noValidate aria-label="Sign up">
         <TextField
-          ref={refs.name}
+          {...field('name')}
           label="Your name"
-          name="name"
           autoComplete="name"
-          value={values.name}
-          onChange={(e) => set('name', e.target.value)}
           onBlur={() => blur('name')}
-          error={errors.name}
           maxLength={200}
         />
         <TextField
-          ref={refs.email}
+          {...field('email')}
           label="Email"
-          name="email"
           type="email"
           autoComplete="email"
           inputMode="email"
-          value={values.email}
-          onChange={(e) => set('email', e.target.value)}
           onBlur={() => blur('email')}
-          error={errors.email}
         />
         <TextField
-          ref={refs.password}
+          {...field('password')}
           label="Password"
-          name="password"
           type="password"
           autoComplete="new-password"
           hint="8 to 128 characters."
-          value={values.password}
-          onChange={(e) => set('password', e.target.value)}
           onBlur={() => blur('password')}
-          error={errors.password}
         />
-        {formError && (
-          <p className="form-error" role="alert">
-            {formError}
-          </p>
-        )}
-        <button type="submit" className="button button--wide" disabled={busy}>
-          {busy ? 'Creating account…' : 'Sign up'}
-        </button>
+        <SubmitRow formError={formError} busy={busy} label="Sign up" busyLabel="Creating account…" />
       </form>
       <p className="auth-switch">
         Already have an account? <Link to="/login">Log in</Link>
@@ -151,44 +184,10 @@ export function SignupPage({ signup = api.signup }: { signup?: typeof api.signup
 }
 
 export function LoginPage({ login = api.login }: { login?: typeof api.login }) {
-  const { signedIn } = useAuth();
   const [params] = useSearchParams();
-  const [values, setValues] = useState({ email: '', password: '' });
-  const [errors, setErrors] = useState<FieldErrors<LoginField>>({});
-  const [formError, setFormError] = useState<string>();
-  const [busy, setBusy] = useState(false);
-  const refs = { email: useRef<HTMLInputElement>(null), password: useRef<HTMLInputElement>(null) };
-  const order: LoginField[] = ['email', 'password'];
-
-  function set(field: LoginField, value: string) {
-    setValues((v) => ({ ...v, [field]: value }));
-    if (errors[field]) setErrors((e) => ({ ...e, [field]: undefined }));
-  }
-
-  async function submit(ev: FormEvent) {
-    ev.preventDefault();
-    if (busy) return;
-    setFormError(undefined);
-    const found = validateLogin(values);
-    setErrors(found);
-    const first = firstInvalid(order, found);
-    if (first) {
-      refs[first].current?.focus();
-      return;
-    }
-    setBusy(true);
-    try {
-      const user = await login({ email: values.email.trim(), password: values.password });
-      signedIn(user);
-    } catch (err) {
-      const { fieldErrors, formError } = serverErrorsFor(err, order);
-      setErrors(fieldErrors);
-      setFormError(formError);
-      const f = firstInvalid(order, fieldErrors);
-      if (f) refs[f].current?.focus();
-      setBusy(false);
-    }
-  }
+  const { formError, busy, field, submit } = useAuthForm(loginOrder, { email: '', password: '' }, validateLogin, (v) =>
+    login({ email: v.email.trim(), password: v.password }),
+  );
 
   return (
     <div className="card auth-card">
@@ -200,34 +199,19 @@ export function LoginPage({ login = api.login }: { login?: typeof api.login }) {
       )}
       <form onSubmit={submit} noValidate aria-label="Log in">
         <TextField
-          ref={refs.email}
+          {...field('email')}
           label="Email"
-          name="email"
           type="email"
           autoComplete="username"
           inputMode="email"
-          value={values.email}
-          onChange={(e) => set('email', e.target.value)}
-          error={errors.email}
         />
         <TextField
-          ref={refs.password}
+          {...field('password')}
           label="Password"
-          name="password"
           type="password"
           autoComplete="current-password"
-          value={values.password}
-          onChange={(e) => set('password', e.target.value)}
-          error={errors.password}
         />
-        {formError && (
-          <p className="form-error" role="alert">
-            {formError}
-          </p>
-        )}
-        <button type="submit" className="button button--wide" disabled={busy}>
-          {busy ? 'Logging in…' : 'Log in'}
-        </button>
+        <SubmitRow formError={formError} busy={busy} label="Log in" busyLabel="Logging in…" />
       </form>
       <p className="auth-switch">
         New to Tidings? <Link to={`/signup${params.get('next') ? `?next=${encodeURIComponent(params.get('next')!)}` : ''}`}>Create an account</Link>
