@@ -75,26 +75,15 @@ func postLatency(ctx context.Context, repo string, o options) error {
 	// Steady: one post every 1/rate, authors in turn, each POST on its own
 	// goroutine whatever the earlier ones are doing.
 	coldBefore = coldStartCounts(s.Stack)
-	interval := time.Duration(float64(time.Second) / o.postRate)
 	total := int(o.postDuration.Seconds() * o.postRate)
 	steady := make([]postResult, total)
-	var wg sync.WaitGroup
-	begin := time.Now()
-	for i := range total {
-		select {
-		case <-time.After(time.Until(begin.Add(time.Duration(i) * interval))):
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			a := i % len(authors)
-			steady[i] = sendPost(ctx, authors[a], base, a, fmt.Sprintf("steady post %d", i))
-		}()
+	offeredFor, err := openLoop(ctx, o.postRate, total, func(i int) {
+		a := i % len(authors)
+		steady[i] = sendPost(ctx, authors[a], base, a, fmt.Sprintf("steady post %d", i))
+	})
+	if err != nil {
+		return err
 	}
-	offeredFor := time.Since(begin)
-	wg.Wait()
 	drainErr := live.waitFor(ctx, steady, o.friends, o.postDrain)
 	coldAfter := coldStartCounts(s.Stack)
 

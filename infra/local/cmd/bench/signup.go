@@ -63,26 +63,14 @@ func signupLatency(ctx context.Context, repo string, o options) error {
 	// Steady: one signup every 1/rate, each on its own goroutine, whatever
 	// the earlier ones are doing (open loop, so a slow stack cannot slow the
 	// offered load down).
-	interval := time.Duration(float64(time.Second) / o.rate)
 	total := int(o.duration.Seconds() * o.rate)
 	results := make([]signupResult, total)
-	var wg sync.WaitGroup
-	begin := time.Now()
-	for i := range total {
-		due := begin.Add(time.Duration(i) * interval)
-		select {
-		case <-time.After(time.Until(due)):
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			results[i] = signUp(ctx, client, s.GatewayURL, emailFor(i+1))
-		}()
+	offeredFor, err := openLoop(ctx, o.rate, total, func(i int) {
+		results[i] = signUp(ctx, client, s.GatewayURL, emailFor(i+1))
+	})
+	if err != nil {
+		return err
 	}
-	offeredFor := time.Since(begin)
-	wg.Wait()
 	var created []string
 	for _, r := range results {
 		if r.err == nil && r.status == http.StatusCreated {
