@@ -42,9 +42,9 @@ func printTable(out io.Writer, s *stack.Stack, took time.Duration) {
 	fmt.Fprintf(out, "\nTidings is up (%s)\n\n", took.Round(100*time.Millisecond))
 	w := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
 	row := func(k, v, note string) { fmt.Fprintf(w, "  %s\t%s\t%s\n", k, v, note) }
-	row("Web app + API", strings.Replace(s.GatewayURL, "127.0.0.1", "localhost", 1), "")
+	row("Web app + API", localhost(s.GatewayURL), "")
 	if b.MailURL != "" {
-		row("Mail catcher", b.MailURL, "captured mail, JSON at /api/v1/messages")
+		row("Mail catcher", localhost(b.MailURL), "captured mail, JSON at /api/v1/messages")
 	}
 	row("KafkaSinks", s.IngressURL+"/<namespace>/<name>", "POST CloudEvents here")
 	row("Kafka", strings.Join(b.KafkaBrokers, ","), b.Origin["kafka"])
@@ -68,6 +68,9 @@ func printTable(out io.Writer, s *stack.Stack, took time.Duration) {
 	w.Flush()
 	fmt.Fprintln(out, "\n  Dead letters: go tool task dlq -- list      Stop: Ctrl-C")
 }
+
+// localhost names a loopback URL the way a person types it in a browser.
+func localhost(u string) string { return strings.Replace(u, "://127.0.0.1:", "://localhost:", 1) }
 
 // redact hides a password in a connection URL.
 func redact(u string) string {
