@@ -8,8 +8,6 @@ import (
 	"net/http"
 
 	"github.com/tidings-dev/tidings/functions/internal/app"
-	"github.com/tidings-dev/tidings/functions/internal/csrf"
-	"github.com/tidings-dev/tidings/functions/internal/problem"
 )
 
 func main() {
@@ -29,8 +27,5 @@ func newHandler(a *app.App) http.Handler {
 	mux.HandleFunc("DELETE /api/friends/requests/{id}", h.cancel)
 	mux.HandleFunc("GET /api/friends", h.listFriends)
 	mux.HandleFunc("DELETE /api/friends/{userId}", h.unfriend)
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		problem.NotFound(w, "No such endpoint.")
-	})
-	return csrf.Protect(a.Sessions.Require(a.Log, mux))
+	return a.SignedInAPI(mux)
 }

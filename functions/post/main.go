@@ -8,8 +8,6 @@ import (
 	"net/http"
 
 	"github.com/tidings-dev/tidings/functions/internal/app"
-	"github.com/tidings-dev/tidings/functions/internal/csrf"
-	"github.com/tidings-dev/tidings/functions/internal/problem"
 )
 
 func main() {
@@ -24,8 +22,5 @@ func newHandler(a *app.App) http.Handler {
 	mux.HandleFunc("POST /api/posts", h.create)
 	mux.HandleFunc("GET /api/posts", h.feed)
 	mux.HandleFunc("GET /api/users/{id}/posts", h.byAuthor)
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		problem.NotFound(w, "No such endpoint.")
-	})
-	return csrf.Protect(a.Sessions.Require(a.Log, mux))
+	return a.SignedInAPI(mux)
 }

@@ -9,9 +9,7 @@ import (
 	"time"
 
 	"github.com/tidings-dev/tidings/functions/internal/app"
-	"github.com/tidings-dev/tidings/functions/internal/csrf"
 	"github.com/tidings-dev/tidings/functions/internal/objectstore"
-	"github.com/tidings-dev/tidings/functions/internal/problem"
 )
 
 func main() {
@@ -36,8 +34,5 @@ func newHandler(a *app.App, store *objectstore.Store) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /api/files", h.upload)
 	mux.HandleFunc("GET /api/files/{id}", h.serve)
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		problem.NotFound(w, "No such endpoint.")
-	})
-	return csrf.Protect(a.Sessions.Require(a.Log, mux))
+	return a.SignedInAPI(mux)
 }

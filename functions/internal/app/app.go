@@ -17,9 +17,11 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/tidings-dev/tidings/functions/internal/config"
+	"github.com/tidings-dev/tidings/functions/internal/csrf"
 	"github.com/tidings-dev/tidings/functions/internal/logging"
 	"github.com/tidings-dev/tidings/functions/internal/outbox"
 	"github.com/tidings-dev/tidings/functions/internal/pg"
+	"github.com/tidings-dev/tidings/functions/internal/problem"
 	"github.com/tidings-dev/tidings/functions/internal/server"
 	"github.com/tidings-dev/tidings/functions/internal/session"
 )
@@ -138,4 +140,13 @@ func Main(name string, needs Needs, handler func(a *App) (http.Handler, error)) 
 		a.Log.Error("server stopped", "err", err)
 		os.Exit(1)
 	}
+}
+
+// SignedInAPI serves mux as a browser-facing API that needs a session: CSRF
+// guard, session check, and a problem+json 404 for routes mux does not have.
+func (a *App) SignedInAPI(mux *http.ServeMux) http.Handler {
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		problem.NotFound(w, "No such endpoint.")
+	})
+	return csrf.Protect(a.Sessions.Require(a.Log, mux))
 }
