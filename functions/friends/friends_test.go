@@ -33,26 +33,17 @@ func setup(t *testing.T) *env {
 }
 
 // user is a signed-up person with a live session.
-type user struct {
-	id, name string
-	cookie   *http.Cookie
-}
+type user = apptest.User
 
 func (e *env) user(t *testing.T, name, email string) user {
-	u := apptest.NewUser(t, e.a, name, email)
-	return user{id: u.ID, name: u.Name, cookie: u.Cookie}
+	return apptest.NewUser(t, e.a, name, email)
 }
 
 func (e *env) do(u user, method, path, body string) *httptest.ResponseRecorder {
-	return apptest.Serve(e.h, apptest.Request(method, path, body, u.cookie))
+	return apptest.Serve(e.h, apptest.Request(method, path, body, u.Cookie))
 }
 
-func (e *env) befriend(t *testing.T, a, b user) {
-	t.Helper()
-	if _, err := e.a.Pool.Exec(context.Background(), `INSERT INTO friendships (user_id, friend_id) VALUES ($1, $2), ($2, $1)`, a.id, b.id); err != nil {
-		t.Fatal(err)
-	}
-}
+func (e *env) befriend(t *testing.T, a, b user) { apptest.Befriend(t, e.a, a, b) }
 
 func decode[T any](t *testing.T, rec *httptest.ResponseRecorder) T {
 	t.Helper()
@@ -92,8 +83,8 @@ func TestSearchMatchesNameOrEmailPrefixWithRelations(t *testing.T) {
 	eve := e.user(t, "Bo", "eve@example.com")
 	e.befriend(t, ann, bob)
 	for _, q := range []string{
-		fmt.Sprintf(`INSERT INTO friend_requests (from_user, to_user, status) VALUES ('%s', '%s', 'pending')`, ann.id, bobby.id),
-		fmt.Sprintf(`INSERT INTO friend_requests (from_user, to_user, status) VALUES ('%s', '%s', 'pending')`, carl.id, ann.id),
+		fmt.Sprintf(`INSERT INTO friend_requests (from_user, to_user, status) VALUES ('%s', '%s', 'pending')`, ann.ID, bobby.ID),
+		fmt.Sprintf(`INSERT INTO friend_requests (from_user, to_user, status) VALUES ('%s', '%s', 'pending')`, carl.ID, ann.ID),
 	} {
 		if _, err := e.a.Pool.Exec(context.Background(), q); err != nil {
 			t.Fatal(err)
@@ -117,17 +108,17 @@ func TestSearchMatchesNameOrEmailPrefixWithRelations(t *testing.T) {
 	// Bob sees Ann as a friend and never himself.
 	got = decode[struct{ Users []searchHit }](t, e.do(bob, "GET", "/api/users?q=b", "")).Users
 	for _, u := range got {
-		if u.ID == bob.id {
+		if u.ID == bob.ID {
 			t.Fatal("search returned the searcher")
 		}
 	}
 	got = decode[struct{ Users []searchHit }](t, e.do(bob, "GET", "/api/users?q=ann%40", "")).Users
-	if len(got) != 1 || got[0].ID != ann.id || got[0].Relation != "friends" {
+	if len(got) != 1 || got[0].ID != ann.ID || got[0].Relation != "friends" {
 		t.Fatalf("email prefix search: %+v", got)
 	}
 	// Eve ("Bo") has no relation to Ann.
 	got = decode[struct{ Users []searchHit }](t, e.do(ann, "GET", "/api/users?q=bo", "")).Users
-	if i := slices.IndexFunc(got, func(h searchHit) bool { return h.ID == eve.id }); i < 0 || got[i].Relation != "none" {
+	if i := slices.IndexFunc(got, func(h searchHit) bool { return h.ID == eve.ID }); i < 0 || got[i].Relation != "none" {
 		t.Fatalf("want Bo with relation none: %+v", got)
 	}
 }
@@ -173,13 +164,13 @@ func TestSendRequestStoresItAndEmitsFriendRequested(t *testing.T) {
 	e := setup(t)
 	ann := e.user(t, "Ann", "ann@example.com")
 	bob := e.user(t, "Bob", "bob@example.com")
-	rec := e.do(ann, "POST", "/api/friends/requests", `{"userId":"`+strings.ToUpper(bob.id)+`"}`)
+	rec := e.do(ann, "POST", "/api/friends/requests", `{"userId":"`+strings.ToUpper(bob.ID)+`"}`)
 	wantStatus(t, rec, 201)
 	fr := decode[friendRequest](t, rec)
-	if fr.ID == "" || fr.From != (person{ann.id, "Ann"}) || fr.To != (person{bob.id, "Bob"}) || fr.Status != "pending" {
+	if fr.ID == "" || fr.From != (person{ann.ID, "Ann"}) || fr.To != (person{bob.ID, "Bob"}) || fr.Status != "pending" {
 		t.Fatalf("response %+v", fr)
 	}
-	if n := apptest.Count(t, e.a.Pool, `SELECT count(*) FROM friend_requests WHERE id = $1 AND from_user = $2 AND to_user = $3 AND status = 'pending'`, fr.ID, ann.id, bob.id); n != 1 {
+	if n := apptest.Count(t, e.a.Pool, `SELECT count(*) FROM friend_requests WHERE id = $1 AND from_user = $2 AND to_user = $3 AND status = 'pending'`, fr.ID, ann.ID, bob.ID); n != 1 {
 		t.Fatal("request not stored")
 	}
 	got := e.eventsOf(events.TypeFriendRequested)
@@ -187,11 +178,11 @@ func TestSendRequestStoresItAndEmitsFriendRequested(t *testing.T) {
 		t.Fatalf("%d friend.requested events, want 1", len(got))
 	}
 	ev := got[0]
-	if ev.Source() != source || ev.Subject() != fr.ID || ev.Extensions()[events.PartitionKeyExtension] != bob.id {
+	if ev.Source() != source || ev.Subject() != fr.ID || ev.Extensions()[events.PartitionKeyExtension] != bob.ID {
 		t.Fatalf("event envelope: source %s subject %s key %v", ev.Source(), ev.Subject(), ev.Extensions()[events.PartitionKeyExtension])
 	}
 	p, err := events.Decode[events.FriendRequested](ev)
-	if err != nil || p.RequestID != fr.ID || p.FromUserID != ann.id || p.FromName != "Ann" || p.ToUserID != bob.id || p.RequestedAt.IsZero() {
+	if err != nil || p.RequestID != fr.ID || p.FromUserID != ann.ID || p.FromName != "Ann" || p.ToUserID != bob.ID || p.RequestedAt.IsZero() {
 		t.Fatalf("payload %+v %v", p, err)
 	}
 
@@ -215,7 +206,7 @@ func TestSendRequestRefusalsWriteNothing(t *testing.T) {
 	bob := e.user(t, "Bob", "bob@example.com")
 	cid := e.user(t, "Cid", "cid@example.com")
 	e.befriend(t, ann, cid)
-	wantStatus(t, e.do(ann, "POST", "/api/friends/requests", `{"userId":"`+bob.id+`"}`), 201)
+	wantStatus(t, e.do(ann, "POST", "/api/friends/requests", `{"userId":"`+bob.ID+`"}`), 201)
 	before := apptest.Count(t, e.a.Pool, `SELECT count(*) FROM friend_requests`) + apptest.Count(t, e.a.Pool, `SELECT count(*) FROM outbox`)
 
 	cases := []struct {
@@ -223,15 +214,15 @@ func TestSendRequestRefusalsWriteNothing(t *testing.T) {
 		status     int
 		field      string
 	}{
-		{"to yourself", `{"userId":"` + ann.id + `"}`, 400, "userId"},
+		{"to yourself", `{"userId":"` + ann.ID + `"}`, 400, "userId"},
 		{"unknown user", `{"userId":"00000000-0000-4000-8000-000000000000"}`, 404, ""},
 		{"malformed id", `{"userId":"bob"}`, 404, ""},
-		{"duplicate", `{"userId":"` + bob.id + `"}`, 409, "userId"},
-		{"already friends", `{"userId":"` + cid.id + `"}`, 409, "userId"},
+		{"duplicate", `{"userId":"` + bob.ID + `"}`, 409, "userId"},
+		{"already friends", `{"userId":"` + cid.ID + `"}`, 409, "userId"},
 		{"missing userId", `{}`, 400, "userId"},
 		{"null userId", `{"userId":null}`, 400, "userId"},
 		{"wrong type", `{"userId":42}`, 400, "userId"},
-		{"unknown field", `{"userId":"` + bob.id + `","note":"hi"}`, 400, "note"},
+		{"unknown field", `{"userId":"` + bob.ID + `","note":"hi"}`, 400, "note"},
 		{"malformed json", `{"userId":`, 400, ""},
 		{"not an object", `["x"]`, 400, ""},
 		{"oversized", `{"userId":"` + strings.Repeat("x", 8<<10) + `"}`, 413, ""},
@@ -246,7 +237,7 @@ func TestSendRequestRefusalsWriteNothing(t *testing.T) {
 			}
 		})
 	}
-	req := apptest.Request("POST", "/api/friends/requests", `{"userId":"`+bob.id+`"}`, ann.cookie)
+	req := apptest.Request("POST", "/api/friends/requests", `{"userId":"`+bob.ID+`"}`, ann.Cookie)
 	req.Header.Set("Content-Type", "text/plain")
 	wantStatus(t, apptest.Serve(e.h, req), 415)
 
@@ -260,22 +251,22 @@ func TestRequestingBackAcceptsAndEmitsFriendAccepted(t *testing.T) {
 	e := setup(t)
 	ann := e.user(t, "Ann", "ann@example.com")
 	bob := e.user(t, "Bob", "bob@example.com")
-	first := decode[friendRequest](t, e.do(ann, "POST", "/api/friends/requests", `{"userId":"`+bob.id+`"}`))
-	rec := e.do(bob, "POST", "/api/friends/requests", `{"userId":"`+ann.id+`"}`)
+	first := decode[friendRequest](t, e.do(ann, "POST", "/api/friends/requests", `{"userId":"`+bob.ID+`"}`))
+	rec := e.do(bob, "POST", "/api/friends/requests", `{"userId":"`+ann.ID+`"}`)
 	wantStatus(t, rec, 201)
 	fr := decode[friendRequest](t, rec)
-	if fr.ID != first.ID || fr.Status != "accepted" || fr.From.ID != ann.id || fr.To.ID != bob.id {
+	if fr.ID != first.ID || fr.Status != "accepted" || fr.From.ID != ann.ID || fr.To.ID != bob.ID {
 		t.Fatalf("requesting back: %+v, want Ann's request accepted", fr)
 	}
 	if n := apptest.Count(t, e.a.Pool, `SELECT count(*) FROM friendships`); n != 2 {
 		t.Fatalf("%d friendship rows, want 2", n)
 	}
 	acc := e.eventsOf(events.TypeFriendAccepted)
-	if len(acc) != 1 || acc[0].Extensions()[events.PartitionKeyExtension] != ann.id {
+	if len(acc) != 1 || acc[0].Extensions()[events.PartitionKeyExtension] != ann.ID {
 		t.Fatalf("friend.accepted events %v", acc)
 	}
 	p, err := events.Decode[events.FriendAccepted](acc[0])
-	if err != nil || p.RequestID != first.ID || p.RequesterID != ann.id || p.AccepterID != bob.id || p.AccepterName != "Bob" || p.AcceptedAt.IsZero() {
+	if err != nil || p.RequestID != first.ID || p.RequesterID != ann.ID || p.AccepterID != bob.ID || p.AccepterName != "Bob" || p.AcceptedAt.IsZero() {
 		t.Fatalf("payload %+v %v", p, err)
 	}
 	if n := len(e.eventsOf(events.TypeFriendRequested)); n != 1 {
@@ -307,7 +298,7 @@ func TestConcurrentMutualRequestsBecomeOneFriendship(t *testing.T) {
 				go func() {
 					defer wg.Done()
 					<-start
-					rec := e.do(dir[0], "POST", "/api/friends/requests", `{"userId":"`+dir[1].id+`"}`)
+					rec := e.do(dir[0], "POST", "/api/friends/requests", `{"userId":"`+dir[1].ID+`"}`)
 					codes <- fmt.Sprintf("%d %s", rec.Code, strings.TrimSpace(rec.Body.String()))
 				}()
 			}
@@ -321,13 +312,13 @@ func TestConcurrentMutualRequestsBecomeOneFriendship(t *testing.T) {
 			}
 		}
 		for _, p := range ps {
-			if n := apptest.Count(t, e.a.Pool, `SELECT count(*) FROM friendships WHERE (user_id = $1 AND friend_id = $2) OR (user_id = $2 AND friend_id = $1)`, p.a.id, p.b.id); n != 2 {
+			if n := apptest.Count(t, e.a.Pool, `SELECT count(*) FROM friendships WHERE (user_id = $1 AND friend_id = $2) OR (user_id = $2 AND friend_id = $1)`, p.a.ID, p.b.ID); n != 2 {
 				t.Fatalf("round %d: %d friendship rows for a pair, want 2", round, n)
 			}
-			if n := apptest.Count(t, e.a.Pool, `SELECT count(*) FROM friend_requests WHERE from_user IN ($1, $2) AND to_user IN ($1, $2)`, p.a.id, p.b.id); n != 1 {
+			if n := apptest.Count(t, e.a.Pool, `SELECT count(*) FROM friend_requests WHERE from_user IN ($1, $2) AND to_user IN ($1, $2)`, p.a.ID, p.b.ID); n != 1 {
 				t.Fatalf("round %d: %d request rows for a pair, want 1", round, n)
 			}
-			if n := apptest.Count(t, e.a.Pool, `SELECT count(*) FROM friend_requests WHERE status = 'accepted' AND from_user IN ($1, $2) AND to_user IN ($1, $2)`, p.a.id, p.b.id); n != 1 {
+			if n := apptest.Count(t, e.a.Pool, `SELECT count(*) FROM friend_requests WHERE status = 'accepted' AND from_user IN ($1, $2) AND to_user IN ($1, $2)`, p.a.ID, p.b.ID); n != 1 {
 				t.Fatalf("round %d: %d accepted requests for a pair, want 1", round, n)
 			}
 		}
@@ -347,7 +338,7 @@ func TestAcceptDeclineCancelOnlyByTheRightSide(t *testing.T) {
 	cid := e.user(t, "Cid", "cid@example.com")
 	send := func(from, to user) friendRequest {
 		t.Helper()
-		rec := e.do(from, "POST", "/api/friends/requests", `{"userId":"`+to.id+`"}`)
+		rec := e.do(from, "POST", "/api/friends/requests", `{"userId":"`+to.ID+`"}`)
 		wantStatus(t, rec, 201)
 		return decode[friendRequest](t, rec)
 	}
@@ -377,13 +368,13 @@ func TestAcceptDeclineCancelOnlyByTheRightSide(t *testing.T) {
 
 	rec := e.do(bob, "POST", path+"/accept", "")
 	wantStatus(t, rec, 200)
-	if got := decode[friendRequest](t, rec); got.Status != "accepted" || got.ID != r1.ID || got.From.ID != ann.id || got.To.Name != "Bob" {
+	if got := decode[friendRequest](t, rec); got.Status != "accepted" || got.ID != r1.ID || got.From.ID != ann.ID || got.To.Name != "Bob" {
 		t.Fatalf("accept answered %+v", got)
 	}
 	wantStatus(t, e.do(bob, "POST", path+"/accept", ""), 404) // not pending any more
 	wantStatus(t, e.do(ann, "DELETE", path, ""), 404)
 	acc := e.eventsOf(events.TypeFriendAccepted)
-	if len(acc) != 1 || acc[0].Extensions()[events.PartitionKeyExtension] != ann.id || acc[0].Subject() != r1.ID {
+	if len(acc) != 1 || acc[0].Extensions()[events.PartitionKeyExtension] != ann.ID || acc[0].Subject() != r1.ID {
 		t.Fatalf("friend.accepted %v", acc)
 	}
 
@@ -406,7 +397,7 @@ func TestAcceptDeclineCancelOnlyByTheRightSide(t *testing.T) {
 	if statuses[r1.ID] != "accepted" || statuses[r2.ID] != "declined" || statuses[r3.ID] != "cancelled" {
 		t.Fatalf("statuses %v", statuses)
 	}
-	if n := apptest.Count(t, e.a.Pool, `SELECT count(*) FROM friendships WHERE user_id = $1 OR friend_id = $1`, cid.id); n != 0 {
+	if n := apptest.Count(t, e.a.Pool, `SELECT count(*) FROM friendships WHERE user_id = $1 OR friend_id = $1`, cid.ID); n != 0 {
 		t.Fatal("a declined or cancelled request made friends")
 	}
 	if n := len(e.eventsOf(events.TypeFriendAccepted)); n != 1 {
@@ -426,28 +417,28 @@ func TestFriendsListAndUnfriend(t *testing.T) {
 	e.befriend(t, ann, bob)
 	e.befriend(t, bob, dan)
 	got := decode[struct{ Friends []person }](t, e.do(ann, "GET", "/api/friends", "")).Friends
-	if fmt.Sprint(got) != fmt.Sprint([]person{{bob.id, "bob"}, {cid.id, "Cid"}}) {
+	if fmt.Sprint(got) != fmt.Sprint([]person{{bob.ID, "bob"}, {cid.ID, "Cid"}}) {
 		t.Fatalf("ann's friends %v", got)
 	}
 
-	wantStatus(t, e.do(ann, "DELETE", "/api/friends/"+bob.id, ""), 204)
-	if n := apptest.Count(t, e.a.Pool, `SELECT count(*) FROM friendships WHERE (user_id = $1 AND friend_id = $2) OR (user_id = $2 AND friend_id = $1)`, ann.id, bob.id); n != 0 {
+	wantStatus(t, e.do(ann, "DELETE", "/api/friends/"+bob.ID, ""), 204)
+	if n := apptest.Count(t, e.a.Pool, `SELECT count(*) FROM friendships WHERE (user_id = $1 AND friend_id = $2) OR (user_id = $2 AND friend_id = $1)`, ann.ID, bob.ID); n != 0 {
 		t.Fatalf("%d friendship rows left after unfriending", n)
 	}
 	if n := apptest.Count(t, e.a.Pool, `SELECT count(*) FROM friendships`); n != 4 {
 		t.Fatalf("unfriending touched other friendships: %d rows left, want 4", n)
 	}
 	got = decode[struct{ Friends []person }](t, e.do(bob, "GET", "/api/friends", "")).Friends
-	if len(got) != 1 || got[0].ID != dan.id {
+	if len(got) != 1 || got[0].ID != dan.ID {
 		t.Fatalf("bob's friends after unfriend %v", got)
 	}
-	for _, path := range []string{"/api/friends/" + bob.id, "/api/friends/" + dan.id, "/api/friends/" + ann.id, "/api/friends/nope"} {
+	for _, path := range []string{"/api/friends/" + bob.ID, "/api/friends/" + dan.ID, "/api/friends/" + ann.ID, "/api/friends/nope"} {
 		rec := e.do(ann, "DELETE", path, "")
 		wantStatus(t, rec, 404)
 		apptest.ProblemOf(t, rec)
 	}
 	// Unfriended people can ask again.
-	wantStatus(t, e.do(bob, "POST", "/api/friends/requests", `{"userId":"`+ann.id+`"}`), 201)
+	wantStatus(t, e.do(bob, "POST", "/api/friends/requests", `{"userId":"`+ann.ID+`"}`), 201)
 }
 
 func TestEveryEndpointNeedsASessionAndUnsafeOnesTheCSRFHeader(t *testing.T) {
@@ -457,13 +448,13 @@ func TestEveryEndpointNeedsASessionAndUnsafeOnesTheCSRFHeader(t *testing.T) {
 	id := "00000000-0000-4000-8000-000000000000"
 	routes := []struct{ method, path, body string }{
 		{"GET", "/api/users?q=b", ""},
-		{"POST", "/api/friends/requests", `{"userId":"` + bob.id + `"}`},
+		{"POST", "/api/friends/requests", `{"userId":"` + bob.ID + `"}`},
 		{"GET", "/api/friends/requests", ""},
 		{"POST", "/api/friends/requests/" + id + "/accept", ""},
 		{"POST", "/api/friends/requests/" + id + "/decline", ""},
 		{"DELETE", "/api/friends/requests/" + id, ""},
 		{"GET", "/api/friends", ""},
-		{"DELETE", "/api/friends/" + bob.id, ""},
+		{"DELETE", "/api/friends/" + bob.ID, ""},
 	}
 	for _, r := range routes {
 		rec := apptest.Serve(e.h, apptest.Request(r.method, r.path, r.body))
@@ -476,7 +467,7 @@ func TestEveryEndpointNeedsASessionAndUnsafeOnesTheCSRFHeader(t *testing.T) {
 			t.Errorf("%s %s with a forged session: %d", r.method, r.path, rec.Code)
 		}
 		if r.method != "GET" {
-			req := apptest.Request(r.method, r.path, r.body, ann.cookie)
+			req := apptest.Request(r.method, r.path, r.body, ann.Cookie)
 			req.Header.Del("X-Requested-With")
 			rec := apptest.Serve(e.h, req)
 			if rec.Code != 403 {
@@ -494,7 +485,7 @@ func TestSendRequestSucceedsWhileTheSinkIsDown(t *testing.T) {
 	ann := e.user(t, "Ann", "ann@example.com")
 	bob := e.user(t, "Bob", "bob@example.com")
 	e.sink.Down.Store(true)
-	wantStatus(t, e.do(ann, "POST", "/api/friends/requests", `{"userId":"`+bob.id+`"}`), 201)
+	wantStatus(t, e.do(ann, "POST", "/api/friends/requests", `{"userId":"`+bob.ID+`"}`), 201)
 	e.a.Outbox.Wait()
 	if n := apptest.Count(t, e.a.Pool, `SELECT count(*) FROM outbox WHERE sent_at IS NULL AND event_type = $1`, events.TypeFriendRequested); n != 1 {
 		t.Fatalf("want the event kept in the outbox for the relay, got %d unsent rows", n)

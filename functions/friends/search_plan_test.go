@@ -21,7 +21,7 @@ func TestSearchUsesThePrefixIndexes(t *testing.T) {
 		t.Fatal(err)
 	}
 	var raw []byte
-	if err := e.a.Pool.QueryRow(ctx, "EXPLAIN (FORMAT JSON) "+searchSQL, me.id, prefixPattern("person 1a"), maxSearchHits).Scan(&raw); err != nil {
+	if err := e.a.Pool.QueryRow(ctx, "EXPLAIN (FORMAT JSON) "+searchSQL, me.ID, prefixPattern("person 1a"), maxSearchHits).Scan(&raw); err != nil {
 		t.Fatal(err)
 	}
 	plan := string(raw)

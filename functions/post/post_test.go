@@ -32,27 +32,19 @@ func setup(t *testing.T) *env {
 	return &env{a: a, sink: sink, h: newHandler(a)}
 }
 
-type user struct {
-	id, name string
-	cookie   *http.Cookie
-}
+// user is a signed-up person with a live session.
+type user = apptest.User
 
 func (e *env) user(t *testing.T, name string) user {
-	u := apptest.NewUser(t, e.a, name, strings.ToLower(name)+"@example.com")
-	return user{id: u.ID, name: u.Name, cookie: u.Cookie}
+	return apptest.NewUser(t, e.a, name, strings.ToLower(name)+"@example.com")
 }
 
-func (e *env) befriend(t *testing.T, a, b user) {
-	t.Helper()
-	if _, err := e.a.Pool.Exec(context.Background(), `INSERT INTO friendships (user_id, friend_id) VALUES ($1, $2), ($2, $1)`, a.id, b.id); err != nil {
-		t.Fatal(err)
-	}
-}
+func (e *env) befriend(t *testing.T, a, b user) { apptest.Befriend(t, e.a, a, b) }
 
 func (e *env) file(t *testing.T, owner user) string {
 	t.Helper()
 	var id string
-	if err := e.a.Pool.QueryRow(context.Background(), `INSERT INTO files (owner_id, object_key, content_type, size) VALUES ($1, gen_random_uuid()::text, 'image/png', 1) RETURNING id::text`, owner.id).Scan(&id); err != nil {
+	if err := e.a.Pool.QueryRow(context.Background(), `INSERT INTO files (owner_id, object_key, content_type, size) VALUES ($1, gen_random_uuid()::text, 'image/png', 1) RETURNING id::text`, owner.ID).Scan(&id); err != nil {
 		t.Fatal(err)
 	}
 	return id
@@ -62,14 +54,14 @@ func (e *env) file(t *testing.T, owner user) string {
 func (e *env) seedPost(t *testing.T, author user, text string, at time.Time) string {
 	t.Helper()
 	var id string
-	if err := e.a.Pool.QueryRow(context.Background(), `INSERT INTO posts (author_id, text, created_at) VALUES ($1, $2, $3) RETURNING id::text`, author.id, text, at).Scan(&id); err != nil {
+	if err := e.a.Pool.QueryRow(context.Background(), `INSERT INTO posts (author_id, text, created_at) VALUES ($1, $2, $3) RETURNING id::text`, author.ID, text, at).Scan(&id); err != nil {
 		t.Fatal(err)
 	}
 	return id
 }
 
 func (e *env) do(u user, method, path, body string) *httptest.ResponseRecorder {
-	return apptest.Serve(e.h, apptest.Request(method, path, body, u.cookie))
+	return apptest.Serve(e.h, apptest.Request(method, path, body, u.Cookie))
 }
 
 func wantStatus(t *testing.T, rec *httptest.ResponseRecorder, status int) {
@@ -143,7 +135,7 @@ func TestCreatePostEmitsPostCreated(t *testing.T) {
 	wantStatus(t, rec, 201)
 	var plain feed.Post
 	json.Unmarshal(rec.Body.Bytes(), &plain)
-	if plain.ID == "" || plain.Author != (feed.Person{ID: ann.id, Name: "Ann"}) || plain.Text != "hello\nworld" || plain.Image != nil || plain.CreatedAt.IsZero() {
+	if plain.ID == "" || plain.Author != (feed.Person{ID: ann.ID, Name: "Ann"}) || plain.Text != "hello\nworld" || plain.Image != nil || plain.CreatedAt.IsZero() {
 		t.Fatalf("response %s", rec.Body)
 	}
 	if strings.Contains(rec.Body.String(), `"image"`) {
@@ -157,7 +149,7 @@ func TestCreatePostEmitsPostCreated(t *testing.T) {
 	if pic.Image == nil || pic.Image.Src != "/api/files/"+fileID {
 		t.Fatalf("picture post %s", rec.Body)
 	}
-	if n := apptest.Count(t, e.a.Pool, `SELECT count(*) FROM posts WHERE id = $1 AND file_id = $2 AND author_id = $3`, pic.ID, fileID, ann.id); n != 1 {
+	if n := apptest.Count(t, e.a.Pool, `SELECT count(*) FROM posts WHERE id = $1 AND file_id = $2 AND author_id = $3`, pic.ID, fileID, ann.ID); n != 1 {
 		t.Fatal("picture post not stored with its file")
 	}
 
@@ -171,11 +163,11 @@ func TestCreatePostEmitsPostCreated(t *testing.T) {
 	bySubject := map[string]int{got[0].Subject(): 0, got[1].Subject(): 1}
 	for i, want := range []feed.Post{plain, pic} {
 		ev := got[bySubject[want.ID]]
-		if ev.Type() != events.TypePostCreated || ev.Source() != source || ev.Subject() != want.ID || ev.Extensions()[events.PartitionKeyExtension] != ann.id {
+		if ev.Type() != events.TypePostCreated || ev.Source() != source || ev.Subject() != want.ID || ev.Extensions()[events.PartitionKeyExtension] != ann.ID {
 			t.Fatalf("event %d envelope: %s", i, ev)
 		}
 		p, err := events.Decode[events.PostCreated](ev)
-		if err != nil || p.PostID != want.ID || p.AuthorID != ann.id || p.AuthorName != "Ann" || p.HasImage != (want.Image != nil) || !p.CreatedAt.Equal(want.CreatedAt) {
+		if err != nil || p.PostID != want.ID || p.AuthorID != ann.ID || p.AuthorName != "Ann" || p.HasImage != (want.Image != nil) || !p.CreatedAt.Equal(want.CreatedAt) {
 			t.Fatalf("event %d payload %+v %v", i, p, err)
 		}
 	}
@@ -203,7 +195,7 @@ func TestCreatePostRejectsBadInputAndWritesNothing(t *testing.T) {
 		{"fileId unknown", `{"text":"hi","fileId":"00000000-0000-4000-8000-000000000000"}`, 400, []string{"fileId"}},
 		{"fileId a friend's", `{"text":"hi","fileId":"` + bobsFile + `"}`, 400, []string{"fileId"}},
 		{"both bad", `{"text":"","fileId":"x"}`, 400, []string{"text", "fileId"}},
-		{"unknown field", `{"text":"hi","author":"` + bob.id + `"}`, 400, []string{"author"}},
+		{"unknown field", `{"text":"hi","author":"` + bob.ID + `"}`, 400, []string{"author"}},
 		{"malformed json", `{"text":"hi"`, 400, nil},
 		{"not an object", `"hi"`, 400, nil},
 		{"empty body", ``, 400, nil},
@@ -251,7 +243,7 @@ func TestFeedHoldsOwnAndFriendsPostsNewestFirst(t *testing.T) {
 	if !slices.Equal(ids, []string{b2.ID, b1, a1}) || p.NextCursor != nil {
 		t.Fatalf("ann's feed %v (next %v), want [bob 2, bob 1, ann 1]", ids, p.NextCursor)
 	}
-	if got := p.Posts[0]; got.Author != (feed.Person{ID: bob.id, Name: "Bob"}) || got.Image == nil || got.Image.Src != b2.Image.Src || got.Text != "bob 2" {
+	if got := p.Posts[0]; got.Author != (feed.Person{ID: bob.ID, Name: "Bob"}) || got.Image == nil || got.Image.Src != b2.Image.Src || got.Text != "bob 2" {
 		t.Fatalf("first post %+v", got)
 	}
 	body := e.do(ann, "GET", "/api/posts", "").Body.String()
@@ -263,7 +255,7 @@ func TestFeedHoldsOwnAndFriendsPostsNewestFirst(t *testing.T) {
 	}
 	// Dan has no friends: only his own post.
 	p = decodePage(t, e.do(dan, "GET", "/api/posts", ""))
-	if len(p.Posts) != 1 || p.Posts[0].Author.ID != dan.id {
+	if len(p.Posts) != 1 || p.Posts[0].Author.ID != dan.ID {
 		t.Fatalf("dan's feed %+v", p.Posts)
 	}
 	// A new user sees an empty list, not null.
@@ -327,7 +319,7 @@ func TestFeedRejectsBadPaging(t *testing.T) {
 		{"cursor=garbage", "cursor"},
 		{"cursor=" + url.QueryEscape("MjAyNi0wMS0wMVQwMDowMDowMFp8bm9wZQ"), "cursor"},
 	} {
-		for _, path := range []string{"/api/posts", "/api/users/" + ann.id + "/posts"} {
+		for _, path := range []string{"/api/posts", "/api/users/" + ann.ID + "/posts"} {
 			rec := e.do(ann, "GET", path+"?"+c.query, "")
 			wantStatus(t, rec, 400)
 			if p := apptest.ProblemOf(t, rec); !slices.Contains(p.Fields(), c.field) {
@@ -347,10 +339,10 @@ func TestUserPostsForSelfAndFriendsOnly(t *testing.T) {
 		annPosts = append([]string{e.seedPost(t, ann, fmt.Sprint("ann ", i), base.Add(time.Duration(i)*time.Second))}, annPosts...)
 	}
 	e.seedPost(t, bob, "bob's own", base)
-	path := "/api/users/" + ann.id + "/posts"
+	path := "/api/users/" + ann.ID + "/posts"
 	for _, u := range []user{ann, bob} {
 		if got := e.readAll(t, u, path, 2); !slices.Equal(got, annPosts) {
-			t.Fatalf("%s reading ann's posts: %v, want %v", u.name, got, annPosts)
+			t.Fatalf("%s reading ann's posts: %v, want %v", u.Name, got, annPosts)
 		}
 	}
 	// Every page names whose posts they are, for Ann herself and her friend,
@@ -363,12 +355,12 @@ func TestUserPostsForSelfAndFriendsOnly(t *testing.T) {
 	}{
 		{ann, path + "?limit=2", ann, 2},
 		{bob, path + "?limit=2&cursor=" + url.QueryEscape(*decodeAuthorPage(t, e.do(bob, "GET", path+"?limit=2", "")).NextCursor), ann, 2},
-		{ann, "/api/users/" + bob.id + "/posts?limit=2", bob, 1},
-		{cid, "/api/users/" + strings.ToUpper(cid.id) + "/posts?limit=2", cid, 0},
+		{ann, "/api/users/" + bob.ID + "/posts?limit=2", bob, 1},
+		{cid, "/api/users/" + strings.ToUpper(cid.ID) + "/posts?limit=2", cid, 0},
 	} {
 		p := decodeAuthorPage(t, e.do(c.who, "GET", c.path, ""))
-		if p.User != (feed.Person{ID: c.whose.id, Name: c.whose.name}) || len(p.Posts) != c.numPosts {
-			t.Fatalf("%s reading %s: user %+v with %d posts, want %s with %d", c.who.name, c.path, p.User, len(p.Posts), c.whose.name, c.numPosts)
+		if p.User != (feed.Person{ID: c.whose.ID, Name: c.whose.Name}) || len(p.Posts) != c.numPosts {
+			t.Fatalf("%s reading %s: user %+v with %d posts, want %s with %d", c.who.Name, c.path, p.User, len(p.Posts), c.whose.Name, c.numPosts)
 		}
 	}
 	for _, c := range []struct {
@@ -376,7 +368,7 @@ func TestUserPostsForSelfAndFriendsOnly(t *testing.T) {
 		path string
 	}{
 		{cid, path}, // a stranger
-		{ann, "/api/users/" + cid.id + "/posts"},
+		{ann, "/api/users/" + cid.ID + "/posts"},
 		{ann, "/api/users/00000000-0000-4000-8000-000000000000/posts"},
 		{ann, "/api/users/ann/posts"},
 	} {
@@ -401,16 +393,16 @@ func TestSessionAndCSRFRequired(t *testing.T) {
 	for _, r := range []struct{ method, path, body string }{
 		{"POST", "/api/posts", `{"text":"hi"}`},
 		{"GET", "/api/posts", ""},
-		{"GET", "/api/users/" + ann.id + "/posts", ""},
+		{"GET", "/api/users/" + ann.ID + "/posts", ""},
 	} {
 		rec := apptest.Serve(e.h, apptest.Request(r.method, r.path, r.body))
 		wantStatus(t, rec, 401)
 		apptest.ProblemOf(t, rec)
 	}
-	req := apptest.Request("POST", "/api/posts", `{"text":"hi"}`, ann.cookie)
+	req := apptest.Request("POST", "/api/posts", `{"text":"hi"}`, ann.Cookie)
 	req.Header.Del("X-Requested-With")
 	wantStatus(t, apptest.Serve(e.h, req), 403)
-	req = apptest.Request("POST", "/api/posts", `{"text":"hi"}`, ann.cookie)
+	req = apptest.Request("POST", "/api/posts", `{"text":"hi"}`, ann.Cookie)
 	req.Header.Set("Sec-Fetch-Site", "cross-site")
 	wantStatus(t, apptest.Serve(e.h, req), 403)
 	if n := apptest.Count(t, e.a.Pool, `SELECT count(*) FROM posts`); n != 0 {

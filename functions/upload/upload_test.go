@@ -38,22 +38,14 @@ func setup(t *testing.T) *env {
 	return &env{a: a, bucket: b, h: newHandler(a, store)}
 }
 
-type user struct {
-	id     string
-	cookie *http.Cookie
-}
+// user is a signed-up person with a live session.
+type user = apptest.User
 
 func (e *env) user(t *testing.T, email string) user {
-	u := apptest.NewUser(t, e.a, email, email)
-	return user{id: u.ID, cookie: u.Cookie}
+	return apptest.NewUser(t, e.a, email, email)
 }
 
-func (e *env) befriend(t *testing.T, a, b user) {
-	t.Helper()
-	if _, err := e.a.Pool.Exec(context.Background(), `INSERT INTO friendships (user_id, friend_id) VALUES ($1, $2), ($2, $1)`, a.id, b.id); err != nil {
-		t.Fatal(err)
-	}
-}
+func (e *env) befriend(t *testing.T, a, b user) { apptest.Befriend(t, e.a, a, b) }
 
 func (e *env) objects(t *testing.T) []string {
 	t.Helper()
@@ -103,7 +95,7 @@ func uploadRequest(body io.Reader, contentType string, u user) *http.Request {
 	req.Host = "localhost:8080"
 	req.Header.Set("Content-Type", contentType)
 	req.Header.Set("X-Requested-With", "tidings")
-	req.AddCookie(u.cookie)
+	req.AddCookie(u.Cookie)
 	return req
 }
 
@@ -114,7 +106,7 @@ func (e *env) upload(t *testing.T, u user, fields ...field) *httptest.ResponseRe
 }
 
 func (e *env) get(u user, path string, hdr ...string) *httptest.ResponseRecorder {
-	req := apptest.Request("GET", path, "", u.cookie)
+	req := apptest.Request("GET", path, "", u.Cookie)
 	for i := 0; i+1 < len(hdr); i += 2 {
 		req.Header.Set(hdr[i], hdr[i+1])
 	}
@@ -153,7 +145,7 @@ func TestUploadStoresUnderAGeneratedNameAndServesToOwnerAndFriends(t *testing.T)
 	if err := e.a.Pool.QueryRow(context.Background(), `SELECT owner_id::text, object_key, content_type, size FROM files WHERE id = $1`, up.ID).Scan(&owner, &key, &ct, &size); err != nil {
 		t.Fatal(err)
 	}
-	if owner != ann.id || ct != "image/png" || size != int64(len(pngBytes)) || strings.Contains(key, "cat") || strings.Contains(key, "..") {
+	if owner != ann.ID || ct != "image/png" || size != int64(len(pngBytes)) || strings.Contains(key, "cat") || strings.Contains(key, "..") {
 		t.Fatalf("files row: owner %s key %q type %s size %d", owner, key, ct, size)
 	}
 	if objs := e.objects(t); !slices.Equal(objs, []string{key}) {
@@ -260,7 +252,7 @@ func TestRejectedUploadsWriteNothing(t *testing.T) {
 		apptest.ProblemOf(t, rec)
 	})
 	t.Run("json", func(t *testing.T) {
-		rec := apptest.Serve(e.h, apptest.Request("POST", "/api/files", `{"file":"x"}`, ann.cookie))
+		rec := apptest.Serve(e.h, apptest.Request("POST", "/api/files", `{"file":"x"}`, ann.Cookie))
 		wantStatus(t, rec, 415)
 	})
 	t.Run("malformed multipart", func(t *testing.T) {
@@ -316,7 +308,7 @@ func TestStoreDownIs503(t *testing.T) {
 	rec := apptest.Serve(down, uploadRequest(bytes.NewReader(body), ct, ann))
 	wantStatus(t, rec, 503)
 	apptest.ProblemOf(t, rec)
-	rec = apptest.Serve(down, apptest.Request("GET", "/api/files/"+id, "", ann.cookie))
+	rec = apptest.Serve(down, apptest.Request("GET", "/api/files/"+id, "", ann.Cookie))
 	wantStatus(t, rec, 503)
 	if p := apptest.ProblemOf(t, rec); p.Status != 503 || rec.Header().Get("Cache-Control") == cacheControl {
 		t.Fatalf("503 problem %+v, cache %q", p, rec.Header().Get("Cache-Control"))
@@ -333,7 +325,7 @@ func TestSessionAndCSRFRequired(t *testing.T) {
 	req := uploadRequest(bytes.NewReader(body), ct, ann)
 	req.Header.Del("X-Requested-With")
 	wantStatus(t, apptest.Serve(e.h, req), 403)
-	anon := uploadRequest(bytes.NewReader(body), ct, user{cookie: &http.Cookie{Name: session.CookieName, Value: "nope"}})
+	anon := uploadRequest(bytes.NewReader(body), ct, user{Cookie: &http.Cookie{Name: session.CookieName, Value: "nope"}})
 	rec := apptest.Serve(e.h, anon)
 	wantStatus(t, rec, 401)
 	apptest.ProblemOf(t, rec)

@@ -47,3 +47,12 @@ func Deliver(t testing.TB, h http.Handler, e event.Event) *httptest.ResponseReco
 	}
 	return Serve(h, req)
 }
+
+// Befriend makes x and y friends directly in the database (both directions,
+// as the friends function stores them).
+func Befriend(t testing.TB, a *app.App, x, y User) {
+	t.Helper()
+	if _, err := a.Pool.Exec(context.Background(), `INSERT INTO friendships (user_id, friend_id) VALUES ($1, $2), ($2, $1)`, x.ID, y.ID); err != nil {
+		t.Fatalf("befriend: %v", err)
+	}
+}
