@@ -2,6 +2,7 @@ package stack
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -167,7 +168,7 @@ func startBacking(ctx context.Context, o Options, say func(string, ...any)) (*Ba
 	wg.Wait()
 	if len(errs) > 0 {
 		b.Stop(context.WithoutCancel(ctx)) //nolint:errcheck
-		return nil, joinErrs(errs)
+		return nil, errors.Join(errs...)
 	}
 	return b, nil
 }

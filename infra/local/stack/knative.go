@@ -18,8 +18,6 @@ import (
 	"github.com/tidings-dev/tidings/knative/topology"
 )
 
-func joinErrs(errs []error) error { return errors.Join(errs...) }
-
 // build compiles every Service's ko:// image into a local binary, as ko would.
 func (s *Stack) build(ctx context.Context) (map[string]string, error) {
 	s.say("building %d functions from their ko:// images", len(s.topo.Services))
