@@ -106,7 +106,7 @@ func hopLatency(ctx context.Context, _ string, o options) error {
 	fmt.Printf("            %d-byte events without a key; each rate held %s per path, raw first; latency from send to receipt;\n", len(hopEvent), h.climb.step)
 	fmt.Printf("            a step saturates when either path's p99 or drain is over %s, or loses or duplicates an event\n", keptUpWithin)
 
-	curve := newTable(os.Stdout, "events/s", "raw sent/s", "p50", "p99", "max", "lost", "hop sent/s", "p50", "p99", "max", "lost", "dup", "failed", "hop/raw p50", "")
+	curve := newTable(os.Stdout, "events/s", "raw sent/s", "p50", "p99", "max", "lost", "dup", "hop sent/s", "p50", "p99", "max", "lost", "dup", "failed", "hop/raw p50", "")
 	problems := false
 	step := 0
 	sustained, climbErr := climb(ctx, h.climb.rates, func(rate float64) ([]string, error) {
@@ -138,7 +138,7 @@ func hopLatency(ctx context.Context, _ string, o options) error {
 		}
 		row := []string{fmt.Sprint(rate), fmt.Sprintf("%.0f", raw.sentPerSecond)}
 		row = append(row, spread(raw.latency)...)
-		row = append(row, fmt.Sprint(raw.lost), fmt.Sprintf("%.0f", hop.sentPerSecond))
+		row = append(row, fmt.Sprint(raw.lost), fmt.Sprint(raw.duplicated), fmt.Sprintf("%.0f", hop.sentPerSecond))
 		row = append(row, spread(hop.latency)...)
 		row = append(row, fmt.Sprint(hop.lost), fmt.Sprint(hop.duplicated), fmt.Sprint(raw.failed+hop.failed), ratio, verdict(reasons))
 		curve.add(row...)

@@ -1,17 +1,45 @@
-// Command bench prints the walking skeleton's numbers (issue 2, "Numbers to
-// report"). It measures; it never asserts a timing.
+// Command bench prints Tidings' numbers. It measures; it never asserts a
+// timing. Every load benchmark climbs until it saturates and prints the
+// curve, since a figure at one easy rate hides the cliff:
 //
 //	go run ./infra/local/cmd/bench coldstart    [-n 50] [-function session]
-//	go run ./infra/local/cmd/bench signup       [-rate 5] [-duration 30s]
+//	go run ./infra/local/cmd/bench signup       [-rates 2,5,10,20,40] [-step 10s]
 //	go run ./infra/local/cmd/bench idle-memory  [-idle 2s]
-//	go run ./infra/local/cmd/bench post         [-authors 4] [-friends 50] [-rate 5] [-duration 30s]
-//	go run ./infra/local/cmd/bench all          (the four in turn; post smaller, flags -post-*)
+//	go run ./infra/local/cmd/bench post         [-authors 4] [-friends 50] [-rates 5,10,20,50,100,150] [-step 10s]
+//	go run ./infra/local/cmd/bench feed         [-users 10000] [-friends 50] [-posts 100000] [-concurrency 1,2,4,8,16,32,64] [-step 5s]
+//	go run ./infra/local/cmd/bench hop          [-rates 100,500,…,20000] [-step 5s] [-ordering unordered]
+//	go run ./infra/local/cmd/bench all          (each in turn, shorter steps; flags carry the benchmark's name: -post-rates, -feed-step …)
 //
-// coldstart, signup and post use the machine's Postgres (a scratch database is
-// created and dropped) and Redis; idle-memory lets the stack start its own
-// private Postgres, Redis, MinIO and Kafka so that they are counted.
-// Tables go to stdout; progress and function logs go to stderr and to a
-// log file in the run's temporary directory.
+// What each measures:
+//   - coldstart: exec → first request served, through the scale-to-zero
+//     runner and bare; a distribution of single starts (min, p50, p90, p99,
+//     max), not a load.
+//   - signup, post: open-loop rates through the gateway of the whole local
+//     stack, each held for -step; the climb stops after the first rate that
+//     saturates (p99 or drain over 1 s, or anything lost, duplicated or
+//     failed) and prints rate → p50, p99, max, lost, duplicated, and the
+//     highest rate sustained. post also counts misdirected messages and
+//     fails loudly on any loss, duplicate or misdirection.
+//   - feed: seeds a social graph with SQL into the stack's scratch database,
+//     logs seeded users in through POST /api/login and reads GET /api/posts
+//     with 1, 2, 4, … closed-loop readers; prints concurrency → reads/s,
+//     p50, p99, max, errors, and the saturation point.
+//   - hop: the same events raw (sarama produce → consume) and through the
+//     hop between functions (KafkaSink → Kafka → KafkaSource → subscriber)
+//     on one broker, side by side, climbing rates; prints both and the ratio.
+//
+// Functions are driven only through their real interfaces (HTTP through the
+// gateway, CloudEvents to KafkaSinks); bench imports nothing under
+// functions/. The former fanoutbench (post.created into the posts KafkaSink
+// → WebSocket, with the handlers in one process) is gone: post measures the
+// same path and more, through the real stack.
+//
+// coldstart, signup, post and feed use the machine's Postgres (a scratch
+// database is created and dropped) and Redis; idle-memory lets the stack
+// start its own private Postgres, Redis, MinIO and Kafka so that they are
+// counted; hop needs only its embedded broker. Tables go to stdout; progress
+// and function logs go to stderr and to a log file in the run's temporary
+// directory. Raw outputs of runs are kept in results/.
 package main
 
 import (
