@@ -292,8 +292,9 @@ func (r *feedReader) read(ctx context.Context, cookie, cursor string, into *feed
 	return *page.NextCursor
 }
 
-// feedSaturation names the knee of the curve: the first level after which
-// doubling the readers raised reads/s by less than a tenth.
+// feedSaturation names the knee of the curve: the fewest readers that reach
+// nine tenths of the best throughput. More readers past it only queue (a
+// knee found by comparing neighbours would trip over one noisy level).
 func feedSaturation(levels []feedLevel) string {
 	best := 0
 	for i, l := range levels {
@@ -301,12 +302,15 @@ func feedSaturation(levels []feedLevel) string {
 			best = i
 		}
 	}
-	for i := 0; i+1 < len(levels); i++ {
-		a, b := levels[i], levels[i+1]
-		if b.perSecond() < 1.1*a.perSecond() {
-			return fmt.Sprintf("saturation: at %d readers, %.0f reads/s (%d readers: %+.0f%%); best %.0f reads/s at %d readers",
-				a.readers, a.perSecond(), b.readers, 100*(b.perSecond()/a.perSecond()-1), levels[best].perSecond(), levels[best].readers)
-		}
+	knee := 0
+	for knee < best && levels[knee].perSecond() < 0.9*levels[best].perSecond() {
+		knee++
 	}
-	return fmt.Sprintf("saturation: not reached; reads/s still grew at %d readers (%.0f reads/s)", levels[len(levels)-1].readers, levels[len(levels)-1].perSecond())
+	last := len(levels) - 1
+	if knee == last && last > 0 {
+		return fmt.Sprintf("saturation: not reached; reads/s still grew from %d to %d readers (%.0f → %.0f reads/s)",
+			levels[last-1].readers, levels[last].readers, levels[last-1].perSecond(), levels[last].perSecond())
+	}
+	return fmt.Sprintf("saturation: at %d readers, %.0f reads/s (within a tenth of the best, %.0f reads/s at %d readers)",
+		levels[knee].readers, levels[knee].perSecond(), levels[best].perSecond(), levels[best].readers)
 }

@@ -142,16 +142,17 @@ func (o *options) postFlags(fs *flag.FlagSet, prefix string) {
 
 // benchmarks are the subcommands, in the order "all" runs them.
 var benchmarks = []struct {
-	name  string
-	run   func(context.Context, string, options) error
-	flags func(o *options, fs *flag.FlagSet, prefix string)
+	name    string
+	run     func(context.Context, string, options) error
+	flags   func(o *options, fs *flag.FlagSet, prefix string)
+	machine bool // uses the machine's Postgres and Redis (-postgres, -redis)
 }{
-	{"coldstart", coldStart, func(o *options, fs *flag.FlagSet, _ string) { o.coldstartFlags(fs) }},
-	{"signup", signupLatency, (*options).signupFlags},
-	{"idle-memory", idleMemory, func(o *options, fs *flag.FlagSet, _ string) { o.memoryFlags(fs) }},
-	{"post", postLatency, (*options).postFlags},
-	{"feed", feedReads, func(o *options, fs *flag.FlagSet, prefix string) { o.feed.flags(fs, prefix) }},
-	{"hop", hopLatency, func(o *options, fs *flag.FlagSet, prefix string) { o.hop.flags(fs, prefix) }},
+	{"coldstart", coldStart, func(o *options, fs *flag.FlagSet, _ string) { o.coldstartFlags(fs) }, true},
+	{"signup", signupLatency, (*options).signupFlags, true},
+	{"idle-memory", idleMemory, func(o *options, fs *flag.FlagSet, _ string) { o.memoryFlags(fs) }, false},
+	{"post", postLatency, (*options).postFlags, true},
+	{"feed", feedReads, func(o *options, fs *flag.FlagSet, prefix string) { o.feed.flags(fs, prefix) }, true},
+	{"hop", hopLatency, func(o *options, fs *flag.FlagSet, prefix string) { o.hop.flags(fs, prefix) }, false},
 }
 
 func main() {
@@ -162,10 +163,10 @@ func main() {
 	fs := flag.NewFlagSet(os.Args[1], flag.ExitOnError)
 	fs.BoolVar(&o.verbose, "v", false, "copy function logs to stderr as well")
 	var run func(context.Context, string, options) error
-	o.backingFlags(fs)
 	if os.Args[1] == "all" {
+		o.backingFlags(fs)
 		// Quicker than each on its own; every flag carries its benchmark's
-		// prefix (-post-rates, -feed-step …), coldstart's excepted.
+		// prefix (-post-rates, -feed-step …), except coldstart's and -idle.
 		o.authors = 2
 		o.post.step, o.signup.step, o.feed.step = 5*time.Second, 5*time.Second, 3*time.Second
 		for _, b := range benchmarks {
@@ -175,6 +176,9 @@ func main() {
 	}
 	for _, b := range benchmarks {
 		if b.name == os.Args[1] {
+			if b.machine {
+				o.backingFlags(fs)
+			}
 			b.flags(&o, fs, "")
 			run = b.run
 		}
