@@ -127,6 +127,9 @@ func hopLatency(ctx context.Context, _ string, o options) error {
 			for _, r := range saturation(percentile(sorted(p.s.latency), 99), p.s.drain, p.s.lost, p.s.duplicated, p.s.failed) {
 				reasons = append(reasons, p.name+" "+r)
 			}
+			if p.s.failed > 0 {
+				fmt.Printf("%g events/s, %s: %d sends failed, e.g. %s\n", rate, p.name, p.s.failed, p.s.firstFailure)
+			}
 			if p.s.lost+p.s.duplicated > 0 {
 				problems = true
 				fmt.Printf("!!! %g events/s, %s: %d LOST, %d DUPLICATED\n", rate, p.name, p.s.lost, p.s.duplicated)
@@ -162,6 +165,7 @@ type pathStats struct {
 	latency          []time.Duration
 	lost, duplicated int
 	failed           int
+	firstFailure     string
 	drain            time.Duration
 }
 
@@ -254,18 +258,18 @@ func hopStep(ctx context.Context, admin sarama.ClusterAdmin, ingress *kafkasink.
 func offerEvents(ctx context.Context, rate float64, c climbOptions, got *arrivals, send func(id string) error) (pathStats, error) {
 	total := c.stepTotal(rate)
 	sent := make([]time.Time, total)
-	failed := make([]bool, total)
+	failed := make([]error, total)
 	begin := time.Now()
 	offeredFor, err := openLoop(ctx, rate, total, func(i int) {
 		sent[i] = time.Now()
-		failed[i] = send(strconv.Itoa(i)) != nil
+		failed[i] = send(strconv.Itoa(i))
 	})
 	if err != nil {
 		return pathStats{}, err
 	}
 	want := 0
 	for _, f := range failed {
-		if !f {
+		if f == nil {
 			want++
 		}
 	}
@@ -273,7 +277,10 @@ func offerEvents(ctx context.Context, rate float64, c climbOptions, got *arrival
 	st := pathStats{sentPerSecond: achieved(total, offeredFor)}
 	first, count, last := got.snapshot()
 	for i := range total {
-		if failed[i] {
+		if failed[i] != nil {
+			if st.failed == 0 {
+				st.firstFailure = failed[i].Error()
+			}
 			st.failed++
 			continue
 		}
