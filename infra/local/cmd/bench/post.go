@@ -475,7 +475,7 @@ func (l *liveWatch) waitFor(ctx context.Context, posts []postResult, per int, pa
 // postStats are one phase's numbers.
 type postStats struct {
 	respond, each, first, last []time.Duration // last: only posts every friend got
-	posted, expected, received int
+	expected                   int
 	missing, duplicates        int
 	misdirected                int // reached someone who is not the author's friend
 	failures                   []string
@@ -491,7 +491,6 @@ func (l *liveWatch) measure(posts []postResult, per int) postStats {
 			s.failures = append(s.failures, p.err.Error())
 			continue
 		}
-		s.posted++
 		s.expected += per
 		s.respond = append(s.respond, p.answered.Sub(p.sent))
 		earliest := map[int]time.Time{}
@@ -508,7 +507,6 @@ func (l *liveWatch) measure(posts []postResult, per int) postStats {
 			}
 			earliest[a.friend] = a.at
 		}
-		s.received += len(earliest)
 		s.missing += per - len(earliest)
 		if len(earliest) == 0 {
 			continue
