@@ -17,7 +17,7 @@ import (
 
 	"github.com/IBM/sarama"
 
-	"github.com/tidings-dev/tidings/infra/local/backing"
+	"github.com/tidings-dev/tidings/infra/backing"
 	"github.com/tidings-dev/tidings/infra/local/eventing/kafkasink"
 	"github.com/tidings-dev/tidings/infra/local/eventing/kafkasource"
 )
