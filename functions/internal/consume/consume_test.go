@@ -145,7 +145,7 @@ func TestDataErrorsArePermanent(t *testing.T) {
 	})
 	for _, c := range []struct {
 		name, sql, code string
-		args      []any
+		args            []any
 	}{
 		{"not a uuid", `SELECT $1::uuid`, "22P02", []any{"nope"}},
 		{"NUL in text", `SELECT $1::text`, "22021", []any{"a\x00b"}},
