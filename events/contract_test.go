@@ -6,12 +6,14 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/cloudevents/sdk-go/v2/event"
+	"sigs.k8s.io/yaml"
 
 	"github.com/tidings-dev/tidings/events"
 )
@@ -214,5 +216,75 @@ func TestEveryEventNamesItsSchema(t *testing.T) {
 	other.SetDataSchema("https://evil.example/schema.json")
 	if err := events.Validate(other); !events.IsInvalid(err) || !strings.Contains(err.Error(), "dataschema") {
 		t.Fatalf("a foreign dataschema: %v", err)
+	}
+}
+
+// The AsyncAPI document tells a raw Kafka producer what a record needs: the
+// topic binding of every channel, the record key, the headers consumers
+// read (ce_partitionkey among them), the partitioner, and that dead-letter
+// topics are not part of the contract.
+func TestAsyncAPIHasKafkaBindings(t *testing.T) {
+	raw, err := os.ReadFile("asyncapi.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Info struct {
+			Description string `json:"description"`
+		} `json:"info"`
+		Channels map[string]struct {
+			Address  string `json:"address"`
+			Bindings struct {
+				Kafka struct {
+					Topic      string `json:"topic"`
+					Partitions int    `json:"partitions"`
+				} `json:"kafka"`
+			} `json:"bindings"`
+		} `json:"channels"`
+		Components struct {
+			MessageTraits struct {
+				CloudEvent struct {
+					Headers struct {
+						Required   []string                  `json:"required"`
+						Properties map[string]map[string]any `json:"properties"`
+					} `json:"headers"`
+					Bindings struct {
+						Kafka struct {
+							Key map[string]any `json:"key"`
+						} `json:"kafka"`
+					} `json:"bindings"`
+				} `json:"cloudevent"`
+			} `json:"messageTraits"`
+		} `json:"components"`
+	}
+	if err := yaml.Unmarshal(raw, &doc); err != nil {
+		t.Fatal(err)
+	}
+	topics := map[string]bool{}
+	for _, typ := range events.Types() {
+		topic, _ := events.TopicOf(typ)
+		topics[topic] = true
+	}
+	for name, ch := range doc.Channels {
+		if ch.Bindings.Kafka.Topic != ch.Address || ch.Bindings.Kafka.Partitions == 0 {
+			t.Errorf("channel %s: kafka binding %+v for address %s", name, ch.Bindings.Kafka, ch.Address)
+		}
+		if !topics[ch.Address] {
+			t.Errorf("channel %s (%s) is not a contract topic", name, ch.Address)
+		}
+	}
+	trait := doc.Components.MessageTraits.CloudEvent
+	for _, h := range []string{"ce_specversion", "ce_id", "ce_source", "ce_type", "ce_partitionkey", "content-type"} {
+		if !slices.Contains(trait.Headers.Required, h) {
+			t.Errorf("header %s is not required", h)
+		}
+	}
+	if trait.Headers.Properties["ce_dataschema"] == nil || trait.Bindings.Kafka.Key == nil {
+		t.Error("no ce_dataschema header or no record key binding")
+	}
+	for _, want := range []string{"murmur2", "murmur2_random", "ce_partitionkey", "Dead-letter topics", "not part of this contract"} {
+		if !strings.Contains(doc.Info.Description, want) {
+			t.Errorf("description does not say %q", want)
+		}
 	}
 }
