@@ -58,6 +58,10 @@ describe('validateLogin', () => {
     });
     expect(validateLogin({ email: 'a@b.co', password: 'x' })).toEqual({});
   });
+
+  it('lets an account made under an older rule sign in', () => {
+    expect(validateLogin({ email: 'a@[127.0.0.1]', password: 'x' })).toEqual({});
+  });
 });
 
 describe('post and picture rules', () => {

@@ -56,9 +56,12 @@ export function validateSignup(v: { email: string; password: string; name: strin
   });
 }
 
+// Login checks only that an address is given: an account made under an
+// older, looser rule must still be able to sign in, and the server answers
+// the same 401 for an unknown address anyway.
 export function validateLogin(v: { email: string; password: string }): FieldErrors<LoginField> {
   return compact<LoginField>({
-    email: validateEmail(v.email),
+    email: v.email.trim() === '' ? 'Enter your email address.' : undefined,
     password: v.password === '' ? 'Enter your password.' : undefined,
   });
 }
