@@ -81,6 +81,9 @@ func TestValidateRejectsBrokenEvents(t *testing.T) {
 		{"extra field", func(e *cloudevents.Event) {
 			_ = e.SetData(cloudevents.ApplicationJSON, map[string]any{"userId": u1, "email": "a@b.co", "name": "A", "signedUpAt": time.Now(), "password": "x"})
 		}, "password"},
+		{"invalid UTF-8", func(e *cloudevents.Event) {
+			e.DataEncoded = []byte(strings.Replace(string(e.DataEncoded), `"Ann"`, "\"An\xffn\"", 1))
+		}, "UTF-8"},
 		{"oversized", func(e *cloudevents.Event) {
 			_ = e.SetData(cloudevents.ApplicationJSON, map[string]any{"name": strings.Repeat("x", events.MaxDataBytes)})
 		}, "limit"},

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"unicode/utf8"
 
 	"github.com/cloudevents/sdk-go/v2/event"
 	"github.com/santhosh-tekuri/jsonschema/v6"
@@ -114,6 +115,9 @@ func Validate(e event.Event) error {
 	}
 	if len(data) > MaxDataBytes {
 		return &InvalidError{Type: e.Type(), Reason: fmt.Sprintf("data is %d bytes, limit is %d", len(data), MaxDataBytes)}
+	}
+	if !utf8.Valid(data) { // JSON decoders would turn bad bytes into U+FFFD unseen
+		return &InvalidError{Type: e.Type(), Reason: "data is not valid UTF-8"}
 	}
 	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(data))
 	if err != nil {
