@@ -36,8 +36,8 @@ type Outbox struct {
 	// SendTimeout bounds one delivery to the sink.
 	SendTimeout time.Duration
 	// SendWorkers bounds how many events of one batch are sent at once.
-	// Each send holds a pool connection, so it is further capped at half
-	// the pool: requests always find a connection while a big batch sends.
+	// Each send runs two short statements (none during the HTTP call); the
+	// cap at half the pool keeps a big batch from crowding out requests.
 	SendWorkers int
 	inflight    sync.WaitGroup
 
