@@ -107,11 +107,16 @@ type Skipped struct {
 	Reason string
 }
 
+// Replayed is a dead letter whose original record was sent again, and where.
+type Replayed struct {
+	Letter deadletter.Letter
+	Topic  string
+}
+
 // Report says what one replay did.
 type Report struct {
 	Source   Source
-	Replayed []deadletter.Letter // the letters whose original was sent again
-	Topics   []string            // where each of Replayed went, in the same order
+	Replayed []Replayed
 	Skipped  []Skipped
 }
 
@@ -146,8 +151,7 @@ func Replay(ctx context.Context, topo *topology.Topology, brokers []string, sour
 			}
 			var orig deadletter.Letter
 			if orig, reason = original(originals[topic], topic, l.Event); reason == "" {
-				rep.Replayed = append(rep.Replayed, l)
-				rep.Topics = append(rep.Topics, topic)
+				rep.Replayed = append(rep.Replayed, Replayed{Letter: l, Topic: topic})
 				send = append(send, orig)
 				continue
 			}

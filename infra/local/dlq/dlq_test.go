@@ -151,8 +151,8 @@ func TestReplayPlacesWhatItTrustsAndReportsTheRest(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(rep.Replayed) != 1 || rep.Replayed[0].Event.ID() != signed.ID() || rep.Topics[0] != events.TopicUsers {
-		t.Fatalf("replayed %+v to %v, want only the real signup to %s", rep.Replayed, rep.Topics, events.TopicUsers)
+	if len(rep.Replayed) != 1 || rep.Replayed[0].Letter.Event.ID() != signed.ID() || rep.Replayed[0].Topic != events.TopicUsers {
+		t.Fatalf("replayed %+v, want only the real signup to %s", rep.Replayed, events.TopicUsers)
 	}
 	reasons := map[string]string{}
 	for _, s := range rep.Skipped {

@@ -46,8 +46,8 @@ func dlqCmd(repo string, args []string) error {
 		return fmt.Errorf("say which dead letters to replay: --id ID (repeatable) or --all")
 	}
 	rep, err := dlq.Replay(ctx, topo, bs, *source, ids)
-	for i, l := range rep.Replayed {
-		fmt.Printf("replayed %s\t%s\t%s → %s\n", l.Ref(), l.Event.ID(), l.Event.Type(), rep.Topics[i])
+	for _, r := range rep.Replayed {
+		fmt.Printf("replayed %s\t%s\t%s → %s\n", r.Letter.Ref(), r.Letter.Event.ID(), r.Letter.Event.Type(), r.Topic)
 	}
 	for _, s := range rep.Skipped {
 		fmt.Fprintf(os.Stderr, "skipped  %s\t%s\n", s.Letter.Ref(), s.Reason)
