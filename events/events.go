@@ -36,6 +36,10 @@ const (
 // kafka_sarama binding both turn into the Kafka record key.
 const PartitionKeyExtension = "partitionkey"
 
+// SchemaBase is where the contract's JSON Schemas are published: each
+// schema's $id is SchemaBase + its file name under schemas/.
+const SchemaBase = "https://tidings.dev/schemas/"
+
 // Spec describes one event type of the contract.
 type Spec struct {
 	Type   string
@@ -44,6 +48,10 @@ type Spec struct {
 	// KeyDoc says which user the partition key is, for the AsyncAPI reader.
 	KeyDoc string
 }
+
+// SchemaURI is the $id of the type's JSON Schema, which every event of the
+// type carries as its dataschema attribute.
+func (s Spec) SchemaURI() string { return SchemaBase + s.Schema }
 
 var specs = map[string]Spec{
 	TypeUserSignedUp:        {TypeUserSignedUp, TopicUsers, "user.signedup.v1.json", "the new user's id"},
@@ -76,10 +84,14 @@ func TopicOf(eventType string) (string, bool) {
 }
 
 // New builds a CloudEvent of a contract type: a fresh id, the time now, the
-// partition key as an extension and the payload as JSON. It validates the
-// result, so a producer can never emit what a consumer would reject.
+// schema's URI as dataschema, the partition key as an extension and the
+// payload as JSON. It validates the result, so a producer can never emit
+// what a consumer would reject.
 func New(source, eventType, subject, partitionKey string, payload any) (event.Event, error) {
 	e := cloudevents.NewEvent()
+	if spec, ok := specs[eventType]; ok {
+		e.SetDataSchema(spec.SchemaURI())
+	}
 	e.SetID(uuid.NewString())
 	e.SetSource(source)
 	e.SetType(eventType)

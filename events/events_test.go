@@ -11,16 +11,19 @@ import (
 	"github.com/tidings-dev/tidings/events"
 )
 
+// u1 is a user id as Postgres makes them.
+const u1 = "0b6f1c2e-8d3a-4c5b-9e7f-1a2b3c4d5e6f"
+
 func signedUp() events.UserSignedUp {
-	return events.UserSignedUp{UserID: "u1", Email: "ann@example.com", Name: "Ann", SignedUpAt: time.Now().UTC()}
+	return events.UserSignedUp{UserID: u1, Email: "ann@example.com", Name: "Ann", SignedUpAt: time.Now().UTC()}
 }
 
 func TestNewBuildsAValidKeyedEvent(t *testing.T) {
-	e, err := events.New("/tidings/signup", events.TypeUserSignedUp, "u1", "u1", signedUp())
+	e, err := events.New("/tidings/signup", events.TypeUserSignedUp, u1, u1, signedUp())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if e.ID() == "" || e.Extensions()[events.PartitionKeyExtension] != "u1" || e.DataContentType() != cloudevents.ApplicationJSON {
+	if e.ID() == "" || e.Extensions()[events.PartitionKeyExtension] != u1 || e.DataContentType() != cloudevents.ApplicationJSON {
 		t.Fatalf("unexpected event %v", e)
 	}
 	got, err := events.Decode[events.UserSignedUp](e)
@@ -49,7 +52,7 @@ func TestValidateRejectsBrokenEvents(t *testing.T) {
 		e.SetID("id-1")
 		e.SetSource("/tidings/signup")
 		e.SetType(events.TypeUserSignedUp)
-		e.SetExtension(events.PartitionKeyExtension, "u1")
+		e.SetExtension(events.PartitionKeyExtension, u1)
 		_ = e.SetData(cloudevents.ApplicationJSON, signedUp())
 		return e
 	}
@@ -67,17 +70,20 @@ func TestValidateRejectsBrokenEvents(t *testing.T) {
 		{"not json", func(e *cloudevents.Event) { e.DataEncoded = []byte("{nope") }, "not JSON"},
 		{"text payload", func(e *cloudevents.Event) { _ = e.SetData("text/plain", "hi") }, "datacontenttype"},
 		{"missing field", func(e *cloudevents.Event) {
-			_ = e.SetData(cloudevents.ApplicationJSON, map[string]any{"userId": "u1", "email": "a@b.co", "signedUpAt": time.Now()})
+			_ = e.SetData(cloudevents.ApplicationJSON, map[string]any{"userId": u1, "email": "a@b.co", "signedUpAt": time.Now()})
 		}, "name"},
 		{"wrong type", func(e *cloudevents.Event) {
 			_ = e.SetData(cloudevents.ApplicationJSON, map[string]any{"userId": 7, "email": "a@b.co", "name": "A", "signedUpAt": time.Now()})
 		}, "/userId"},
 		{"bad email", func(e *cloudevents.Event) {
-			_ = e.SetData(cloudevents.ApplicationJSON, map[string]any{"userId": "u", "email": "nope", "name": "A", "signedUpAt": time.Now()})
+			_ = e.SetData(cloudevents.ApplicationJSON, map[string]any{"userId": u1, "email": "nope", "name": "A", "signedUpAt": time.Now()})
 		}, "/email"},
 		{"extra field", func(e *cloudevents.Event) {
-			_ = e.SetData(cloudevents.ApplicationJSON, map[string]any{"userId": "u", "email": "a@b.co", "name": "A", "signedUpAt": time.Now(), "password": "x"})
+			_ = e.SetData(cloudevents.ApplicationJSON, map[string]any{"userId": u1, "email": "a@b.co", "name": "A", "signedUpAt": time.Now(), "password": "x"})
 		}, "password"},
+		{"invalid UTF-8", func(e *cloudevents.Event) {
+			e.DataEncoded = []byte(strings.Replace(string(e.DataEncoded), `"Ann"`, "\"An\xffn\"", 1))
+		}, "UTF-8"},
 		{"oversized", func(e *cloudevents.Event) {
 			_ = e.SetData(cloudevents.ApplicationJSON, map[string]any{"name": strings.Repeat("x", events.MaxDataBytes)})
 		}, "limit"},
@@ -101,7 +107,7 @@ func TestValidateRejectsBrokenEvents(t *testing.T) {
 }
 
 func TestNewRefusesAPayloadThatBreaksTheSchema(t *testing.T) {
-	_, err := events.New("/tidings/signup", events.TypeUserSignedUp, "u1", "u1", events.UserSignedUp{UserID: "u1"})
+	_, err := events.New("/tidings/signup", events.TypeUserSignedUp, u1, u1, events.UserSignedUp{UserID: u1})
 	if !events.IsInvalid(err) {
 		t.Fatalf("want InvalidError, got %v", err)
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"unicode/utf8"
 
 	"github.com/cloudevents/sdk-go/v2/event"
 	"github.com/santhosh-tekuri/jsonschema/v6"
@@ -43,24 +44,32 @@ func IsInvalid(err error) bool {
 
 var compiled = sync.OnceValues(compileSchemas)
 
+// defsSchema holds the field shapes the payload schemas refer to.
+const defsSchema = "defs.v1.json"
+
 func compileSchemas() (map[string]*jsonschema.Schema, error) {
 	c := jsonschema.NewCompiler()
 	c.AssertFormat() // "format" is only an annotation unless asked
-	out := make(map[string]*jsonschema.Schema, len(specs))
-	for typ, s := range specs {
-		raw, err := schemaFiles.ReadFile("schemas/" + s.Schema)
+	add := func(file string) error {
+		raw, err := schemaFiles.ReadFile("schemas/" + file)
 		if err != nil {
-			return nil, fmt.Errorf("schema for %s: %w", typ, err)
+			return err
 		}
 		doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(raw))
 		if err != nil {
-			return nil, fmt.Errorf("schema %s: %w", s.Schema, err)
+			return fmt.Errorf("schema %s: %w", file, err)
 		}
-		url := "https://tidings.dev/schemas/" + s.Schema
-		if err := c.AddResource(url, doc); err != nil {
-			return nil, fmt.Errorf("schema %s: %w", s.Schema, err)
+		return c.AddResource(SchemaBase+file, doc)
+	}
+	if err := add(defsSchema); err != nil {
+		return nil, err
+	}
+	out := make(map[string]*jsonschema.Schema, len(specs))
+	for typ, s := range specs {
+		if err := add(s.Schema); err != nil {
+			return nil, fmt.Errorf("schema for %s: %w", typ, err)
 		}
-		sch, err := c.Compile(url)
+		sch, err := c.Compile(s.SchemaURI())
 		if err != nil {
 			return nil, fmt.Errorf("schema %s: %w", s.Schema, err)
 		}
@@ -79,14 +88,13 @@ func Schema(eventType string) ([]byte, error) {
 }
 
 // Validate checks an event against the contract: CloudEvents 1.0 required
-// attributes, a known type, a partition key, a JSON payload within the size
-// limit that matches the type's JSON Schema. The error says what is wrong.
+// attributes free of control characters (CheckAttributes), a known type, a
+// partition key, the type's dataschema if one is named, and a JSON payload
+// within the size limit that matches the type's JSON Schema. The error says
+// what is wrong.
 func Validate(e event.Event) error {
-	if e.SpecVersion() != event.CloudEventsVersionV1 {
-		return &InvalidError{Type: e.Type(), Reason: fmt.Sprintf("specversion must be 1.0, got %q", e.SpecVersion())}
-	}
-	if err := e.Validate(); err != nil {
-		return &InvalidError{Type: e.Type(), Reason: strings.TrimSpace(err.Error())}
+	if err := CheckAttributes(e); err != nil {
+		return err
 	}
 	spec, ok := specs[e.Type()]
 	if !ok {
@@ -94,6 +102,9 @@ func Validate(e event.Event) error {
 	}
 	if key, _ := e.Extensions()[PartitionKeyExtension].(string); key == "" {
 		return &InvalidError{Type: e.Type(), Reason: "missing partitionkey extension"}
+	}
+	if ds := e.DataSchema(); ds != "" && ds != spec.SchemaURI() {
+		return &InvalidError{Type: e.Type(), Reason: fmt.Sprintf("dataschema must be %s, got %q", spec.SchemaURI(), ds)}
 	}
 	if ct := e.DataContentType(); ct != "" && !strings.HasPrefix(ct, "application/json") {
 		return &InvalidError{Type: e.Type(), Reason: fmt.Sprintf("datacontenttype must be application/json, got %q", ct)}
@@ -104,6 +115,9 @@ func Validate(e event.Event) error {
 	}
 	if len(data) > MaxDataBytes {
 		return &InvalidError{Type: e.Type(), Reason: fmt.Sprintf("data is %d bytes, limit is %d", len(data), MaxDataBytes)}
+	}
+	if !utf8.Valid(data) { // JSON decoders would turn bad bytes into U+FFFD unseen
+		return &InvalidError{Type: e.Type(), Reason: "data is not valid UTF-8"}
 	}
 	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(data))
 	if err != nil {

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -201,5 +203,45 @@ func TestSignupSucceedsWhileTheSinkIsDownAndTheRelayDeliversLater(t *testing.T) 
 	}
 	if res, _ := a.Outbox.Sweep(context.Background(), 0, 100); res.Sent != 0 {
 		t.Fatal("a second sweep resent a delivered event")
+	}
+}
+
+// Signup judges every address of the contract's table (events/testdata/emails.json)
+// as the event schema does: accepted ones make an account and a valid
+// user.signedup event, the rest a 400 naming the email. Never a 500.
+func TestSignupJudgesEmailsAsTheEventContractDoes(t *testing.T) {
+	a, sink, h := setup(t)
+	raw, err := os.ReadFile(filepath.Join("..", "..", "events", "testdata", "emails.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cases []struct {
+		Address string `json:"address"`
+		Valid   bool   `json:"valid"`
+		Note    string `json:"note"`
+	}
+	if err := json.Unmarshal(raw, &cases); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range cases {
+		body, _ := json.Marshal(map[string]string{"email": c.Address, "password": "correct horse", "name": "Ann"})
+		rec := signup(h, string(body))
+		switch {
+		case c.Valid && rec.Code != http.StatusCreated:
+			t.Errorf("%q (%s): status %d, want 201: %s", c.Address, c.Note, rec.Code, rec.Body)
+		case !c.Valid && rec.Code != http.StatusBadRequest:
+			t.Errorf("%q (%s): status %d, want 400: %s", c.Address, c.Note, rec.Code, rec.Body)
+		case !c.Valid && !slices.Contains(apptest.ProblemOf(t, rec).Fields(), "email"):
+			t.Errorf("%q (%s): the 400 does not name the email", c.Address, c.Note)
+		}
+		if _, err := a.Pool.Exec(context.Background(), `DELETE FROM users`); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a.Outbox.Wait()
+	for _, e := range sink.Events() {
+		if err := events.Validate(e); err != nil {
+			t.Errorf("signup emitted an event the contract rejects: %v", err)
+		}
 	}
 }

@@ -1,11 +1,12 @@
 package main
 
 import (
-	"net/mail"
+	"fmt"
 	"strings"
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/tidings-dev/tidings/events"
 	"github.com/tidings-dev/tidings/functions/internal/problem"
 )
 
@@ -15,9 +16,9 @@ type signupRequest struct {
 	Name     string `json:"name"`
 }
 
-// Limits on account fields; the web app shows the same ones.
+// Limits on account fields; the web app shows the same ones. The email
+// address follows the event contract's rule (events.ValidEmail).
 const (
-	maxEmailLen    = 254 // RFC 5321 path limit
 	minPasswordLen = 8
 	maxPasswordLen = 128 // argon2 is slow on purpose; do not hash megabytes
 	maxNameLen     = 80
@@ -31,9 +32,9 @@ func (req *signupRequest) validate() []problem.FieldError {
 	switch {
 	case req.Email == "":
 		errs = append(errs, problem.FieldError{Field: "email", Detail: "is required"})
-	case len(req.Email) > maxEmailLen:
-		errs = append(errs, problem.FieldError{Field: "email", Detail: "must be at most 254 characters"})
-	case !validEmail(req.Email):
+	case utf8.RuneCountInString(req.Email) > events.Email().MaxLength:
+		errs = append(errs, problem.FieldError{Field: "email", Detail: fmt.Sprintf("must be at most %d characters", events.Email().MaxLength)})
+	case !events.ValidEmail(req.Email):
 		errs = append(errs, problem.FieldError{Field: "email", Detail: "must be a valid email address"})
 	}
 	switch n := utf8.RuneCountInString(req.Password); {
@@ -53,16 +54,4 @@ func (req *signupRequest) validate() []problem.FieldError {
 		errs = append(errs, problem.FieldError{Field: "name", Detail: "must not contain control characters"})
 	}
 	return errs
-}
-
-// validEmail accepts a bare addr-spec with a dotted domain: what a person
-// types, not a display name or a local-only address.
-func validEmail(s string) bool {
-	addr, err := mail.ParseAddress(s)
-	if err != nil || addr.Address != s || addr.Name != "" {
-		return false
-	}
-	at := strings.LastIndexByte(s, '@')
-	domain := s[at+1:]
-	return at > 0 && strings.Contains(domain, ".") && !strings.HasSuffix(domain, ".")
 }

@@ -6,7 +6,9 @@
 // Status codes follow what the KafkaSource dispatcher does with them:
 // 2xx done; 400 for an event that can never be processed (it goes straight
 // to the dead-letter topic, with this response body as the reason); 500 for
-// a failure worth retrying with backoff.
+// a failure worth retrying with backoff. An event that breaks the contract
+// (events.Validate: schema, control characters in any attribute) and a
+// Postgres data or integrity error are never worth retrying.
 package consume
 
 import (
@@ -15,10 +17,12 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/cloudevents/sdk-go/v2/event"
 	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/tidings-dev/tidings/events"
 	"github.com/tidings-dev/tidings/functions/internal/logging"
@@ -38,9 +42,17 @@ func (p permanentError) Unwrap() error { return p.err }
 // Permanent marks err as not retryable.
 func Permanent(err error) error { return permanentError{err} }
 
-// IsPermanent reports whether err must not be retried.
+// IsPermanent reports whether err must not be retried: marked Permanent,
+// an events.InvalidError, or a Postgres error of SQLSTATE class 22 (data
+// exception: a NUL byte, a malformed uuid, a value out of range) or 23
+// (integrity constraint violation), which the same event raises again on
+// every retry.
 func IsPermanent(err error) bool {
 	var p permanentError
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && (strings.HasPrefix(pgErr.Code, "22") || strings.HasPrefix(pgErr.Code, "23")) {
+		return true
+	}
 	return errors.As(err, &p) || events.IsInvalid(err)
 }
 

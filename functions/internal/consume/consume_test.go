@@ -19,9 +19,12 @@ import (
 	"github.com/tidings-dev/tidings/functions/internal/outbox"
 )
 
+// u1 is a user id as Postgres makes them.
+const u1 = "0b6f1c2e-8d3a-4c5b-9e7f-1a2b3c4d5e6f"
+
 func signedUp(t *testing.T) event.Event {
-	e, err := events.New("/tidings/signup", events.TypeUserSignedUp, "u1", "u1",
-		events.UserSignedUp{UserID: "u1", Email: "u1@example.com", Name: "U", SignedUpAt: time.Now().UTC()})
+	e, err := events.New("/tidings/signup", events.TypeUserSignedUp, u1, u1,
+		events.UserSignedUp{UserID: u1, Email: "u1@example.com", Name: "U", SignedUpAt: time.Now().UTC()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,5 +89,80 @@ func TestStatusCodesTellTheDispatcherWhatToDo(t *testing.T) {
 	big.Header.Set("Content-Type", "application/cloudevents+json")
 	if rec := apptest.Serve(h, big); rec.Code != http.StatusBadRequest {
 		t.Fatalf("oversized event: %d, want 400", rec.Code)
+	}
+}
+
+// An attribute with a control character is a bad event: 400, so the
+// dispatcher dead-letters it with the reason. It never reaches the effect,
+// and never the ledger, where a NUL would make Postgres fail (a 500, retried
+// as if the database were down).
+func TestControlCharactersInAttributesAreRejected(t *testing.T) {
+	a := apptest.New(t, "consume-test", app.Needs{}, "")
+	ran := false
+	h := consume.Handler("ctl", a.Outbox, a.Log, []string{events.TypeUserSignedUp}, func(context.Context, *outbox.Tx, event.Event) error {
+		ran = true
+		return nil
+	})
+	for name, set := range map[string]func(*event.Event){
+		"id with CR LF":        func(e *event.Event) { e.SetID("a\r\nb") },
+		"id with NUL":          func(e *event.Event) { e.SetID("a\x00b") },
+		"subject with tab":     func(e *event.Event) { e.SetSubject("a\tb") },
+		"partitionkey with LF": func(e *event.Event) { e.SetExtension(events.PartitionKeyExtension, "a\nb") },
+		"extension with DEL":   func(e *event.Event) { e.SetExtension("traceparent", "a\x7fb") },
+	} {
+		t.Run(name, func(t *testing.T) {
+			e := signedUp(t)
+			set(&e)
+			rec := apptest.Deliver(t, h, e)
+			if rec.Code != http.StatusBadRequest || !strings.Contains(rec.Body.String(), "control character") {
+				t.Fatalf("status %d: %s, want 400 naming the control character", rec.Code, rec.Body)
+			}
+		})
+	}
+	// Structured mode carries the id in the body, where a NUL travels fine.
+	e := signedUp(t)
+	raw, _ := e.MarshalJSON()
+	req := apptest.Request("POST", "/", strings.Replace(string(raw), `"id":"`, `"id":"\u0000`, 1))
+	req.Header.Set("Content-Type", "application/cloudevents+json")
+	if rec := apptest.Serve(h, req); rec.Code != http.StatusBadRequest {
+		t.Fatalf("structured event with a NUL id: %d %s, want 400", rec.Code, rec.Body)
+	}
+	if ran || apptest.Count(t, a.Pool, `SELECT count(*) FROM processed_events`) != 0 {
+		t.Fatal("an event with a control character was applied")
+	}
+}
+
+// A Postgres data error (SQLSTATE class 22) or integrity violation (class
+// 23) comes back the same on every retry: the event is dead-lettered at once
+// with the reason, not retried as a 500.
+func TestDataErrorsArePermanent(t *testing.T) {
+	a := apptest.New(t, "consume-test", app.Needs{}, "")
+	var sql string
+	var args []any
+	h := consume.Handler("data", a.Outbox, a.Log, []string{events.TypeUserSignedUp}, func(ctx context.Context, tx *outbox.Tx, e event.Event) error {
+		_, err := tx.Exec(ctx, sql, args...)
+		return err
+	})
+	for _, c := range []struct {
+		name, sql, code string
+		args            []any
+	}{
+		{"not a uuid", `SELECT $1::uuid`, "22P02", []any{"nope"}},
+		{"NUL in text", `SELECT $1::text`, "22021", []any{"a\x00b"}},
+		{"division by zero", `SELECT 1 / $1::int`, "22012", []any{0}},
+		{"unique violation", `INSERT INTO processed_events (consumer, event_source, event_id) VALUES ('x', 'y', 'z'), ('x', 'y', 'z')`, "23505", nil},
+		{"foreign key", `INSERT INTO friendships (user_id, friend_id) VALUES (gen_random_uuid(), gen_random_uuid())`, "23503", nil},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			sql, args = c.sql, c.args
+			rec := apptest.Deliver(t, h, signedUp(t))
+			if rec.Code != http.StatusBadRequest || !strings.Contains(rec.Body.String(), c.code) {
+				t.Fatalf("status %d: %s, want 400 with SQLSTATE %s", rec.Code, rec.Body, c.code)
+			}
+		})
+	}
+	sql, args = `SELECT pg_sleep(0) FROM no_such_table`, nil // 42P01: a bug in the consumer, worth a retry after a fix
+	if rec := apptest.Deliver(t, h, signedUp(t)); rec.Code != http.StatusInternalServerError {
+		t.Fatalf("undefined table: %d, want 500", rec.Code)
 	}
 }

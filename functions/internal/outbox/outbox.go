@@ -36,13 +36,13 @@ type Outbox struct {
 	// SendTimeout bounds one delivery to the sink.
 	SendTimeout time.Duration
 	// SendWorkers bounds how many events of one batch are sent at once.
-	// Each send holds a pool connection, so it is further capped at half
-	// the pool: requests always find a connection while a big batch sends.
+	// Each send runs two short statements (none during the HTTP call); the
+	// cap at half the pool keeps a big batch from crowding out requests.
 	SendWorkers int
 	inflight    sync.WaitGroup
 
-	// Committed batches wait here for the one sender goroutine, so events
-	// about one user leave in commit order even across transactions.
+	// Committed rows wait here for the one sender goroutine, which sends them
+	// batch after batch in the order Run handed them over after commit.
 	queueMu  sync.Mutex
 	queue    []int64
 	draining bool
@@ -166,8 +166,7 @@ func (o *Outbox) enqueue(ctx context.Context, ids []int64) {
 }
 
 // drain sends whatever has queued up, one batch at a time: rows queued while
-// a batch is in flight go out together in the next one, in id order, sent in
-// parallel across partition keys and in order within one.
+// a batch is in flight go out together in the next one.
 func (o *Outbox) drain(ctx context.Context) {
 	for {
 		o.queueMu.Lock()
@@ -179,7 +178,11 @@ func (o *Outbox) drain(ctx context.Context) {
 			return
 		}
 		o.queueMu.Unlock()
-		if _, err := o.send(ctx, `id = ANY($1) ORDER BY id`, ids); err != nil {
+		rows, err := o.pool.Query(ctx, `SELECT id, event FROM outbox WHERE id = ANY($1) AND sent_at IS NULL ORDER BY id`, ids)
+		if err == nil {
+			_, err = o.send(ctx, rows)
+		}
+		if err != nil {
 			o.log.Warn("outbox send failed; the relay will retry", "err", err)
 		}
 		o.inflight.Add(-len(ids))
@@ -190,10 +193,16 @@ func (o *Outbox) drain(ctx context.Context) {
 func (o *Outbox) Wait() { o.inflight.Wait() }
 
 // Sweep resends events that are still unsent after olderThan (the grace
-// period for the sends Run starts itself), at most limit of them. It is what
-// the relay runs on every PingSource tick.
+// period for the sends Run starts itself) and not claimed by a live sender,
+// at most limit of them. It is what the relay runs on every PingSource tick.
 func (o *Outbox) Sweep(ctx context.Context, olderThan time.Duration, limit int) (Result, error) {
-	return o.send(ctx, `sent_at IS NULL AND created_at < now() - make_interval(secs => $1) ORDER BY id LIMIT $2`, olderThan.Seconds(), limit)
+	rows, err := o.pool.Query(ctx, `SELECT id, event FROM outbox
+		WHERE sent_at IS NULL AND created_at < now() - make_interval(secs => $1) AND (lease_until IS NULL OR lease_until < now())
+		ORDER BY id LIMIT $2`, olderThan.Seconds(), limit)
+	if err != nil {
+		return Result{}, err
+	}
+	return o.send(ctx, rows)
 }
 
 // Result counts one batch of sends.
@@ -202,18 +211,16 @@ type Result struct {
 	Failed int `json:"failed"`
 }
 
-// send delivers the unsent rows matching where, each in its own short
-// transaction holding the row lock, so two senders never send one row at the
-// same time and a slow sink does not block other rows. Rows are sent by a
-// bounded set of workers, so a batch of thousands is not sent one by one;
-// rows with the same partition key go to the same worker in id order, so
-// events about one user still reach their topic in the order written.
-func (o *Outbox) send(ctx context.Context, where string, args ...any) (Result, error) {
+// send delivers the outbox rows (id, event) that rows yields, in id order.
+// A bounded set of workers sends them, so a batch of thousands is not sent
+// one by one. Rows with the same partition key go to the same worker, which
+// sends them one after another in id order (the order their INSERTs ran).
+// That is all the order kept: nothing orders sends across processes (two
+// instances of a function, or the relay), and a row whose send fails is left
+// for the relay, so it may reach the sink after later events about the same
+// user.
+func (o *Outbox) send(ctx context.Context, rows pgx.Rows) (Result, error) {
 	var res Result
-	rows, err := o.pool.Query(ctx, `SELECT id, event FROM outbox WHERE `+where, args...)
-	if err != nil {
-		return res, err
-	}
 	type row struct {
 		id  int64
 		key string
@@ -275,39 +282,45 @@ func (o *Outbox) workers(n int) int {
 	return max(min(o.SendWorkers, n, int(o.pool.Config().MaxConns)/2), 1)
 }
 
-func (o *Outbox) sendOne(ctx context.Context, id int64) (bool, error) {
-	sent := false
-	var sendErr error
+// leaseMargin is how much longer than one send a claim lasts, so a claim
+// never runs out while its sender is still waiting for the sink.
+const leaseMargin = 10 * time.Second
+
+// sendOne sends one row the way watermill's forwarder does
+// (ThreeDotsLabs/watermill, components/forwarder/forwarder.go): no
+// transaction is open while the sink is called. It claims the row in one
+// statement (not sent, no live claim; counting the attempt), sends it, and
+// then marks it sent or records the error, releasing the claim. sent is
+// false when the row was sent already or another sender holds it.
+func (o *Outbox) sendOne(ctx context.Context, id int64) (sent bool, err error) {
+	var raw []byte
 	var sink string
-	err := pgx.BeginFunc(ctx, o.pool, func(tx pgx.Tx) error {
-		var raw []byte
-		err := tx.QueryRow(ctx, `SELECT event, sink FROM outbox WHERE id = $1 AND sent_at IS NULL FOR UPDATE SKIP LOCKED`, id).Scan(&raw, &sink)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return nil // sent already, or another sender holds it
-		}
-		if err != nil {
-			return err
-		}
-		var e event.Event
-		if err := json.Unmarshal(raw, &e); err != nil {
-			return fmt.Errorf("outbox row %d: %w", id, err)
-		}
-		sendErr = o.deliver(ctx, sink, e)
-		if sendErr != nil {
-			_, err = tx.Exec(ctx, `UPDATE outbox SET attempts = attempts + 1, last_error = $2 WHERE id = $1`, id, sendErr.Error())
-			return err
-		}
-		sent = true
-		_, err = tx.Exec(ctx, `UPDATE outbox SET attempts = attempts + 1, last_error = NULL, sent_at = now() WHERE id = $1`, id)
-		return err
-	})
+	var lease time.Time
+	err = o.pool.QueryRow(ctx, `UPDATE outbox SET lease_until = now() + make_interval(secs => $2), attempts = attempts + 1
+		WHERE id = $1 AND sent_at IS NULL AND (lease_until IS NULL OR lease_until < now())
+		RETURNING event, sink, lease_until`, id, (o.SendTimeout+leaseMargin).Seconds()).Scan(&raw, &sink, &lease)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return false, nil
+	}
 	if err != nil {
-		return false, err
+		return false, fmt.Errorf("outbox claim of row %d: %w", id, err)
 	}
-	if sendErr != nil {
-		return false, fmt.Errorf("outbox row %d to %s: %w", id, sink, sendErr)
+	var e event.Event
+	if err := json.Unmarshal(raw, &e); err != nil {
+		return false, fmt.Errorf("outbox row %d: %w", id, err)
 	}
-	return sent, nil
+	// The claim is ours only while lease_until is what we set: if it ran
+	// out and another sender took the row, its bookkeeping wins.
+	if sendErr := o.deliver(ctx, sink, e); sendErr != nil {
+		_, err := o.pool.Exec(ctx, `UPDATE outbox SET last_error = $3, lease_until = NULL WHERE id = $1 AND lease_until = $2`, id, lease, sendErr.Error())
+		return false, errors.Join(fmt.Errorf("outbox row %d to %s: %w", id, sink, sendErr), err)
+	}
+	if _, err := o.pool.Exec(ctx, `UPDATE outbox SET sent_at = now(), last_error = NULL, lease_until = NULL WHERE id = $1 AND lease_until = $2`, id, lease); err != nil {
+		// Sent, but not marked: the relay sends it again after the claim
+		// runs out, and consumers deduplicate.
+		return true, fmt.Errorf("outbox row %d sent but not marked: %w", id, err)
+	}
+	return true, nil
 }
 
 // deliver POSTs e in binary mode and wants a 2xx back.

@@ -4,9 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/google/uuid"
 
 	"github.com/tidings-dev/tidings/events"
 	"github.com/tidings-dev/tidings/functions/internal/app"
@@ -14,8 +18,11 @@ import (
 	"github.com/tidings-dev/tidings/functions/internal/outbox"
 )
 
-func signedUp(t *testing.T, id string) events.UserSignedUp {
-	return events.UserSignedUp{UserID: id, Email: id + "@example.com", Name: id, SignedUpAt: time.Now().UTC()}
+// signedUp is the payload for a test user named name (its id a UUID made
+// from the name).
+func signedUp(t *testing.T, name string) events.UserSignedUp {
+	id := uuid.NewSHA1(uuid.NameSpaceOID, []byte(name)).String()
+	return events.UserSignedUp{UserID: id, Email: name + "@example.com", Name: name, SignedUpAt: time.Now().UTC()}
 }
 
 func emit(t *testing.T, a *app.App, ids ...string) error {
@@ -162,9 +169,9 @@ func TestAfterCommitRunsOnlyForACommittedTransaction(t *testing.T) {
 	}
 }
 
-// Events about one user leave in the order their transactions committed,
-// even when each is its own transaction and they come faster than the sink
-// answers.
+// Events about one user, written by transactions that commit one after
+// another in one process, leave in that order, even when they come faster
+// than the sink answers.
 func TestOneKeysEventsLeaveInCommitOrderAcrossTransactions(t *testing.T) {
 	sink := apptest.NewSink(t)
 	a := apptest.New(t, "outbox-test", app.Needs{}, sink.URL)
@@ -191,5 +198,80 @@ func TestOneKeysEventsLeaveInCommitOrderAcrossTransactions(t *testing.T) {
 		if got[i].ID() != want[i] {
 			t.Fatalf("event %d left out of order (subject %s)", i, got[i].Subject())
 		}
+	}
+}
+
+// The sender must not hold a database transaction (and the row's lock)
+// while it waits for the sink: the sink checks, while the request is in
+// flight, that the row can be locked at once and that no connection of the
+// test database sits idle in a transaction.
+func TestNoTransactionIsOpenDuringTheSend(t *testing.T) {
+	var a *app.App
+	var mu sync.Mutex
+	var problems []string
+	var sent int
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx := r.Context()
+		id := r.Header.Get("Ce-Id")
+		var n int // one statement, no transaction of our own: its lock ends with it
+		err := a.Pool.QueryRow(ctx, `SELECT count(*) FROM (SELECT id FROM outbox WHERE event_id = $1 FOR UPDATE NOWAIT) AS locked`, id).Scan(&n)
+		var open int
+		if e := a.Pool.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND state LIKE 'idle in transaction%'`).Scan(&open); e != nil {
+			err = errors.Join(err, e)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		sent++
+		if err != nil {
+			problems = append(problems, "row locked during the send: "+err.Error())
+		}
+		if open != 0 {
+			problems = append(problems, fmt.Sprintf("%d transaction(s) open during the send", open))
+		}
+		w.WriteHeader(http.StatusAccepted)
+	}))
+	defer srv.Close()
+	a = apptest.New(t, "outbox-test", app.Needs{}, srv.URL)
+	if err := emit(t, a, "a", "b", "c"); err != nil {
+		t.Fatal(err)
+	}
+	a.Outbox.Wait()
+	mu.Lock()
+	defer mu.Unlock()
+	if sent != 3 || len(problems) > 0 {
+		t.Fatalf("%d sends; %q", sent, problems)
+	}
+	if n := apptest.Count(t, a.Pool, `SELECT count(*) FROM outbox WHERE sent_at IS NOT NULL AND lease_until IS NULL`); n != 3 {
+		t.Fatalf("%d rows marked sent and released, want 3", n)
+	}
+}
+
+// A sender that died mid-send leaves its row claimed; once the claim runs
+// out, a sweep sends it. A row whose claim is still running is left alone.
+func TestSweepHonoursClaims(t *testing.T) {
+	sink := apptest.NewSink(t)
+	a := apptest.New(t, "outbox-test", app.Needs{}, sink.URL)
+	sink.Down.Store(true)
+	if err := emit(t, a, "dead", "busy"); err != nil {
+		t.Fatal(err)
+	}
+	a.Outbox.Wait()
+	sink.Down.Store(false)
+	ctx := context.Background()
+	if _, err := a.Pool.Exec(ctx, `UPDATE outbox SET lease_until = now() - interval '1 second' WHERE convert_from(event, 'UTF8')::jsonb ->> 'subject' = 'dead'`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Pool.Exec(ctx, `UPDATE outbox SET lease_until = now() + interval '1 hour' WHERE convert_from(event, 'UTF8')::jsonb ->> 'subject' = 'busy'`); err != nil {
+		t.Fatal(err)
+	}
+	res, err := a.Outbox.Sweep(ctx, 0, 100)
+	if err != nil || res.Sent != 1 {
+		t.Fatalf("sweep: %+v %v, want the expired claim sent and the live one left", res, err)
+	}
+	if got := sink.Events(); len(got) != 1 || got[0].Subject() != "dead" {
+		t.Fatalf("sink got %d events", len(got))
+	}
+	if n := apptest.Count(t, a.Pool, `SELECT attempts FROM outbox WHERE convert_from(event, 'UTF8')::jsonb ->> 'subject' = 'dead'`); n != 2 {
+		t.Fatalf("attempts = %d, want 2 (the failed send and the sweep)", n)
 	}
 }

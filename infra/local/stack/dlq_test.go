@@ -37,8 +37,8 @@ func dlqList(t *testing.T, brokers, source string) map[string]letter {
 // dlqReplay replays one dead letter the way `tidings dlq replay` does.
 func dlqReplay(t *testing.T, brokers, source, id string) {
 	t.Helper()
-	n, err := dlq.Replay(context.Background(), loadTopology(t), []string{brokers}, source, []string{id})
-	if err != nil || n != 1 {
-		t.Fatalf("replay %s: %d %v", id, n, err)
+	rep, err := dlq.Replay(context.Background(), loadTopology(t), []string{brokers}, source, []string{id})
+	if err != nil || len(rep.Replayed) != 1 {
+		t.Fatalf("replay %s: %+v %v", id, rep, err)
 	}
 }

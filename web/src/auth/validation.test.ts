@@ -6,7 +6,21 @@ import {
   validatePicture,
   validatePostText,
   validateSignup,
+  validateEmail,
 } from './validation';
+// The table of addresses that signup (Go), the event schema and this form
+// must all judge alike; events/contract_test.go runs it through the other two.
+import emailCases from '../../../events/testdata/emails.json';
+
+describe('validateEmail', () => {
+  it.each(emailCases)('$address → valid: $valid ($note)', ({ address, valid }) => {
+    expect(validateEmail(address) === undefined).toBe(valid);
+  });
+
+  it('trims surrounding spaces as the server does', () => {
+    expect(validateEmail('  ann@example.com ')).toBeUndefined();
+  });
+});
 
 describe('validateSignup', () => {
   it('accepts a good signup', () => {
@@ -43,6 +57,10 @@ describe('validateLogin', () => {
       password: expect.stringMatching(/password/i),
     });
     expect(validateLogin({ email: 'a@b.co', password: 'x' })).toEqual({});
+  });
+
+  it('lets an account made under an older rule sign in', () => {
+    expect(validateLogin({ email: 'a@[127.0.0.1]', password: 'x' })).toEqual({});
   });
 });
 

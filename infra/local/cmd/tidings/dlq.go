@@ -45,11 +45,17 @@ func dlqCmd(repo string, args []string) error {
 	if len(ids) == 0 && !*all {
 		return fmt.Errorf("say which dead letters to replay: --id ID (repeatable) or --all")
 	}
-	n, err := dlq.Replay(ctx, topo, bs, *source, ids)
+	rep, err := dlq.Replay(ctx, topo, bs, *source, ids)
+	for _, r := range rep.Replayed {
+		fmt.Printf("replayed %s\t%s\t%s → %s\n", r.Letter.Ref(), r.Letter.Event.ID(), r.Letter.Event.Type(), r.Topic)
+	}
+	for _, s := range rep.Skipped {
+		fmt.Fprintf(os.Stderr, "skipped  %s\t%s\n", s.Letter.Ref(), s.Reason)
+	}
 	if err != nil {
 		return err
 	}
-	fmt.Printf("replayed %d event(s) from %s\n", n, *source)
+	fmt.Printf("replayed %d event(s) from %s, skipped %d\n", len(rep.Replayed), *source, len(rep.Skipped))
 	return nil
 }
 
