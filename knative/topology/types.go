@@ -54,6 +54,11 @@ const (
 	DefaultTarget  = 100               // container-concurrency-target-default
 	DefaultTimeout = 300 * time.Second // revision-timeout-seconds
 	DefaultWindow  = 60 * time.Second  // stable-window
+
+	// DefaultScaleToZeroGracePeriod is config-autoscaler's
+	// scale-to-zero-grace-period (knative/serving
+	// config/core/configmaps/autoscaler.yaml).
+	DefaultScaleToZeroGracePeriod = 30 * time.Second
 	DefaultPort    = 8080              // the PORT Knative gives a container with no port set
 
 	// Kubernetes probe defaults (k8s.io/api core/v1 types.go, Probe).
@@ -161,6 +166,15 @@ type Service struct {
 
 	origin
 	raw *rawService
+}
+
+// ScaleToZeroDelay is how long after its last request Knative removes the
+// Service's last instance: the autoscaler asks for zero once the stable
+// window has seen no traffic, and the KPA then waits until the revision has
+// been inactive for max(scale-to-zero-grace-period, retention period)
+// (knative/serving pkg/reconciler/autoscaling/kpa/scaler.go, handleScaleToZero).
+func (s *Service) ScaleToZeroDelay() time.Duration {
+	return s.Window + max(DefaultScaleToZeroGracePeriod, s.ScaleToZeroRetention)
 }
 
 // ProbeTiming is when and how often a probe runs and how many failures in a
