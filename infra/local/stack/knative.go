@@ -218,7 +218,7 @@ func (s *Stack) startSources(ctx context.Context) error {
 			return fmt.Errorf("PingSource %s: %w", p.Name, err)
 		}
 		pinger, err := pingsource.Start(ctx, pingsource.Config{
-			Name: p.Name, Namespace: p.Namespace, Schedule: p.Schedule,
+			Name: p.Name, Namespace: p.Namespace, Schedule: p.Schedule, Timezone: p.Timezone,
 			ContentType: p.ContentType, Data: p.Data, SinkURL: sink, Logger: s.opts.Logger,
 		})
 		if err != nil {
