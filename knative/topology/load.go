@@ -263,13 +263,6 @@ func newKafkaSink(raw *rawKafkaSink, o origin) *KafkaSink {
 	return k
 }
 
-// Defaults of the KafkaSource reconciler for a source without a delivery block.
-const (
-	defaultRetry        = 10
-	defaultBackoffDelay = 300 * time.Millisecond
-	defaultTimeout      = 600 * time.Second
-)
-
 func newKafkaSource(raw *rawKafkaSource, o origin) *KafkaSource {
 	k := &KafkaSource{
 		Name:             raw.Metadata.Name,
@@ -284,10 +277,10 @@ func newKafkaSource(raw *rawKafkaSource, o origin) *KafkaSource {
 		Consumers:        1,
 		Sink:             destination(raw.Spec.Sink),
 		Delivery: Delivery{
-			Retry:         defaultRetry,
+			Retry:         DefaultDeliveryRetry,
 			BackoffPolicy: BackoffExponential,
-			BackoffDelay:  defaultBackoffDelay,
-			Timeout:       defaultTimeout,
+			BackoffDelay:  DefaultDeliveryBackoffDelay,
+			Timeout:       DefaultDeliveryTimeout,
 		},
 		origin: o,
 		raw:    raw,

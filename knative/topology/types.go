@@ -59,7 +59,13 @@ const (
 	// scale-to-zero-grace-period (knative/serving
 	// config/core/configmaps/autoscaler.yaml).
 	DefaultScaleToZeroGracePeriod = 30 * time.Second
-	DefaultPort    = 8080              // the PORT Knative gives a container with no port set
+	DefaultPort                   = 8080 // the PORT Knative gives a container with no port set
+
+	// Defaults of the KafkaSource reconciler for a source without a delivery
+	// block (eventing-kafka-broker control-plane/pkg/reconciler/source/source.go).
+	DefaultDeliveryRetry        = 10
+	DefaultDeliveryBackoffDelay = 300 * time.Millisecond
+	DefaultDeliveryTimeout      = 600 * time.Second
 
 	// Kubernetes probe defaults (k8s.io/api core/v1 types.go, Probe).
 	DefaultProbePeriod           = 10 * time.Second

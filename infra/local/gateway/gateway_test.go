@@ -186,7 +186,7 @@ func TestRoutesByResolvedBackend(t *testing.T) {
 
 func TestUnknownBackendIs502Problem(t *testing.T) {
 	f := serve(t, Config{
-		Route: byBackend(func(string) (string, bool) { return "ghost", true }),
+		Route:    byBackend(func(string) (string, bool) { return "ghost", true }),
 		Backends: map[string]http.Handler{"web": upstream(t, "web")},
 	})
 	status, header, _, body := getJSON(t, f.url+"/api/nothing", nil)
@@ -229,7 +229,7 @@ func TestNoRouteUsesFallbackOr404(t *testing.T) {
 
 func TestTraceparentKeptOrGenerated(t *testing.T) {
 	f := serve(t, Config{
-		Route: byBackend(func(string) (string, bool) { return "api", true }),
+		Route:    byBackend(func(string) (string, bool) { return "api", true }),
 		Backends: map[string]http.Handler{"api": upstream(t, "api")},
 	})
 
@@ -340,7 +340,7 @@ func TestWebSocketThroughGateway(t *testing.T) {
 	t.Cleanup(ws.Close)
 	u, _ := url.Parse(ws.URL)
 	f := serve(t, Config{
-		Route: byBackend(func(string) (string, bool) { return "inbox", true }),
+		Route:    byBackend(func(string) (string, bool) { return "inbox", true }),
 		Backends: map[string]http.Handler{"inbox": httputil.NewSingleHostReverseProxy(u)},
 	})
 

@@ -32,6 +32,7 @@ import (
 	"github.com/cloudevents/sdk-go/v2/types"
 
 	"github.com/tidings-dev/tidings/infra/local/eventing/internal/kafkaconf"
+	"github.com/tidings-dev/tidings/knative/topology"
 )
 
 const (
@@ -43,9 +44,12 @@ const (
 	MaxBodyBytes = kafkaconf.MaxRecordBytes
 	// ProduceTimeout bounds how long one request waits for Kafka before 503.
 	ProduceTimeout = 5 * time.Second
+)
 
-	ContentModeBinary     = "binary"
-	ContentModeStructured = "structured"
+// The KafkaSink content modes, defined in knative/topology.
+const (
+	ContentModeBinary     = topology.ContentModeBinary
+	ContentModeStructured = topology.ContentModeStructured
 )
 
 // Config configures an Ingress.

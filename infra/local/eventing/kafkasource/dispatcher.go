@@ -19,18 +19,21 @@ import (
 	"github.com/IBM/sarama"
 
 	"github.com/tidings-dev/tidings/infra/local/eventing/internal/kafkaconf"
+	"github.com/tidings-dev/tidings/knative/topology"
+)
+
+// The KafkaSource enums, defined in knative/topology; the names stay here
+// for callers that configure a dispatcher by hand (benchmarks).
+const (
+	OffsetEarliest     = topology.OffsetEarliest
+	OffsetLatest       = topology.OffsetLatest
+	OrderingOrdered    = topology.Ordered
+	OrderingUnordered  = topology.Unordered
+	BackoffLinear      = topology.BackoffLinear
+	BackoffExponential = topology.BackoffExponential
 )
 
 const (
-	OffsetEarliest = "earliest"
-	OffsetLatest   = "latest"
-
-	OrderingOrdered   = "ordered"
-	OrderingUnordered = "unordered"
-
-	BackoffLinear      = "linear"
-	BackoffExponential = "exponential"
-
 	// DefaultMaxInFlight is how many records an unordered source has in
 	// flight, across all its partitions: the dispatcher's consumer stops
 	// polling while max.poll.records (50) are in flight
@@ -40,7 +43,7 @@ const (
 	DefaultMaxInFlight = 50
 	// DefaultTimeout is the per-request timeout when the delivery spec sets
 	// none (the Knative dispatcher's default).
-	DefaultTimeout = 600 * time.Second
+	DefaultTimeout = topology.DefaultDeliveryTimeout
 	// minDeadLetterRetries is the least number of retries a dead-letter send
 	// gets, whatever the subscriber's retry count.
 	minDeadLetterRetries = 3
