@@ -1,6 +1,8 @@
 package stack
 
 import (
+	"net/http"
+	"net/http/httptest"
 	"path/filepath"
 	"testing"
 	"time"
@@ -81,5 +83,17 @@ func TestIdleTimeoutIsKnativesScaleToZeroDelay(t *testing.T) {
 	s.opts.IdleTimeout = 5 * time.Second // --idle
 	if got := s.idleTimeout(s.topo.Service("signup")); got != 5*time.Second {
 		t.Errorf("with --idle 5s: %s", got)
+	}
+}
+
+// Event sources call a Service by its cluster-local name; so does the stack.
+func TestServiceAddressCarriesTheClusterLocalHost(t *testing.T) {
+	var host string
+	h := clusterLocal(&topology.Service{Name: "welcome", Namespace: "tidings"}, http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
+		host = r.Host
+	}))
+	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodPost, "http://127.0.0.1:4242/", nil))
+	if host != "welcome.tidings.svc.cluster.local" {
+		t.Fatalf("Host %q, want welcome.tidings.svc.cluster.local", host)
 	}
 }

@@ -116,7 +116,7 @@ func (s *Stack) startServices(ctx context.Context, bins map[string]string) error
 	runners := map[string]*serving.Service{}
 	// Addresses first: a SinkBinding may point one Service at another.
 	for _, svc := range s.topo.Services {
-		u, err := s.listen(0, lazyHandler(func() *serving.Service { return runners[svc.Name] }))
+		u, err := s.listen(0, clusterLocal(svc, lazyHandler(func() *serving.Service { return runners[svc.Name] })))
 		if err != nil {
 			return err
 		}
@@ -228,6 +228,19 @@ func (s *Stack) startSources(ctx context.Context) error {
 		s.pingers[p.Name] = pinger
 	}
 	return nil
+}
+
+// clusterLocal gives a request to a Service's own address the Host it has
+// on a cluster, where event sources and other Services call
+// http://<name>.<namespace>.svc.cluster.local (Knative routes by that Host),
+// so a function sees the same Host from every caller.
+func clusterLocal(svc *topology.Service, h http.Handler) http.Handler {
+	host := svc.Name + "." + svc.Namespace + ".svc.cluster.local"
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r = r.WithContext(r.Context()) // a copy: the server's request stays as it came
+		r.Host = host
+		h.ServeHTTP(w, r)
+	})
 }
 
 // lazyHandler forwards to a runner created after its listener.
