@@ -524,6 +524,11 @@ func (t *Topology) checkPingSource(p *PingSource) []error {
 	} else if _, err := cron.ParseStandard(p.Schedule); err != nil {
 		add(o.errorf("spec.schedule", "%q: %v", p.Schedule, err))
 	}
+	if p.Timezone != "" {
+		if _, err := time.LoadLocation(p.Timezone); err != nil {
+			add(o.errorf("spec.timezone", "%q is not an IANA time zone: %v", p.Timezone, err))
+		}
+	}
 	if p.ContentType != "" {
 		mt, _, err := mime.ParseMediaType(p.ContentType)
 		if err != nil {

@@ -181,11 +181,37 @@ func newService(raw *rawService, o origin) *Service {
 		if p := c.LivenessProbe; p != nil && p.HTTPGet != nil {
 			s.LivenessPath = p.HTTPGet.Path
 		}
+		s.Readiness = probeTiming(c.ReadinessProbe)
+		s.Liveness = probeTiming(c.LivenessProbe)
 		if r := c.Resources; r != nil {
 			s.Resources = Resources{Requests: quantities(r.Requests), Limits: quantities(r.Limits)}
 		}
 	}
 	return s
+}
+
+// probeTiming fills in the Kubernetes defaults for a probe's schedule
+// (k8s.io/api core/v1 types.go, Probe), except a readiness periodSeconds left
+// unset: Knative then probes aggressively until the container is ready
+// (knative/serving pkg/queue/readiness/probe.go), so Period stays 0.
+func probeTiming(p *rawProbe) ProbeTiming {
+	t := ProbeTiming{Timeout: DefaultProbeTimeout, FailureThreshold: DefaultProbeFailureThreshold}
+	if p == nil {
+		return t
+	}
+	if p.PeriodSeconds != nil {
+		t.Period = time.Duration(*p.PeriodSeconds) * time.Second
+	}
+	if p.TimeoutSeconds != nil {
+		t.Timeout = time.Duration(*p.TimeoutSeconds) * time.Second
+	}
+	if p.FailureThreshold != nil {
+		t.FailureThreshold = int(*p.FailureThreshold)
+	}
+	if p.InitialDelaySeconds != nil {
+		t.InitialDelay = time.Duration(*p.InitialDelaySeconds) * time.Second
+	}
+	return t
 }
 
 // scaleInt reads the first of keys present in the annotations as an integer.
@@ -237,13 +263,6 @@ func newKafkaSink(raw *rawKafkaSink, o origin) *KafkaSink {
 	return k
 }
 
-// Defaults of the KafkaSource reconciler for a source without a delivery block.
-const (
-	defaultRetry        = 10
-	defaultBackoffDelay = 300 * time.Millisecond
-	defaultTimeout      = 600 * time.Second
-)
-
 func newKafkaSource(raw *rawKafkaSource, o origin) *KafkaSource {
 	k := &KafkaSource{
 		Name:             raw.Metadata.Name,
@@ -258,10 +277,10 @@ func newKafkaSource(raw *rawKafkaSource, o origin) *KafkaSource {
 		Consumers:        1,
 		Sink:             destination(raw.Spec.Sink),
 		Delivery: Delivery{
-			Retry:         defaultRetry,
+			Retry:         DefaultDeliveryRetry,
 			BackoffPolicy: BackoffExponential,
-			BackoffDelay:  defaultBackoffDelay,
-			Timeout:       defaultTimeout,
+			BackoffDelay:  DefaultDeliveryBackoffDelay,
+			Timeout:       DefaultDeliveryTimeout,
 		},
 		origin: o,
 		raw:    raw,
@@ -311,6 +330,9 @@ func newSinkBinding(raw *rawSinkBinding, o origin) *SinkBinding {
 	if s := raw.Spec.Subject; s != nil {
 		b.Subject = ObjectRef{APIVersion: s.APIVersion, Kind: s.Kind, Name: s.Name, Namespace: s.Namespace}
 	}
+	if c := raw.Spec.CEOverrides; c != nil {
+		b.CEOverrides = c.Extensions
+	}
 	return b
 }
 
@@ -319,6 +341,7 @@ func newPingSource(raw *rawPingSource, o origin) *PingSource {
 		Name:        raw.Metadata.Name,
 		Namespace:   raw.Metadata.Namespace,
 		Schedule:    raw.Spec.Schedule,
+		Timezone:    raw.Spec.Timezone,
 		ContentType: raw.Spec.ContentType,
 		Data:        raw.Spec.Data,
 		Sink:        destination(raw.Spec.Sink),

@@ -215,8 +215,14 @@ type rawSinkBinding struct {
 }
 
 type rawSinkBindingSpec struct {
-	Subject *rawRef         `json:"subject"`
-	Sink    *rawDestination `json:"sink"`
+	Subject     *rawRef         `json:"subject"`
+	Sink        *rawDestination `json:"sink"`
+	CEOverrides *rawCEOverrides `json:"ceOverrides"`
+}
+
+// rawCEOverrides is duckv1.CloudEventOverrides (knative/pkg apis/duck/v1/source_types.go).
+type rawCEOverrides struct {
+	Extensions map[string]string `json:"extensions"`
 }
 
 // PingSource (sources.knative.dev/v1).
@@ -230,6 +236,7 @@ type rawPingSource struct {
 
 type rawPingSourceSpec struct {
 	Schedule    string          `json:"schedule"`
+	Timezone    string          `json:"timezone"`
 	ContentType string          `json:"contentType"`
 	Data        string          `json:"data"`
 	Sink        *rawDestination `json:"sink"`

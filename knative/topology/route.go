@@ -63,11 +63,17 @@ func (m PathMatch) prefix() string {
 	return strings.TrimSuffix(m.Value, "/")
 }
 
-// Resolve returns the backend for a request path (a query or fragment is
-// ignored) with Gateway API precedence: an Exact match beats any PathPrefix
-// match; among PathPrefix matches the longest prefix wins; a remaining tie goes to
-// the rule listed first. ok is false when nothing matches.
+// Resolve returns the backend for a request path; see Rule.
 func (r *Route) Resolve(path string) (backend string, ok bool) {
+	rule, ok := r.Rule(path)
+	return rule.Backend, ok
+}
+
+// Rule returns the rule a request path (a query or fragment is ignored)
+// follows, with Gateway API precedence: an Exact match beats any PathPrefix
+// match; among PathPrefix matches the longest prefix wins; a remaining tie goes
+// to the rule listed first. ok is false when nothing matches.
+func (r *Route) Rule(path string) (rule RouteRule, ok bool) {
 	if i := strings.IndexAny(path, "?#"); i >= 0 {
 		path = path[:i]
 	}
@@ -75,20 +81,20 @@ func (r *Route) Resolve(path string) (backend string, ok bool) {
 		path = "/"
 	}
 	bestLen := -1
-	for _, rule := range r.Rules {
-		for _, m := range rule.Matches {
+	for _, rr := range r.Rules {
+		for _, m := range rr.Matches {
 			if !m.matches(path) {
 				continue
 			}
 			if m.Type == PathExact {
-				return rule.Backend, true
+				return rr, true
 			}
 			if n := len(m.prefix()); n > bestLen {
-				bestLen, backend = n, rule.Backend
+				bestLen, rule = n, rr
 			}
 		}
 	}
-	return backend, bestLen >= 0
+	return rule, bestLen >= 0
 }
 
 // LoadRoute reads the HTTPRoute in path (gateway.networking.k8s.io/v1). The file

@@ -205,3 +205,15 @@ func TestBrokenRoute(t *testing.T) {
 		}
 	})
 }
+
+// The gateway applies the matched rule's filters, so Rule carries them.
+func TestRuleCarriesTheHostRewrite(t *testing.T) {
+	r, err := LoadRoute(routeFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rule, ok := r.Rule("/api/notifications/stream")
+	if !ok || rule.Backend != "inbox" || rule.RewriteHost != "inbox.tidings.svc.cluster.local" {
+		t.Fatalf("Rule(/api/notifications/stream) = %+v, %v", rule, ok)
+	}
+}

@@ -54,7 +54,23 @@ const (
 	DefaultTarget  = 100               // container-concurrency-target-default
 	DefaultTimeout = 300 * time.Second // revision-timeout-seconds
 	DefaultWindow  = 60 * time.Second  // stable-window
-	DefaultPort    = 8080              // the PORT Knative gives a container with no port set
+
+	// DefaultScaleToZeroGracePeriod is config-autoscaler's
+	// scale-to-zero-grace-period (knative/serving
+	// config/core/configmaps/autoscaler.yaml).
+	DefaultScaleToZeroGracePeriod = 30 * time.Second
+	DefaultPort                   = 8080 // the PORT Knative gives a container with no port set
+
+	// Defaults of the KafkaSource reconciler for a source without a delivery
+	// block (eventing-kafka-broker control-plane/pkg/reconciler/source/source.go).
+	DefaultDeliveryRetry        = 10
+	DefaultDeliveryBackoffDelay = 300 * time.Millisecond
+	DefaultDeliveryTimeout      = 600 * time.Second
+
+	// Kubernetes probe defaults (k8s.io/api core/v1 types.go, Probe).
+	DefaultProbePeriod           = 10 * time.Second
+	DefaultProbeTimeout          = time.Second
+	DefaultProbeFailureThreshold = 3
 )
 
 // Topology is everything in knative/*.yaml.
@@ -140,8 +156,10 @@ type Service struct {
 	Port          int    // containerPort, DefaultPort when unset
 	Env           []EnvVar
 	EnvFrom       []EnvFrom
-	ReadinessPath string // readinessProbe.httpGet.path, "" when there is none
-	LivenessPath  string // livenessProbe.httpGet.path, "" when there is none
+	ReadinessPath string      // readinessProbe.httpGet.path, "" when there is none
+	LivenessPath  string      // livenessProbe.httpGet.path, "" when there is none
+	Readiness     ProbeTiming // readinessProbe's schedule; Period 0 = Knative's aggressive probing until ready
+	Liveness      ProbeTiming // livenessProbe's schedule
 	Resources     Resources
 
 	MinScale             int           // 0 = may scale to zero
@@ -154,6 +172,24 @@ type Service struct {
 
 	origin
 	raw *rawService
+}
+
+// ScaleToZeroDelay is how long after its last request Knative removes the
+// Service's last instance: the autoscaler asks for zero once the stable
+// window has seen no traffic, and the KPA then waits until the revision has
+// been inactive for max(scale-to-zero-grace-period, retention period)
+// (knative/serving pkg/reconciler/autoscaling/kpa/scaler.go, handleScaleToZero).
+func (s *Service) ScaleToZeroDelay() time.Duration {
+	return s.Window + max(DefaultScaleToZeroGracePeriod, s.ScaleToZeroRetention)
+}
+
+// ProbeTiming is when and how often a probe runs and how many failures in a
+// row count, with Kubernetes' defaults filled in.
+type ProbeTiming struct {
+	InitialDelay     time.Duration // initialDelaySeconds
+	Period           time.Duration // periodSeconds
+	Timeout          time.Duration // timeoutSeconds
+	FailureThreshold int           // failureThreshold
 }
 
 // ImportPath is the Go import path of a ko:// image, or "" when the image is not
@@ -237,12 +273,13 @@ func (d Delivery) Backoff(n int) time.Duration {
 }
 
 // SinkBinding gives Subject (a Service) the environment variable K_SINK with the
-// address of Sink.
+// address of Sink, and K_CE_OVERRIDES with CEOverrides.
 type SinkBinding struct {
-	Name      string
-	Namespace string
-	Subject   ObjectRef
-	Sink      Destination
+	Name        string
+	Namespace   string
+	Subject     ObjectRef
+	Sink        Destination
+	CEOverrides map[string]string // spec.ceOverrides.extensions
 
 	origin
 	raw *rawSinkBinding
@@ -253,6 +290,7 @@ type PingSource struct {
 	Name        string
 	Namespace   string
 	Schedule    string // standard 5-field cron
+	Timezone    string // IANA zone the schedule is read in; "" = UTC
 	ContentType string
 	Data        string
 	Sink        Destination

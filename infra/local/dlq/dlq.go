@@ -29,6 +29,7 @@ import (
 
 	"github.com/tidings-dev/tidings/events"
 	"github.com/tidings-dev/tidings/infra/local/eventing/deadletter"
+	"github.com/tidings-dev/tidings/infra/local/eventing/kafkasource"
 	"github.com/tidings-dev/tidings/knative/topology"
 )
 
@@ -176,7 +177,7 @@ func place(src Source, l deadletter.Letter) (topic, reason string) {
 		return "", fmt.Sprintf("knativeerrordest %q is not %s's subscriber (Service %s): not a letter its dispatcher wrote", l.Dest, src.Name, src.Subscriber)
 	}
 	ev := l.Event.Clone()
-	for _, name := range []string{deadletter.ExtErrorDest, deadletter.ExtErrorCode, deadletter.ExtErrorData} {
+	for _, name := range []string{kafkasource.ExtErrorDest, kafkasource.ExtErrorCode, kafkasource.ExtErrorData} {
 		ev.SetExtension(name, nil)
 	}
 	if err := events.Validate(ev); err != nil {

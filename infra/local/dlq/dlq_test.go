@@ -17,6 +17,7 @@ import (
 	"github.com/tidings-dev/tidings/events"
 	"github.com/tidings-dev/tidings/infra/local/dlq"
 	"github.com/tidings-dev/tidings/infra/local/eventing/deadletter"
+	"github.com/tidings-dev/tidings/infra/local/eventing/kafkasource"
 	"github.com/tidings-dev/tidings/infra/testenv"
 	"github.com/tidings-dev/tidings/knative/topology"
 )
@@ -64,9 +65,9 @@ func (k *kafka) write(topic string, e event.Event) {
 // answered 500.
 func letter(e event.Event, dest string) event.Event {
 	l := e.Clone()
-	l.SetExtension(deadletter.ExtErrorDest, dest)
-	l.SetExtension(deadletter.ExtErrorCode, "500")
-	l.SetExtension(deadletter.ExtErrorData, base64.StdEncoding.EncodeToString([]byte("smtp down")))
+	l.SetExtension(kafkasource.ExtErrorDest, dest)
+	l.SetExtension(kafkasource.ExtErrorCode, "500")
+	l.SetExtension(kafkasource.ExtErrorData, base64.StdEncoding.EncodeToString([]byte("smtp down")))
 	return l
 }
 

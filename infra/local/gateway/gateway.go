@@ -1,8 +1,9 @@
 // Package gateway is the local stand-in for the cluster's Gateway API
 // implementation: one http.Handler on :8080 that sends each request to the
-// backend (a serving.Service) its HTTPRoute names. It has no routes of its
-// own; the route table comes from infra/cluster/http-route.yaml through
-// Config.Resolve.
+// backend (a serving.Service) its HTTPRoute rule names, after applying the
+// rule's filters, so a function sees the request it will see on a cluster.
+// It has no routes of its own; the rules come from
+// infra/cluster/http-route.yaml through Config.Route.
 package gateway
 
 import (
@@ -21,11 +22,22 @@ import (
 	"github.com/tidings-dev/tidings/infra/local/internal/problem"
 )
 
+// Rule is what the HTTPRoute rule matching a request says to do with it.
+type Rule struct {
+	Backend string
+	// RewriteHost, when set, replaces the Host header (the URLRewrite
+	// filter's hostname: kubernetes-sigs/gateway-api apis/v1/httproute_types.go,
+	// HTTPURLRewriteFilter). Envoy-based gateways add no X-Forwarded-Host for
+	// it (append_x_forwarded_host defaults to false in envoyproxy/envoy
+	// api/envoy/config/route/v3/route_components.proto), so neither do we.
+	RewriteHost string
+}
+
 // Config wires the gateway.
 type Config struct {
-	// Resolve maps a request path to the name of its backend, following the
-	// HTTPRoute's rules. ok is false when no rule matches.
-	Resolve func(path string) (backend string, ok bool)
+	// Route finds the HTTPRoute rule for a request path. ok is false when
+	// no rule matches.
+	Route func(path string) (rule Rule, ok bool)
 	// Backends holds a handler per backend name.
 	Backends map[string]http.Handler
 	// Fallback serves paths no rule matches; nil means 404.
@@ -39,7 +51,7 @@ const FallbackBackend = "(fallback)"
 
 // Gateway routes requests to backends by path.
 type Gateway struct {
-	resolve  func(string) (string, bool)
+	route    func(string) (Rule, bool)
 	backends map[string]http.Handler
 	fallback http.Handler
 	log      *slog.Logger
@@ -49,13 +61,13 @@ type Gateway struct {
 // not seen.
 func New(cfg Config) *Gateway {
 	g := &Gateway{
-		resolve:  cfg.Resolve,
+		route:    cfg.Route,
 		backends: maps.Clone(cfg.Backends),
 		fallback: cfg.Fallback,
 		log:      cfg.Logger,
 	}
-	if g.resolve == nil {
-		g.resolve = func(string) (string, bool) { return "", false }
+	if g.route == nil {
+		g.route = func(string) (Rule, bool) { return Rule{}, false }
 	}
 	if g.log == nil {
 		g.log = slog.Default()
@@ -89,16 +101,17 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	normalizePath(r)
 	traceID = ensureTraceparent(r.Header)
 
-	name, ok := g.resolve(r.URL.Path)
+	rule, ok := g.route(r.URL.Path)
 	var h http.Handler
 	switch {
 	case ok:
-		backend = name
-		h = g.backends[name]
+		backend = rule.Backend
+		h = g.backends[rule.Backend]
 		if h == nil {
-			problem.Write(rec, http.StatusBadGateway, fmt.Sprintf("the route for %s names backend %q, which is not running", r.URL.Path, name))
+			problem.Write(rec, http.StatusBadGateway, fmt.Sprintf("the route for %s names backend %q, which is not running", r.URL.Path, rule.Backend))
 			return
 		}
+		applyFilters(r, rule)
 	case g.fallback != nil:
 		backend = FallbackBackend
 		h = g.fallback
@@ -123,6 +136,25 @@ func (g *Gateway) logRequest(r *http.Request, rec *recorder, backend, traceID st
 		"backend", backend,
 		"trace_id", traceID,
 	)
+}
+
+// applyFilters changes the request as the rule's filters say, and adds the
+// X-Forwarded-For and X-Forwarded-Proto an Envoy-based gateway sets.
+func applyFilters(r *http.Request, rule Rule) {
+	if rule.RewriteHost != "" {
+		r.Host = rule.RewriteHost
+	}
+	if ip, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+		if prior := r.Header.Values("X-Forwarded-For"); len(prior) > 0 {
+			ip = strings.Join(prior, ", ") + ", " + ip
+		}
+		r.Header.Set("X-Forwarded-For", ip)
+	}
+	proto := "http"
+	if r.TLS != nil {
+		proto = "https"
+	}
+	r.Header.Set("X-Forwarded-Proto", proto)
 }
 
 // normalizePath resolves "." and ".." and repeated slashes before routing,

@@ -116,6 +116,14 @@ func table(exact, prefix map[string]string) func(string) (string, bool) {
 	}
 }
 
+// byBackend turns a path → backend table into rules without filters.
+func byBackend(resolve func(string) (string, bool)) func(string) (Rule, bool) {
+	return func(p string) (Rule, bool) {
+		b, ok := resolve(p)
+		return Rule{Backend: b}, ok
+	}
+}
+
 type fixture struct {
 	url  string
 	logs *syncBuffer
@@ -149,10 +157,10 @@ func getJSON(t *testing.T, rawURL string, header http.Header) (int, http.Header,
 
 func TestRoutesByResolvedBackend(t *testing.T) {
 	f := serve(t, Config{
-		Resolve: table(
+		Route: byBackend(table(
 			map[string]string{"/api/users": "friends"},
 			map[string]string{"/api/signup": "signup", "/api/users/": "post", "/": "web"},
-		),
+		)),
 		Backends: map[string]http.Handler{
 			"signup":  upstream(t, "signup"),
 			"friends": upstream(t, "friends"),
@@ -178,7 +186,7 @@ func TestRoutesByResolvedBackend(t *testing.T) {
 
 func TestUnknownBackendIs502Problem(t *testing.T) {
 	f := serve(t, Config{
-		Resolve:  func(string) (string, bool) { return "ghost", true },
+		Route:    byBackend(func(string) (string, bool) { return "ghost", true }),
 		Backends: map[string]http.Handler{"web": upstream(t, "web")},
 	})
 	status, header, _, body := getJSON(t, f.url+"/api/nothing", nil)
@@ -203,7 +211,7 @@ func TestUnknownBackendIs502Problem(t *testing.T) {
 
 func TestNoRouteUsesFallbackOr404(t *testing.T) {
 	none := func(string) (string, bool) { return "", false }
-	withFallback := serve(t, Config{Resolve: none, Fallback: upstream(t, "placeholder")})
+	withFallback := serve(t, Config{Route: byBackend(none), Fallback: upstream(t, "placeholder")})
 	status, _, got, _ := getJSON(t, withFallback.url+"/anything", nil)
 	if status != http.StatusOK || got.Backend != "placeholder" {
 		t.Fatalf("unrouted path with a fallback → %d %+v, want the fallback", status, got)
@@ -212,7 +220,7 @@ func TestNoRouteUsesFallbackOr404(t *testing.T) {
 		t.Fatalf("fallback logged as backend %v", line["backend"])
 	}
 
-	without := serve(t, Config{Resolve: none})
+	without := serve(t, Config{Route: byBackend(none)})
 	status, header, _, _ := getJSON(t, without.url+"/anything", nil)
 	if status != http.StatusNotFound || header.Get("Content-Type") != "application/problem+json" {
 		t.Fatalf("unrouted path without fallback → %d %s, want 404 problem+json", status, header.Get("Content-Type"))
@@ -221,7 +229,7 @@ func TestNoRouteUsesFallbackOr404(t *testing.T) {
 
 func TestTraceparentKeptOrGenerated(t *testing.T) {
 	f := serve(t, Config{
-		Resolve:  func(string) (string, bool) { return "api", true },
+		Route:    byBackend(func(string) (string, bool) { return "api", true }),
 		Backends: map[string]http.Handler{"api": upstream(t, "api")},
 	})
 
@@ -277,7 +285,7 @@ func TestPathNormalizedBeforeRouting(t *testing.T) {
 	var resolved []string
 	var mu sync.Mutex
 	f := serve(t, Config{
-		Resolve: func(p string) (string, bool) {
+		Route: byBackend(func(p string) (string, bool) {
 			mu.Lock()
 			resolved = append(resolved, p)
 			mu.Unlock()
@@ -285,7 +293,7 @@ func TestPathNormalizedBeforeRouting(t *testing.T) {
 				return "api", true
 			}
 			return "web", true
-		},
+		}),
 		Backends: map[string]http.Handler{"api": upstream(t, "api"), "web": upstream(t, "web")},
 	})
 	// A raw request, so the client does not clean the path itself.
@@ -332,7 +340,7 @@ func TestWebSocketThroughGateway(t *testing.T) {
 	t.Cleanup(ws.Close)
 	u, _ := url.Parse(ws.URL)
 	f := serve(t, Config{
-		Resolve:  func(string) (string, bool) { return "inbox", true },
+		Route:    byBackend(func(string) (string, bool) { return "inbox", true }),
 		Backends: map[string]http.Handler{"inbox": httputil.NewSingleHostReverseProxy(u)},
 	})
 
@@ -361,7 +369,7 @@ func TestWebSocketThroughGateway(t *testing.T) {
 func TestStreamingPassesFlushes(t *testing.T) {
 	release := make(chan struct{})
 	f := serve(t, Config{
-		Resolve: func(string) (string, bool) { return "stream", true },
+		Route: byBackend(func(string) (string, bool) { return "stream", true }),
 		Backends: map[string]http.Handler{"stream": http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			fmt.Fprintln(w, "first")
 			if err := http.NewResponseController(w).Flush(); err != nil {
@@ -393,7 +401,7 @@ func TestStreamingPassesFlushes(t *testing.T) {
 
 func TestBackendPanicIs500AndGatewayKeepsServing(t *testing.T) {
 	f := serve(t, Config{
-		Resolve: table(nil, map[string]string{"/boom": "boom", "/": "web"}),
+		Route: byBackend(table(nil, map[string]string{"/boom": "boom", "/": "web"})),
 		Backends: map[string]http.Handler{
 			"boom": http.HandlerFunc(func(http.ResponseWriter, *http.Request) { panic("kaboom") }),
 			"web":  upstream(t, "web"),
@@ -413,7 +421,7 @@ func TestBackendPanicIs500AndGatewayKeepsServing(t *testing.T) {
 
 func TestRequestLogFields(t *testing.T) {
 	f := serve(t, Config{
-		Resolve: func(string) (string, bool) { return "api", true },
+		Route: byBackend(func(string) (string, bool) { return "api", true }),
 		Backends: map[string]http.Handler{"api": http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			w.WriteHeader(http.StatusCreated)
 			io.WriteString(w, "made")
@@ -435,5 +443,52 @@ func TestRequestLogFields(t *testing.T) {
 	}
 	if id, _ := line["trace_id"].(string); len(id) != 32 {
 		t.Errorf("trace_id = %v", line["trace_id"])
+	}
+}
+
+// The HTTPRoute's URLRewrite sets Host to the function's cluster-local name;
+// the function must see that Host, and no X-Forwarded-Host pointing back at
+// the browser's address (Istio does not add one).
+func TestURLRewriteSetsHostAsOnACluster(t *testing.T) {
+	type got struct{ Host, ForwardedHost, ForwardedProto, ForwardedFor string }
+	heard := make(chan got, 1)
+	fn := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		heard <- got{r.Host, r.Header.Get("X-Forwarded-Host"), r.Header.Get("X-Forwarded-Proto"), r.Header.Get("X-Forwarded-For")}
+	})
+	const clusterHost = "inbox.tidings.svc.cluster.local"
+	f := serve(t, Config{
+		Route: func(p string) (Rule, bool) {
+			if p == "/api/notifications" {
+				return Rule{Backend: "inbox", RewriteHost: clusterHost}, true
+			}
+			return Rule{Backend: "web"}, true
+		},
+		Backends: map[string]http.Handler{"inbox": fn, "web": fn},
+	})
+
+	resp, err := http.Get(f.url + "/api/notifications")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	g := <-heard
+	if g.Host != clusterHost {
+		t.Errorf("function saw Host %q, want %q", g.Host, clusterHost)
+	}
+	if g.ForwardedHost != "" {
+		t.Errorf("function saw X-Forwarded-Host %q; the cluster's gateway sends none", g.ForwardedHost)
+	}
+	if g.ForwardedProto != "http" || g.ForwardedFor != "127.0.0.1" {
+		t.Errorf("X-Forwarded-Proto %q, X-Forwarded-For %q; want http, 127.0.0.1", g.ForwardedProto, g.ForwardedFor)
+	}
+
+	// A rule without the filter leaves Host as the browser sent it.
+	resp, err = http.Get(f.url + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if g := <-heard; g.Host != strings.TrimPrefix(f.url, "http://") {
+		t.Errorf("unfiltered rule: Host %q, want the gateway's own %q", g.Host, strings.TrimPrefix(f.url, "http://"))
 	}
 }

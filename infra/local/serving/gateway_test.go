@@ -2,6 +2,7 @@ package serving
 
 import (
 	"context"
+	"encoding/json"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -9,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/coder/websocket"
 	"github.com/tidings-dev/tidings/infra/local/gateway"
 )
 
@@ -19,7 +19,9 @@ func TestBehindGateway(t *testing.T) {
 	h := start(t, Config{Name: "inbox", Timeout: 300 * time.Millisecond})
 	logs := &syncBuffer{}
 	gw := httptest.NewServer(gateway.New(gateway.Config{
-		Resolve:  func(string) (string, bool) { return "inbox", true },
+		Route: func(string) (gateway.Rule, bool) {
+			return gateway.Rule{Backend: "inbox", RewriteHost: "inbox.tidings.svc.cluster.local"}, true
+		},
 		Backends: map[string]http.Handler{"inbox": h.svc},
 		Logger:   slog.New(slog.NewTextHandler(logs, nil)),
 	}))
@@ -40,22 +42,31 @@ func TestBehindGateway(t *testing.T) {
 		return strings.Contains(logs.String(), "trace_id="+seen[3:35])
 	})
 
-	// A WebSocket crosses both proxies and outlives the request timeout.
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	conn, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(gw.URL, "http")+"/ws", nil)
+	// The function sees the Host the HTTPRoute's URLRewrite sets, and no
+	// X-Forwarded-Host from any hop.
+	resp, err = http.Get(gw.URL + "/headers")
 	if err != nil {
-		t.Fatalf("dial: %v", err)
-	}
-	defer conn.CloseNow()
-	time.Sleep(400 * time.Millisecond) // past Timeout
-	if err := conn.Write(ctx, websocket.MessageText, []byte("hi")); err != nil {
 		t.Fatal(err)
 	}
-	if _, got, err := conn.Read(ctx); err != nil || string(got) != "echo: hi" {
-		t.Fatalf("read %q, %v", got, err)
+	var headers map[string]string
+	json.NewDecoder(resp.Body).Decode(&headers)
+	resp.Body.Close()
+	if headers["host"] != "inbox.tidings.svc.cluster.local" || headers["x-forwarded-host"] != "" {
+		t.Fatalf("function saw Host %q, X-Forwarded-Host %q; want the cluster-local host and none", headers["host"], headers["x-forwarded-host"])
 	}
-	conn.Close(websocket.StatusNormalClosure, "")
+	if headers["x-forwarded-proto"] != "http" || headers["x-forwarded-for"] != "127.0.0.1, 127.0.0.1" {
+		t.Fatalf("X-Forwarded-Proto %q, X-Forwarded-For %q", headers["x-forwarded-proto"], headers["x-forwarded-for"])
+	}
+
+	// A WebSocket crosses both proxies and is closed at the request timeout.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	conn := dialWS(t, ctx, gw.URL)
+	defer conn.CloseNow()
+	echo(t, ctx, conn, "hi")
+	if _, _, err := conn.Read(ctx); err == nil || ctx.Err() != nil {
+		t.Fatalf("read past the timeout = %v, want the connection closed", err)
+	}
 
 	// The Service's 504 is what the gateway logs and returns.
 	resp, err = http.Get(gw.URL + "/slow?d=30s")

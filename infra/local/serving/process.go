@@ -27,7 +27,35 @@ type process struct {
 	exitErr error         // valid after exited is closed
 
 	mu       sync.Mutex
-	stopping bool // we asked it to stop: its exit is expected
+	stopping bool          // we asked it to stop: its exit is expected
+	unready  chan struct{} // non-nil while readiness fails; closed when it passes again
+}
+
+// unreadyCh is nil while the process passes its readiness probe, and
+// otherwise a channel closed when it passes again.
+func (p *process) unreadyCh() <-chan struct{} {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.unready == nil {
+		return nil
+	}
+	return p.unready
+}
+
+// setReady records a readiness verdict and reports whether it changed.
+func (p *process) setReady(ready bool) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	switch {
+	case ready && p.unready != nil:
+		close(p.unready)
+		p.unready = nil
+		return true
+	case !ready && p.unready == nil:
+		p.unready = make(chan struct{})
+		return true
+	}
+	return false
 }
 
 func (p *process) pid() int { return p.cmd.Process.Pid }
@@ -133,47 +161,76 @@ func launch(spec launchSpec, onExit func(*process)) (*process, error) {
 	return p, nil
 }
 
-// waitReady polls GET http://addr<healthPath> until it answers 200, the
-// process exits, or ctx ends.
-func (p *process) waitReady(ctx context.Context, healthPath string) error {
-	client := &http.Client{
-		Timeout:   time.Second,
-		Transport: &http.Transport{DisableKeepAlives: true},
-	}
-	url := "http://" + p.addr + healthPath
-	// Probe every few ms at first, as queue-proxy does during a cold start: a
-	// Go function is ready within tens of ms and every probe gap adds to the
-	// cold start. Slow down for a process that takes seconds.
+// waitReady runs the readiness probe until it passes, the process exits,
+// or ctx ends. With no period set it probes aggressively, as queue-proxy
+// does during a cold start (knative/serving pkg/queue/readiness/probe.go):
+// a Go function is ready within tens of ms and every probe gap adds to the
+// cold start. With a period, it probes on that schedule, as kubelet would.
+func (p *process) waitReady(ctx context.Context, pr Probe) error {
 	start := time.Now()
-	var last string
+	delay := func() time.Duration {
+		switch {
+		case pr.Period > 0:
+			return pr.Period
+		case time.Since(start) < time.Second:
+			return 2 * time.Millisecond
+		}
+		return 50 * time.Millisecond
+	}
+	if pr.InitialDelay > 0 {
+		select {
+		case <-time.After(pr.InitialDelay):
+		case <-p.exited:
+		case <-ctx.Done():
+		}
+	}
+	var last error
 	for {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-		resp, err := client.Do(req)
-		if err == nil {
-			io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
-			last = "GET " + healthPath + " answered " + resp.Status
-		} else {
-			last = err.Error()
+		if last = p.probe(ctx, pr); last == nil {
+			return nil
 		}
 		select {
 		case <-p.exited:
 			return fmt.Errorf("exited before becoming ready (%v); last output:\n%s", p.exitErr, p.output.String())
 		case <-ctx.Done():
-			return fmt.Errorf("not ready (last probe: %s): %v", last, context.Cause(ctx))
-		case <-time.After(probeDelay(time.Since(start))):
+			return fmt.Errorf("not ready (last probe: %v): %v", last, context.Cause(ctx))
+		case <-time.After(delay()):
 		}
 	}
 }
 
-func probeDelay(waited time.Duration) time.Duration {
-	if waited < time.Second {
-		return 2 * time.Millisecond
+// probe runs one probe: a GET that passes with any status from 200 to 399
+// (knative/serving pkg/queue/health/probe.go, IsHTTPProbeReady, as kubelet's
+// HTTP prober), or a TCP connect when the probe has no path.
+func (p *process) probe(ctx context.Context, pr Probe) error {
+	ctx, cancel := context.WithTimeout(ctx, pr.Timeout)
+	defer cancel()
+	if pr.Path == "" {
+		c, err := (&net.Dialer{}).DialContext(ctx, "tcp", p.addr)
+		if err != nil {
+			return err
+		}
+		return c.Close()
 	}
-	return 50 * time.Millisecond
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+p.addr+pr.Path, nil)
+	req.Header.Set("User-Agent", "kube-probe/1.33")
+	resp, err := probeClient.Do(req)
+	if err != nil {
+		return err
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode < 200 || resp.StatusCode > 399 {
+		return fmt.Errorf("GET %s answered %s", pr.Path, resp.Status)
+	}
+	return nil
+}
+
+// probeClient neither reuses connections (each probe is a fresh one, as
+// kubelet's) nor follows redirects (a 3xx passes as it is).
+var probeClient = &http.Client{
+	Transport:     &http.Transport{DisableKeepAlives: true},
+	CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 }
 
 func freePort() (int, error) {

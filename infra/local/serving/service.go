@@ -18,22 +18,28 @@ import (
 	"net/url"
 	"os"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/tidings-dev/tidings/infra/local/internal/problem"
+	"github.com/tidings-dev/tidings/knative/topology"
 )
 
-// Defaults for zero Config fields, taken from Knative's own defaults where
-// Knative has one.
+// Defaults for zero Config fields. Knative's own (timeout, scale-to-zero
+// delay, probe schedules) live in knative/topology.
 const (
-	DefaultTimeout         = 300 * time.Second // config-defaults revision-timeout-seconds
-	DefaultIdleTimeout     = 60 * time.Second  // config-autoscaler stable-window
 	DefaultStartTimeout    = 60 * time.Second
 	DefaultStopGracePeriod = 10 * time.Second
-	DefaultHealthPath      = "/healthz"
 )
+
+// Probe is one of the container's probes: an HTTP GET of Path (or, with no
+// Path, a TCP connect, Knative's default readiness probe) on its schedule.
+type Probe struct {
+	Path string
+	topology.ProbeTiming
+}
 
 // State is where a Service's process is in its life.
 type State string
@@ -65,8 +71,9 @@ type Config struct {
 	// QueueDepth is how many requests may wait for a concurrency slot before
 	// new ones get 503; default 10 × ContainerConcurrency, like queue-proxy.
 	QueueDepth int
-	// Timeout bounds the time from a request's arrival to the first byte of
-	// its response (spec.timeoutSeconds); it covers queueing and cold start.
+	// Timeout is spec.timeoutSeconds, counted from the request's arrival
+	// (queueing and cold start included): a response that has not started
+	// by then gets 504, and an upgraded connection (a WebSocket) is closed.
 	Timeout time.Duration
 	// IdleTimeout is how long the process may sit with no request in flight
 	// before it is stopped (scale to zero).
@@ -75,8 +82,13 @@ type Config struct {
 	StartTimeout time.Duration
 	// StopGracePeriod is the wait between SIGTERM and SIGKILL.
 	StopGracePeriod time.Duration
-	// HealthPath is polled with GET until it answers 200; default /healthz.
-	HealthPath string
+	// Readiness gates traffic: polled during a cold start until it passes,
+	// then every period; FailureThreshold failures in a row hold requests
+	// back until it passes again.
+	Readiness Probe
+	// Liveness, when it has a Path, restarts the process after
+	// FailureThreshold failures in a row.
+	Liveness Probe
 	// Output receives the process's stdout and stderr, each line prefixed
 	// with "[name] "; default os.Stderr.
 	Output io.Writer
@@ -124,10 +136,10 @@ type startAttempt struct {
 // right away in the background.
 func New(cfg Config) *Service {
 	if cfg.Timeout <= 0 {
-		cfg.Timeout = DefaultTimeout
+		cfg.Timeout = topology.DefaultTimeout
 	}
 	if cfg.IdleTimeout <= 0 {
-		cfg.IdleTimeout = DefaultIdleTimeout
+		cfg.IdleTimeout = topology.DefaultWindow + topology.DefaultScaleToZeroGracePeriod
 	}
 	if cfg.StartTimeout <= 0 {
 		cfg.StartTimeout = DefaultStartTimeout
@@ -135,8 +147,16 @@ func New(cfg Config) *Service {
 	if cfg.StopGracePeriod <= 0 {
 		cfg.StopGracePeriod = DefaultStopGracePeriod
 	}
-	if cfg.HealthPath == "" {
-		cfg.HealthPath = DefaultHealthPath
+	for _, p := range []*Probe{&cfg.Readiness, &cfg.Liveness} {
+		if p.Timeout <= 0 {
+			p.Timeout = topology.DefaultProbeTimeout
+		}
+		if p.FailureThreshold <= 0 {
+			p.FailureThreshold = topology.DefaultProbeFailureThreshold
+		}
+	}
+	if cfg.Liveness.Period <= 0 {
+		cfg.Liveness.Period = topology.DefaultProbePeriod
 	}
 	if cfg.Output == nil {
 		cfg.Output = os.Stderr
@@ -384,7 +404,19 @@ func (s *Service) ensureProcess(ctx context.Context) (*process, error) {
 		}
 		if p := s.proc; p != nil && !p.hasExited() {
 			s.mu.Unlock()
-			return p, nil
+			unready := p.unreadyCh()
+			if unready == nil {
+				return p, nil
+			}
+			// Failing readiness: the pod is out of the endpoints, so the
+			// request waits as the activator would.
+			select {
+			case <-unready:
+			case <-p.exited:
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			}
+			continue
 		}
 		s.proc = nil
 		a := s.start
@@ -422,6 +454,8 @@ func (s *Service) runStart(a *startAttempt) {
 		if s.inflight == 0 {
 			s.armIdleLocked()
 		}
+		s.workers.Add(1)
+		go s.watch(p)
 	}
 	a.proc, a.err = p, err
 	close(a.done)
@@ -453,7 +487,7 @@ func (s *Service) startProcess() (*process, error) {
 
 	ctx, cancel := context.WithTimeout(s.life, s.cfg.StartTimeout)
 	defer cancel()
-	if err := p.waitReady(ctx, s.cfg.HealthPath); err != nil {
+	if err := p.waitReady(ctx, s.cfg.Readiness); err != nil {
 		p.terminate(context.Background(), min(s.cfg.StopGracePeriod, time.Second))
 		if s.life.Err() != nil {
 			return nil, errClosed
@@ -523,6 +557,80 @@ func (s *Service) checkIdle() {
 	}()
 }
 
+// watch probes a ready process for as long as it runs, as kubelet does:
+// readiness every period (Kubernetes' default when the manifest leaves it
+// to Knative's start-up probing), liveness every period after its initial
+// delay. FailureThreshold failures in a row take the process out of
+// rotation (readiness) or restart it (liveness).
+func (s *Service) watch(p *process) {
+	defer s.workers.Done()
+	ready := s.cfg.Readiness
+	if ready.Period <= 0 {
+		ready.Period = topology.DefaultProbePeriod
+	}
+	live := s.cfg.Liveness
+	readyTick := time.NewTicker(ready.Period)
+	defer readyTick.Stop()
+	var liveTick <-chan time.Time
+	if live.Path != "" {
+		t := time.NewTicker(live.Period)
+		defer t.Stop()
+		liveTick = t.C
+	}
+	liveAfter := p.started.Add(live.InitialDelay)
+	var readyFails, liveFails int
+	for {
+		select {
+		case <-p.exited:
+			return
+		case <-s.life.Done():
+			return
+		case <-readyTick.C:
+			err := p.probe(s.life, ready)
+			if err == nil {
+				readyFails = 0
+				if p.setReady(true) {
+					s.log.Info("readiness probe passes again", "pid", p.pid())
+				}
+				continue
+			}
+			if readyFails++; readyFails >= ready.FailureThreshold && p.setReady(false) {
+				s.log.Warn("readiness probe failing: holding requests back", "pid", p.pid(), "err", err)
+			}
+		case now := <-liveTick:
+			if now.Before(liveAfter) {
+				continue
+			}
+			err := p.probe(s.life, live)
+			if err == nil {
+				liveFails = 0
+				continue
+			}
+			if liveFails++; liveFails >= live.FailureThreshold {
+				s.log.Warn("liveness probe failed: restarting", "pid", p.pid(), "failures", liveFails, "err", err)
+				s.restart(p)
+				return
+			}
+		}
+	}
+}
+
+// restart stops a process that failed its liveness probe; the next request
+// (or the min-scale keeper) starts a new one, as kubelet restarts the
+// container.
+func (s *Service) restart(p *process) {
+	s.mu.Lock()
+	if s.proc == p {
+		s.proc = nil
+	}
+	s.mu.Unlock()
+	p.markStopping()
+	if err := p.terminate(context.Background(), s.cfg.StopGracePeriod); err != nil {
+		s.log.Warn("stopping unhealthy process", "pid", p.pid(), "err", err)
+	}
+	s.transport.CloseIdleConnections()
+}
+
 // keepWarm holds MinScale > 0 services at one process, restarting a crashed
 // process with a growing back-off as kubelet would.
 func (s *Service) keepWarm() {
@@ -569,17 +677,21 @@ const (
 	headersPending int32 = iota
 	headersReceived
 	headersTimedOut
+	upgraded // 101: a WebSocket, closed at the deadline
 )
 
 func (s *Service) forward(w http.ResponseWriter, r *http.Request, p *process, deadline time.Time) {
 	ctx, cancel := context.WithCancel(r.Context())
 	defer cancel()
 	t := &proxyTarget{addr: p.addr}
-	// Past the deadline with no response headers: abort with 504. Once
-	// headers are in, the response may stream (or a WebSocket stay open)
-	// for as long as it needs.
+	// At the deadline, a request with no response headers yet gets 504, and
+	// an upgraded connection is closed; a response that has started may
+	// stream on. That is queue-proxy's and the activator's timeout handler
+	// (knative/serving pkg/http/handler/timeout.go): a hijacked connection
+	// never writes through the handler's writer, so timeoutSeconds ends it
+	// (knative/serving#16638).
 	timer := time.AfterFunc(time.Until(deadline), func() {
-		if t.state.CompareAndSwap(headersPending, headersTimedOut) {
+		if t.state.CompareAndSwap(headersPending, headersTimedOut) || t.state.Load() == upgraded {
 			cancel()
 		}
 	})
@@ -587,18 +699,36 @@ func (s *Service) forward(w http.ResponseWriter, r *http.Request, p *process, de
 	s.proxy.ServeHTTP(w, r.WithContext(context.WithValue(ctx, proxyCtxKey{}, t)))
 }
 
+// rewrite forwards the request as the activator and queue-proxy do: Host
+// and the X-Forwarded-* headers the gateway set pass through, and the peer
+// is appended to X-Forwarded-For (Go's Director-style proxy, which both
+// use); no X-Forwarded-Host is invented.
 func rewrite(pr *httputil.ProxyRequest) {
 	t := pr.In.Context().Value(proxyCtxKey{}).(*proxyTarget)
 	pr.SetURL(&url.URL{Scheme: "http", Host: t.addr})
 	pr.Out.Host = pr.In.Host
-	pr.SetXForwarded()
+	for _, h := range []string{"X-Forwarded-Host", "X-Forwarded-Proto"} {
+		if v := pr.In.Header.Values(h); len(v) > 0 {
+			pr.Out.Header[h] = v
+		}
+	}
+	if ip, _, err := net.SplitHostPort(pr.In.RemoteAddr); err == nil {
+		if prior := pr.In.Header.Values("X-Forwarded-For"); len(prior) > 0 {
+			ip = strings.Join(prior, ", ") + ", " + ip
+		}
+		pr.Out.Header.Set("X-Forwarded-For", ip)
+	}
 }
 
 var errTimedOut = errors.New("no response before the request timeout")
 
 func headersArrived(resp *http.Response) error {
 	t := resp.Request.Context().Value(proxyCtxKey{}).(*proxyTarget)
-	if !t.state.CompareAndSwap(headersPending, headersReceived) {
+	next := headersReceived
+	if resp.StatusCode == http.StatusSwitchingProtocols {
+		next = upgraded
+	}
+	if !t.state.CompareAndSwap(headersPending, next) {
 		return errTimedOut
 	}
 	return nil

@@ -94,6 +94,9 @@ func start(t *testing.T, cfg Config) *harness {
 		cfg.Name = "hello"
 	}
 	cfg.Binary = helloBinary
+	if cfg.Readiness.Path == "" {
+		cfg.Readiness.Path = "/healthz"
+	}
 	cfg.Output = h.output
 	cfg.Logger = slog.New(slog.NewTextHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	if cfg.StopGracePeriod == 0 {
@@ -481,36 +484,66 @@ func TestEnvironmentPassedToProcess(t *testing.T) {
 
 func TestWebSocketThroughProxyKeepsProcessUp(t *testing.T) {
 	const idle = 150 * time.Millisecond
-	h := start(t, Config{IdleTimeout: idle, Timeout: 100 * time.Millisecond})
+	h := start(t, Config{IdleTimeout: idle, Timeout: time.Minute})
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	conn, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(h.server.URL, "http")+"/ws", nil)
-	if err != nil {
-		t.Fatalf("dial through proxy: %v", err)
-	}
-	defer conn.CloseNow()
-	echo := func(msg string) {
-		t.Helper()
-		if err := conn.Write(ctx, websocket.MessageText, []byte(msg)); err != nil {
-			t.Fatalf("write: %v", err)
-		}
-		_, got, err := conn.Read(ctx)
-		if err != nil || string(got) != "echo: "+msg {
-			t.Fatalf("read = %q, %v", got, err)
-		}
-	}
-	echo("hello")
+	conn := dialWS(t, ctx, h.server.URL)
+	echo(t, ctx, conn, "hello")
 
-	// Longer than both the idle timeout and the request timeout: an open
-	// WebSocket is a request in flight, so the process stays.
+	// Longer than the idle timeout: an open WebSocket is a request in
+	// flight, so the process stays.
 	time.Sleep(4 * idle)
 	if got := h.svc.State(); got != StateRunning {
 		t.Fatalf("state with an open WebSocket = %s, want running", got)
 	}
-	echo("still here")
+	echo(t, ctx, conn, "still here")
 
 	conn.Close(websocket.StatusNormalClosure, "")
 	eventually(t, "scale to zero after the WebSocket closed", func() bool { return h.svc.State() == StateStopped })
+}
+
+// timeoutSeconds ends an upgraded connection as queue-proxy does: the
+// client sees the WebSocket close (the web app then reconnects).
+func TestWebSocketClosedAtRequestTimeout(t *testing.T) {
+	const timeout = 400 * time.Millisecond
+	h := start(t, Config{Timeout: timeout})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	opened := time.Now()
+	conn := dialWS(t, ctx, h.server.URL)
+	defer conn.CloseNow()
+	echo(t, ctx, conn, "before the deadline")
+	_, _, err := conn.Read(ctx) // the function never sends unprompted
+	if err == nil || ctx.Err() != nil {
+		t.Fatalf("read after the deadline = %v (ctx %v), want the connection closed", err, ctx.Err())
+	}
+	if open := time.Since(opened); open < timeout {
+		t.Fatalf("closed after %s, before the %s timeout", open, timeout)
+	}
+	eventually(t, "the function to see its WebSocket end", func() bool {
+		s, ok := h.tryStats()
+		return ok && s.Inflight == 0
+	})
+}
+
+func dialWS(t *testing.T, ctx context.Context, base string) *websocket.Conn {
+	t.Helper()
+	conn, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(base, "http")+"/ws", nil)
+	if err != nil {
+		t.Fatalf("dial through proxy: %v", err)
+	}
+	return conn
+}
+
+func echo(t *testing.T, ctx context.Context, conn *websocket.Conn, msg string) {
+	t.Helper()
+	if err := conn.Write(ctx, websocket.MessageText, []byte(msg)); err != nil {
+		t.Fatalf("write: %v", err)
+	}
+	_, got, err := conn.Read(ctx)
+	if err != nil || string(got) != "echo: "+msg {
+		t.Fatalf("read = %q, %v", got, err)
+	}
 }
 
 func TestNeverReadyGives503AndLeavesNoProcess(t *testing.T) {

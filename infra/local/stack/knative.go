@@ -2,6 +2,7 @@ package stack
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -100,17 +101,13 @@ func (s *Stack) resolve(d topology.Destination) (string, error) {
 	return b.ResolveReference(rel).String(), nil
 }
 
-// idleTimeout is how long Knative would keep an idle revision: the stable
-// window (60 s default) or the retention period, whichever is longer.
+// idleTimeout is how long an idle Service keeps its process: Knative's
+// scale-to-zero delay, or Options.IdleTimeout when set.
 func (s *Stack) idleTimeout(svc *topology.Service) time.Duration {
 	if s.opts.IdleTimeout > 0 {
 		return s.opts.IdleTimeout
 	}
-	window := svc.Window
-	if window == 0 {
-		window = 60 * time.Second
-	}
-	return max(window, svc.ScaleToZeroRetention)
+	return svc.ScaleToZeroDelay()
 }
 
 // startServices gives each Service its own local address, fronted by a
@@ -119,25 +116,16 @@ func (s *Stack) startServices(ctx context.Context, bins map[string]string) error
 	runners := map[string]*serving.Service{}
 	// Addresses first: a SinkBinding may point one Service at another.
 	for _, svc := range s.topo.Services {
-		u, err := s.listen(0, lazyHandler(func() *serving.Service { return runners[svc.Name] }))
+		u, err := s.listen(0, clusterLocal(svc, lazyHandler(func() *serving.Service { return runners[svc.Name] })))
 		if err != nil {
 			return err
 		}
 		s.urls[svc.Name] = u
 	}
 	for _, svc := range s.topo.Services {
-		env := s.backing.Env()
-		for _, e := range svc.Env {
-			if e.ValueFrom == nil {
-				env[e.Name] = e.Value
-			}
-		}
-		if sink, ok := s.topo.SinkFor(svc.Name); ok {
-			u, err := s.resolve(sink)
-			if err != nil {
-				return fmt.Errorf("SinkBinding for %s: %w", svc.Name, err)
-			}
-			env["K_SINK"] = u
+		env, err := s.serviceEnv(svc)
+		if err != nil {
+			return err
 		}
 		koData, err := serving.KoDataPath(ctx, s.opts.RepoDir, svc.ImportPath())
 		if err != nil {
@@ -147,13 +135,52 @@ func (s *Stack) startServices(ctx context.Context, bins map[string]string) error
 			Name: svc.Name, Binary: bins[svc.Name], Env: maps.Clone(env), KoDataPath: koData,
 			MinScale: svc.MinScale, ContainerConcurrency: svc.ContainerConcurrency,
 			Timeout: svc.Timeout, IdleTimeout: s.idleTimeout(svc),
-			HealthPath: svc.ReadinessPath, Output: s.opts.FunctionOutput, Logger: s.opts.Logger,
+			Readiness: serving.Probe{Path: svc.ReadinessPath, ProbeTiming: svc.Readiness},
+			Liveness:  serving.Probe{Path: svc.LivenessPath, ProbeTiming: svc.Liveness},
+			Output:    s.opts.FunctionOutput, Logger: s.opts.Logger,
 		})
 		runners[svc.Name] = r
 		s.services[svc.Name] = r
 		s.closers = append(s.closers, r.Stop)
 	}
 	return nil
+}
+
+// serviceEnv is the environment a Service's container gets on a cluster:
+// the backing services (tidings-config and tidings-secrets there), the
+// manifest's literal env, PUBLIC_URL, and what its SinkBinding injects.
+func (s *Stack) serviceEnv(svc *topology.Service) (map[string]string, error) {
+	env := s.backing.Env()
+	env["PUBLIC_URL"] = s.PublicURL
+	for _, e := range svc.Env {
+		if e.ValueFrom == nil {
+			env[e.Name] = e.Value
+		}
+	}
+	b := s.topo.SinkBindingFor(svc.Name)
+	if b == nil {
+		return env, nil
+	}
+	u, err := s.resolve(b.Sink)
+	if err != nil {
+		return nil, fmt.Errorf("SinkBinding for %s: %w", svc.Name, err)
+	}
+	env["K_SINK"] = u
+	env["K_CE_OVERRIDES"] = ceOverrides(b.CEOverrides)
+	return env, nil
+}
+
+// ceOverrides is K_CE_OVERRIDES as a SinkBinding sets it: the JSON of
+// spec.ceOverrides, or empty when there is none (knative/eventing
+// pkg/apis/sources/v1/sinkbinding_lifecycle.go, Do).
+func ceOverrides(ext map[string]string) string {
+	if ext == nil {
+		return ""
+	}
+	b, _ := json.Marshal(struct {
+		Extensions map[string]string `json:"extensions,omitempty"`
+	}{ext})
+	return string(b)
 }
 
 // startSources starts a dispatcher per KafkaSource and a pinger per
@@ -191,7 +218,7 @@ func (s *Stack) startSources(ctx context.Context) error {
 			return fmt.Errorf("PingSource %s: %w", p.Name, err)
 		}
 		pinger, err := pingsource.Start(ctx, pingsource.Config{
-			Name: p.Name, Namespace: p.Namespace, Schedule: p.Schedule,
+			Name: p.Name, Namespace: p.Namespace, Schedule: p.Schedule, Timezone: p.Timezone,
 			ContentType: p.ContentType, Data: p.Data, SinkURL: sink, Logger: s.opts.Logger,
 		})
 		if err != nil {
@@ -201,6 +228,19 @@ func (s *Stack) startSources(ctx context.Context) error {
 		s.pingers[p.Name] = pinger
 	}
 	return nil
+}
+
+// clusterLocal gives a request to a Service's own address the Host it has
+// on a cluster, where event sources and other Services call
+// http://<name>.<namespace>.svc.cluster.local (Knative routes by that Host),
+// so a function sees the same Host from every caller.
+func clusterLocal(svc *topology.Service, h http.Handler) http.Handler {
+	host := svc.Name + "." + svc.Namespace + ".svc.cluster.local"
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r = r.WithContext(r.Context()) // a copy: the server's request stays as it came
+		r.Host = host
+		h.ServeHTTP(w, r)
+	})
 }
 
 // lazyHandler forwards to a runner created after its listener.

@@ -26,12 +26,13 @@ import (
 type person struct {
 	*browser
 	id, name string
+	origin   string // the page's origin: the address the stack prints (PUBLIC_URL)
 	live     chan map[string]any
 }
 
 func signUp(t *testing.T, w *world, name string) *person {
 	t.Helper()
-	p := &person{browser: newBrowser(t, w.GatewayURL), name: name}
+	p := &person{browser: newBrowser(t, w.GatewayURL), name: name, origin: w.PublicURL}
 	code, body := p.do("POST", "/api/signup", fmt.Sprintf(`{"email":%q,"password":"correct horse","name":%q}`, mail("social-"+strings.ToLower(name)), name))
 	if code != 201 {
 		t.Fatalf("signup %s: %d %v", name, code, body)
@@ -44,7 +45,7 @@ func signUp(t *testing.T, w *world, name string) *person {
 func (p *person) listen(t *testing.T) {
 	t.Helper()
 	u, _ := url.Parse(p.base)
-	hdr := http.Header{"Origin": {p.base}}
+	hdr := http.Header{"Origin": {p.origin}}
 	for _, c := range p.c.Jar.Cookies(u) {
 		hdr.Add("Cookie", c.Name+"="+c.Value)
 	}

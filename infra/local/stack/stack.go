@@ -62,7 +62,8 @@ type Options struct {
 	DataDir string // survives restarts; default RepoDir/.data
 	Ports   Ports
 	// Env overrides backing services (KAFKA_BROKERS, DATABASE_URL, REDIS_URL,
-	// S3_ENDPOINT + S3_ACCESS_KEY + S3_SECRET_KEY, SMTP_ADDR); default os.Getenv.
+	// S3_ENDPOINT + S3_ACCESS_KEY + S3_SECRET_KEY, SMTP_ADDR) and PUBLIC_URL
+	// (default http://localhost:<gateway port>); default os.Getenv.
 	Env func(string) string
 	// IdleTimeout, when set, replaces every Service's scale-to-zero delay
 	// (tests and benchmarks; normally it comes from the manifests).
@@ -88,6 +89,10 @@ type Stack struct {
 	closers     []func(context.Context) error
 	// GatewayURL is where the web app and /api live.
 	GatewayURL string
+	// PublicURL is the site's browser-facing origin, given to every function
+	// as PUBLIC_URL: behind the HTTPRoute's Host rewrite a function cannot
+	// learn it from the request.
+	PublicURL string
 	// IngressURL is the KafkaSink ingress, http://host:port/<ns>/<name>.
 	IngressURL string
 }
@@ -136,6 +141,10 @@ func Up(ctx context.Context, opts Options) (*Stack, error) {
 	}
 	if err = s.opts.Ports.pickFree(); err != nil {
 		return nil, err
+	}
+	s.PublicURL = opts.Env("PUBLIC_URL")
+	if s.PublicURL == "" {
+		s.PublicURL = fmt.Sprintf("http://localhost:%d", s.opts.Ports.Gateway)
 	}
 
 	// Backing services and function builds are independent: overlap them.
@@ -222,7 +231,11 @@ func (s *Stack) startGateway() error {
 	for name, svc := range s.services {
 		backends[name] = svc
 	}
-	gw := gateway.New(gateway.Config{Resolve: s.route.Resolve, Backends: backends, Logger: s.opts.Logger})
+	route := func(path string) (gateway.Rule, bool) {
+		r, ok := s.route.Rule(path)
+		return gateway.Rule{Backend: r.Backend, RewriteHost: r.RewriteHost}, ok
+	}
+	gw := gateway.New(gateway.Config{Route: route, Backends: backends, Logger: s.opts.Logger})
 	url, err := s.listen(s.opts.Ports.Gateway, gw)
 	if err != nil {
 		return err

@@ -106,7 +106,8 @@ func coldStart(ctx context.Context, repo string, o options) error {
 			Name: svc.Name, Binary: bin, Env: env, KoDataPath: koData,
 			ContainerConcurrency: svc.ContainerConcurrency, Timeout: svc.Timeout,
 			IdleTimeout: time.Hour, // scale to zero is Stop below, not a timer
-			HealthPath:  svc.ReadinessPath, Output: fnOut, Logger: quietLogger(),
+			Readiness:   serving.Probe{Path: svc.ReadinessPath, ProbeTiming: svc.Readiness},
+			Output:      fnOut, Logger: quietLogger(),
 		})
 		d, status, err = front.firstRequest(ctx, runner, o.path)
 		starts := runner.ColdStarts()

@@ -21,13 +21,7 @@ import (
 	"github.com/cloudevents/sdk-go/v2/types"
 
 	"github.com/tidings-dev/tidings/infra/local/eventing/internal/kafkaconf"
-)
-
-// The extensions Knative's dispatcher adds to a dead-lettered event.
-const (
-	ExtErrorDest = "knativeerrordest"
-	ExtErrorCode = "knativeerrorcode"
-	ExtErrorData = "knativeerrordata"
+	"github.com/tidings-dev/tidings/infra/local/eventing/kafkasource"
 )
 
 // idleLimit ends a partition read that makes no progress for this long
@@ -153,9 +147,9 @@ func decode(m *sarama.ConsumerMessage) Letter {
 	}
 	l.Event = *ev
 	ext := ev.Extensions()
-	l.Dest = extString(ext, ExtErrorDest)
-	l.Code, _ = strconv.Atoi(extString(ext, ExtErrorCode))
-	if data := extString(ext, ExtErrorData); data != "" {
+	l.Dest = extString(ext, kafkasource.ExtErrorDest)
+	l.Code, _ = strconv.Atoi(extString(ext, kafkasource.ExtErrorCode))
+	if data := extString(ext, kafkasource.ExtErrorData); data != "" {
 		if raw, err := base64.StdEncoding.DecodeString(data); err == nil {
 			l.Reason = string(raw)
 		} else {
@@ -244,7 +238,7 @@ func replayMessage(ctx context.Context, l Letter, targetTopic func(event.Event) 
 		return nil, fmt.Errorf("deadletter: letter %s cannot be replayed: %s", l.Ref(), l.DecodeErr)
 	}
 	ev := l.Event.Clone()
-	for _, name := range []string{ExtErrorDest, ExtErrorCode, ExtErrorData} {
+	for _, name := range []string{kafkasource.ExtErrorDest, kafkasource.ExtErrorCode, kafkasource.ExtErrorData} {
 		ev.SetExtension(name, nil)
 	}
 	topic := targetTopic(ev)

@@ -2,10 +2,14 @@
 // KafkaSink at /<namespace>/<name> that accepts one CloudEvent (binary or
 // structured HTTP mode) and produces it to the sink's topic.
 //
-// Answers follow the real receiver: 202 once Kafka acknowledged the record,
-// 400 for a body that is not a valid CloudEvent, 404 for an unknown sink,
-// 405 for anything but POST, 413 for a body over 10 MiB and 503 when Kafka
-// refuses or cannot be reached.
+// Answers follow the real receiver (eventing-kafka-broker
+// data-plane/receiver/.../impl/handler/IngressRequestHandlerImpl.java,
+// impl/ReceiverVerticle.java, MethodNotAllowedHandler.java), each with an
+// empty body: 202 once Kafka acknowledged the record, 400 for a body that is
+// not a valid CloudEvent, 404 for an unknown sink, 405 for anything but POST,
+// and 503 when the record cannot be produced: Kafka refuses or cannot be
+// reached, or the record is over the producer's max.request.size of 1 MiB.
+// The reason goes to the log.
 package kafkasink
 
 import (
@@ -28,16 +32,24 @@ import (
 	"github.com/cloudevents/sdk-go/v2/types"
 
 	"github.com/tidings-dev/tidings/infra/local/eventing/internal/kafkaconf"
+	"github.com/tidings-dev/tidings/knative/topology"
 )
 
 const (
-	// MaxBodyBytes is the largest request body the ingress accepts.
-	MaxBodyBytes = 10 << 20
+	// MaxBodyBytes is the largest body that can still become a record: the
+	// receiver's producer has max.request.size=1048576
+	// (data-plane/config/sink/100-config-kafka-sink-data-plane.yaml), and a
+	// record holds at least the body. The receiver has no HTTP body limit of
+	// its own; the oversized record fails to produce, hence 503.
+	MaxBodyBytes = kafkaconf.MaxRecordBytes
 	// ProduceTimeout bounds how long one request waits for Kafka before 503.
 	ProduceTimeout = 5 * time.Second
+)
 
-	ContentModeBinary     = "binary"
-	ContentModeStructured = "structured"
+// The KafkaSink content modes, defined in knative/topology.
+const (
+	ContentModeBinary     = topology.ContentModeBinary
+	ContentModeStructured = topology.ContentModeStructured
 )
 
 // Config configures an Ingress.
@@ -136,14 +148,14 @@ func (in *Ingress) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if r.ContentLength > MaxBodyBytes {
-		in.answer(w, r, start, http.StatusRequestEntityTooLarge, fmt.Sprintf("body larger than %d bytes", MaxBodyBytes), nil)
+		in.answer(w, r, start, http.StatusServiceUnavailable, fmt.Sprintf("body larger than the %d bytes a record may have", MaxBodyBytes), nil)
 		return
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
 	if err != nil {
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) {
-			in.answer(w, r, start, http.StatusRequestEntityTooLarge, fmt.Sprintf("body larger than %d bytes", MaxBodyBytes), nil)
+			in.answer(w, r, start, http.StatusServiceUnavailable, fmt.Sprintf("body larger than the %d bytes a record may have", MaxBodyBytes), nil)
 			return
 		}
 		in.answer(w, r, start, http.StatusBadRequest, "reading body: "+err.Error(), nil)
@@ -260,13 +272,7 @@ func (in *Ingress) answer(w http.ResponseWriter, r *http.Request, start time.Tim
 	default:
 		in.log.Info("kafka sink request", attrs...)
 	}
-	if msg == "" {
-		w.WriteHeader(code)
-		return
-	}
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.WriteHeader(code)
-	fmt.Fprintln(w, msg)
 }
 
 // producerPool keeps one live SyncProducer. A producer that failed is retired:

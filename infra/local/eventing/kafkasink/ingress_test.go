@@ -168,6 +168,13 @@ func TestRejections(t *testing.T) {
 	hugeChunked.Body = io.NopCloser(bytes.NewReader(big))
 	hugeChunked.ContentLength = -1 // no Content-Length: the limit must still hold while reading
 
+	// The body fits, but with its headers and the record's framing the
+	// record does not.
+	almost := binaryRequest(t, url, "evt-9", map[string]string{"Ce-Padding": strings.Repeat("p", 4<<10)})
+	almostBody := bytes.Repeat([]byte("x"), MaxBodyBytes-1<<10)
+	almost.Body = io.NopCloser(bytes.NewReader(almostBody))
+	almost.ContentLength = int64(len(almostBody))
+
 	cases := []struct {
 		name string
 		req  *http.Request
@@ -180,13 +187,19 @@ func TestRejections(t *testing.T) {
 		{"unknown sink", binaryRequest(t, srv.URL+"/tidings/nope", "evt-7", nil), http.StatusNotFound},
 		{"too many path segments", binaryRequest(t, srv.URL+"/tidings/users/x", "evt-8", nil), http.StatusNotFound},
 		{"GET", get, http.StatusMethodNotAllowed},
-		{"over 10 MiB with Content-Length", huge, http.StatusRequestEntityTooLarge},
-		{"over 10 MiB chunked", hugeChunked, http.StatusRequestEntityTooLarge},
+		// The receiver cannot produce a record over max.request.size: 503.
+		{"over 1 MiB with Content-Length", huge, http.StatusServiceUnavailable},
+		{"over 1 MiB chunked", hugeChunked, http.StatusServiceUnavailable},
+		{"body under 1 MiB, record over it", almost, http.StatusServiceUnavailable},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			if code, body := do(t, c.req); code != c.want {
+			code, body := do(t, c.req)
+			if code != c.want {
 				t.Errorf("status %d (%s), want %d", code, body, c.want)
+			}
+			if body != "" {
+				t.Errorf("body %q; the receiver answers with the status alone", body)
 			}
 		})
 	}
@@ -199,6 +212,22 @@ func TestRejections(t *testing.T) {
 	recs := b.Read("tidings.users", 1, 10*time.Second)
 	if id, _ := kafkatest.Header(recs[0], "ce_id"); id != "evt-good" {
 		t.Errorf("first record is %q, want evt-good", id)
+	}
+}
+
+// 1 MiB is the cap, not less: a 900 KiB event goes through.
+func TestLargeEventUnderTheRecordLimitIsAccepted(t *testing.T) {
+	b := kafkatest.Start(t, 1, "tidings.users")
+	_, srv := newIngress(t, b.Brokers())
+	req := binaryRequest(t, srv.URL+"/tidings/users", "evt-big", nil)
+	payload := []byte(`"` + strings.Repeat("x", 900<<10) + `"`)
+	req.Body = io.NopCloser(bytes.NewReader(payload))
+	req.ContentLength = int64(len(payload))
+	if code, body := do(t, req); code != http.StatusAccepted {
+		t.Fatalf("900 KiB event: status %d (%s), want 202", code, body)
+	}
+	if recs := b.Read("tidings.users", 1, 10*time.Second); len(recs[0].Value) != len(payload) {
+		t.Fatalf("record value has %d bytes, want %d", len(recs[0].Value), len(payload))
 	}
 }
 
@@ -230,8 +259,8 @@ func TestKafkaDownGives503ThenRecovers(t *testing.T) {
 	b.Stop()
 	start := time.Now()
 	code, body := do(t, binaryRequest(t, url, "during", nil))
-	if code != http.StatusServiceUnavailable {
-		t.Fatalf("status %d (%s), want 503 while Kafka is down", code, body)
+	if code != http.StatusServiceUnavailable || body != "" {
+		t.Fatalf("status %d (%q), want 503 with an empty body while Kafka is down", code, body)
 	}
 	// Bounded, not a speed assertion: the request must not hang for minutes.
 	if waited := time.Since(start); waited > 30*time.Second {

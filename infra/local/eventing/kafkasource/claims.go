@@ -47,12 +47,13 @@ func (h *groupHandler) ordered(s sarama.ConsumerGroupSession, c sarama.ConsumerG
 	}
 }
 
-// unordered keeps up to MaxInFlight records of the partition in flight, and
-// marks offsets only up to the oldest record not yet finished, so a crash
-// never commits past an undelivered record.
+// unordered delivers the partition's records without waiting for each
+// other, within the source-wide MaxInFlight, and marks offsets only up to
+// the oldest record not yet finished, so a crash never commits past an
+// undelivered record.
 func (h *groupHandler) unordered(s sarama.ConsumerGroupSession, c sarama.ConsumerGroupClaim) error {
 	ctx := s.Context()
-	slots := make(chan struct{}, h.d.cfg.MaxInFlight)
+	slots := h.d.slots
 	tracker := &offsetTracker{}
 	var wg sync.WaitGroup
 	defer wg.Wait() // no MarkOffset may run after the session ends

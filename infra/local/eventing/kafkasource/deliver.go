@@ -15,6 +15,8 @@ import (
 	"github.com/cloudevents/sdk-go/v2/binding"
 	"github.com/cloudevents/sdk-go/v2/event"
 	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
+
+	"github.com/tidings-dev/tidings/knative/topology"
 )
 
 // Extensions Knative adds to an event it sends to the dead-letter sink.
@@ -131,7 +133,7 @@ func (d *Dispatcher) sendWithRetries(ctx context.Context, url string, ev *event.
 		if toSubscriber {
 			d.stats.retried.Add(1)
 		}
-		wait := backoff(d.cfg.Delivery.BackoffPolicy, d.cfg.Delivery.BackoffDelay, attempts)
+		wait := topology.Delivery{BackoffPolicy: d.cfg.Delivery.BackoffPolicy, BackoffDelay: d.cfg.Delivery.BackoffDelay}.Backoff(attempts)
 		d.log.Debug("retrying", "url", url, "ce_id", ev.ID(), "attempt", attempts, "result", last.String(), "wait", wait)
 		timer := time.NewTimer(wait)
 		select {
@@ -141,16 +143,6 @@ func (d *Dispatcher) sendWithRetries(ctx context.Context, url string, ev *event.
 		case <-timer.C:
 		}
 	}
-}
-
-// backoff is the wait before retry n (n = 1 for the first retry): Knative's
-// exponential policy waits delay·2^n, so the first retry waits 2·delay;
-// linear waits delay·n.
-func backoff(policy string, delay time.Duration, n int) time.Duration {
-	if policy == BackoffLinear {
-		return delay * time.Duration(n)
-	}
-	return delay * time.Duration(int64(1)<<min(n, 30))
 }
 
 // send makes one binary-mode POST with the Knative dispatcher's headers.

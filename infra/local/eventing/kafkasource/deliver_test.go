@@ -283,29 +283,6 @@ func TestRetryCountIsHonoured(t *testing.T) {
 	}
 }
 
-func TestBackoffPolicy(t *testing.T) {
-	d := 100 * time.Millisecond
-	for _, c := range []struct {
-		policy string
-		n      int
-		want   time.Duration
-	}{
-		{BackoffExponential, 1, 200 * time.Millisecond}, // Knative: n starts at 1
-		{BackoffExponential, 2, 400 * time.Millisecond},
-		{BackoffExponential, 3, 800 * time.Millisecond},
-		{BackoffLinear, 1, 100 * time.Millisecond},
-		{BackoffLinear, 2, 200 * time.Millisecond},
-		{BackoffLinear, 3, 300 * time.Millisecond},
-	} {
-		if got := backoff(c.policy, d, c.n); got != c.want {
-			t.Errorf("%s retry %d: %s, want %s", c.policy, c.n, got, c.want)
-		}
-	}
-	if got := backoff(BackoffExponential, time.Second, 200); got <= 0 {
-		t.Errorf("huge exponent overflowed to %s", got)
-	}
-}
-
 func TestDeadLetterSinkFailureIsRetriedThenCommitted(t *testing.T) {
 	sub := newEndpoint(t, status(http.StatusBadRequest))
 	dls := newEndpoint(t, status(http.StatusServiceUnavailable))

@@ -19,24 +19,31 @@ import (
 	"github.com/IBM/sarama"
 
 	"github.com/tidings-dev/tidings/infra/local/eventing/internal/kafkaconf"
+	"github.com/tidings-dev/tidings/knative/topology"
+)
+
+// The KafkaSource enums, defined in knative/topology; the names stay here
+// for callers that configure a dispatcher by hand (benchmarks).
+const (
+	OffsetEarliest     = topology.OffsetEarliest
+	OffsetLatest       = topology.OffsetLatest
+	OrderingOrdered    = topology.Ordered
+	OrderingUnordered  = topology.Unordered
+	BackoffLinear      = topology.BackoffLinear
+	BackoffExponential = topology.BackoffExponential
 )
 
 const (
-	OffsetEarliest = "earliest"
-	OffsetLatest   = "latest"
-
-	OrderingOrdered   = "ordered"
-	OrderingUnordered = "unordered"
-
-	BackoffLinear      = "linear"
-	BackoffExponential = "exponential"
-
-	// DefaultMaxInFlight is how many records one partition may have in
-	// flight in unordered mode (Knative's max.poll.records default).
+	// DefaultMaxInFlight is how many records an unordered source has in
+	// flight, across all its partitions: the dispatcher's consumer stops
+	// polling while max.poll.records (50) are in flight
+	// (eventing-kafka-broker data-plane/dispatcher/.../impl/consumer/UnorderedConsumerVerticle.java,
+	// data-plane/config/source/100-config-kafka-source-data-plane.yaml). A poll
+	// made just under the cap may overshoot it by up to one poll; we do not.
 	DefaultMaxInFlight = 50
 	// DefaultTimeout is the per-request timeout when the delivery spec sets
 	// none (the Knative dispatcher's default).
-	DefaultTimeout = 600 * time.Second
+	DefaultTimeout = topology.DefaultDeliveryTimeout
 	// minDeadLetterRetries is the least number of retries a dead-letter send
 	// gets, whatever the subscriber's retry count.
 	minDeadLetterRetries = 3
@@ -70,8 +77,8 @@ type Config struct {
 	InitialOffset string
 	// Ordering is "ordered" (the default) or "unordered".
 	Ordering string
-	// MaxInFlight caps concurrent deliveries per partition in unordered
-	// mode; 0 means DefaultMaxInFlight.
+	// MaxInFlight caps concurrent deliveries of the whole source in
+	// unordered mode; 0 means DefaultMaxInFlight.
 	MaxInFlight   int
 	SubscriberURL string
 	Delivery      Delivery
@@ -107,6 +114,7 @@ type Dispatcher struct {
 	group  sarama.ConsumerGroup
 	client *http.Client
 	stats  counters
+	slots  chan struct{} // one token per unordered delivery in flight, shared by all partitions
 
 	cancel    context.CancelFunc
 	done      chan struct{}
@@ -138,6 +146,7 @@ func Start(ctx context.Context, cfg Config) (*Dispatcher, error) {
 		log:    log,
 		group:  group,
 		client: newHTTPClient(cfg.MaxInFlight),
+		slots:  make(chan struct{}, cfg.MaxInFlight),
 		cancel: cancel,
 		done:   make(chan struct{}),
 		ready:  make(chan struct{}),

@@ -205,6 +205,28 @@ func TestUnorderedRespectsMaxInFlight(t *testing.T) {
 	}
 }
 
+// The cap is per source, not per partition: four busy partitions still
+// share MaxInFlight deliveries, as one consumer verticle's max.poll.records.
+func TestUnorderedMaxInFlightIsPerSourceNotPerPartition(t *testing.T) {
+	const partitions, perPartition, limit = 4, 10, 3
+	b := kafkatest.Start(t, partitions, topic)
+	sub := newEndpoint(t, func(w http.ResponseWriter, _ *http.Request, _ int) {
+		time.Sleep(30 * time.Millisecond) // long enough for every partition to pile in
+		w.WriteHeader(http.StatusOK)
+	})
+	for p := range int32(partitions) {
+		produceEvents(t, b, p, fmt.Sprintf("p%d", p), perPartition)
+	}
+	cfg := sourceConfig(b, "g-persource", sub.srv.URL)
+	cfg.Ordering = OrderingUnordered
+	cfg.MaxInFlight = limit
+	d := start(t, cfg)
+	waitFor(t, 30*time.Second, "every delivery", func() bool { return d.Stats().Delivered == partitions*perPartition })
+	if got := sub.maxInFlight.Load(); got > limit {
+		t.Errorf("max in flight across %d partitions = %d, want at most %d for the source", partitions, got, limit)
+	}
+}
+
 // A record that was never finished must come back after a restart with the
 // same group; a record that was delivered must not.
 func TestOrderedOffsetsNotCommittedBeforeSuccess(t *testing.T) {

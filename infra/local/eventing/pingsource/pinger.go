@@ -1,18 +1,22 @@
-// Package pingsource emulates a Knative PingSource: on a cron schedule it
-// POSTs a dev.knative.sources.ping CloudEvent (binary mode) carrying the
-// source's data to its sink.
+// Package pingsource emulates a Knative PingSource as the mtping adapter
+// runs it (knative/eventing pkg/adapter/mtping/runner.go): on a cron
+// schedule read in UTC (or the source's timezone), after a random delay of
+// up to 500 ms, it POSTs a dev.knative.sources.ping CloudEvent (binary mode)
+// carrying the source's data to its sink, retrying 5 times with exponential
+// backoff from 50 ms.
 package pingsource
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
+	"math/rand/v2"
 	"net/http"
 	"sync"
 	"time"
 
+	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/cloudevents/sdk-go/v2/binding"
 	"github.com/cloudevents/sdk-go/v2/event"
 	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
@@ -23,16 +27,26 @@ import (
 // EventType is the CloudEvent type every PingSource emits.
 const EventType = "dev.knative.sources.ping"
 
-// sendTimeout bounds one delivery to the sink.
-const sendTimeout = 30 * time.Second
+// The mtping adapter's delivery: retries and backoff (runner.go, AddSchedule)
+// and the spread of each tick (runner.go, cronTick).
+const (
+	retries      = 5
+	retryBackoff = 50 * time.Millisecond
+	maxJitter    = 500 * time.Millisecond
+	// sendTimeout bounds one attempt to the sink.
+	sendTimeout = 30 * time.Second
+)
 
 // Config mirrors a PingSource's spec.
 type Config struct {
 	Name      string
 	Namespace string
 	// Schedule is a standard 5-field cron expression (CRON_TZ= prefix and
-	// @every/@hourly descriptors allowed).
+	// @every/@hourly descriptors allowed), read in UTC unless Timezone is set.
 	Schedule string
+	// Timezone is spec.timezone, an IANA zone name; "" means UTC, the
+	// adapter's own zone.
+	Timezone string
 	// ContentType becomes the event's datacontenttype (omitted when empty).
 	ContentType string
 	// Data is the event payload, sent as is.
@@ -46,8 +60,9 @@ type Pinger struct {
 	cfg    Config
 	log    *slog.Logger
 	source string
-	client *http.Client
+	client cloudevents.Client
 	cron   *cron.Cron
+	next   func(time.Time) time.Time
 
 	stopOnce sync.Once
 }
@@ -58,22 +73,37 @@ func Start(ctx context.Context, cfg Config) (*Pinger, error) {
 	if cfg.Name == "" || cfg.Namespace == "" || cfg.SinkURL == "" {
 		return nil, errors.New("pingsource: name, namespace and sink URL are required")
 	}
-	schedule, err := cron.ParseStandard(cfg.Schedule)
+	spec := cfg.Schedule
+	if cfg.Timezone != "" {
+		spec = "CRON_TZ=" + cfg.Timezone + " " + spec
+	}
+	schedule, err := cron.ParseStandard(spec)
 	if err != nil {
-		return nil, fmt.Errorf("pingsource %s: schedule %q: %w", cfg.Name, cfg.Schedule, err)
+		return nil, fmt.Errorf("pingsource %s: schedule %q: %w", cfg.Name, spec, err)
 	}
 	log := cfg.Logger
 	if log == nil {
 		log = slog.Default()
 	}
+	client, err := cloudevents.NewClientHTTP(cehttp.WithClient(http.Client{Timeout: sendTimeout}))
+	if err != nil {
+		return nil, fmt.Errorf("pingsource %s: %w", cfg.Name, err)
+	}
 	p := &Pinger{
 		cfg:    cfg,
 		log:    log.With("component", "ping-source", "source", cfg.Namespace+"/"+cfg.Name),
 		source: fmt.Sprintf("/apis/v1/namespaces/%s/pingsources/%s", cfg.Namespace, cfg.Name),
-		client: &http.Client{Timeout: sendTimeout},
-		cron:   cron.New(),
+		client: client,
+		cron:   cron.New(cron.WithLocation(time.UTC)),
+		next:   schedule.Next,
 	}
 	p.cron.Schedule(schedule, cron.FuncJob(func() {
+		// Spread the ticks of many sources, as the adapter does.
+		select {
+		case <-time.After(rand.N(maxJitter)):
+		case <-ctx.Done():
+			return
+		}
 		if err := p.FireNow(ctx); err != nil {
 			p.log.Warn("ping not delivered", "error", err)
 		}
@@ -83,33 +113,26 @@ func Start(ctx context.Context, cfg Config) (*Pinger, error) {
 		<-ctx.Done()
 		p.Close()
 	}()
-	p.log.Info("ping source started", "schedule", cfg.Schedule, "sink", cfg.SinkURL, "next", schedule.Next(time.Now()))
+	p.log.Info("ping source started", "schedule", spec, "sink", cfg.SinkURL, "next", p.Next(time.Now()))
 	return p, nil
 }
 
-// FireNow sends one ping immediately and reports whether the sink accepted
-// it with a 2xx.
+// Next is when the schedule fires next after t (before the jitter).
+func (p *Pinger) Next(t time.Time) time.Time {
+	return p.next(t.In(time.UTC))
+}
+
+// FireNow sends one ping immediately (no jitter), with the adapter's
+// retries, and reports whether the sink finally accepted it.
 func (p *Pinger) FireNow(ctx context.Context) error {
 	ev := p.event(time.Now())
-	ctx, cancel := context.WithTimeout(ctx, sendTimeout)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, p.cfg.SinkURL, nil)
-	if err != nil {
-		return fmt.Errorf("pingsource %s: %w", p.cfg.Name, err)
+	ctx = cloudevents.ContextWithTarget(ctx, p.cfg.SinkURL)
+	ctx = cloudevents.ContextWithRetriesExponentialBackoff(ctx, retryBackoff, retries)
+	result := p.client.Send(binding.WithForceBinary(ctx), ev)
+	if !cloudevents.IsACK(result) {
+		return fmt.Errorf("pingsource %s: sending to %s: %w", p.cfg.Name, p.cfg.SinkURL, result)
 	}
-	if err := cehttp.WriteRequest(binding.WithForceBinary(ctx), binding.ToMessage(&ev), req); err != nil {
-		return fmt.Errorf("pingsource %s: encoding event: %w", p.cfg.Name, err)
-	}
-	resp, err := p.client.Do(req)
-	if err != nil {
-		return fmt.Errorf("pingsource %s: sending to %s: %w", p.cfg.Name, p.cfg.SinkURL, err)
-	}
-	defer resp.Body.Close()
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return fmt.Errorf("pingsource %s: sink %s answered %d", p.cfg.Name, p.cfg.SinkURL, resp.StatusCode)
-	}
-	p.log.Info("ping delivered", "ce_id", ev.ID(), "status", resp.StatusCode)
+	p.log.Info("ping delivered", "ce_id", ev.ID())
 	return nil
 }
 

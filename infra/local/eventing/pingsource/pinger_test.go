@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -152,5 +153,88 @@ func TestStartRejectsBadConfig(t *testing.T) {
 			p.Close()
 			t.Errorf("config %+v accepted", c)
 		}
+	}
+}
+
+// The adapter runs in UTC: "0 9 * * *" is 09:00 UTC whatever the machine's
+// zone; spec.timezone moves it.
+func TestScheduleIsReadInUTCUnlessTimezoneIsSet(t *testing.T) {
+	ny, err := time.LoadLocation("America/New_York")
+	if err != nil {
+		t.Skip("no tzdata:", err)
+	}
+	saved := time.Local
+	time.Local = ny // as on a laptop outside UTC
+	defer func() { time.Local = saved }()
+
+	from := time.Date(2026, 1, 10, 0, 0, 0, 0, time.UTC)
+	for _, c := range []struct {
+		timezone string
+		want     time.Time
+	}{
+		{"", time.Date(2026, 1, 10, 9, 0, 0, 0, time.UTC)},
+		{"Asia/Tokyo", time.Date(2026, 1, 11, 0, 0, 0, 0, time.UTC)}, // 09:00 JST is 00:00 UTC
+	} {
+		c2 := cfg("http://127.0.0.1:1", "0 9 * * *")
+		c2.Timezone = c.timezone
+		p, err := Start(context.Background(), c2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := p.Next(from); !got.Equal(c.want) {
+			t.Errorf("timezone %q: next after %s = %s, want %s", c.timezone, from, got.UTC(), c.want)
+		}
+		p.Close()
+	}
+	c3 := cfg("http://127.0.0.1:1", "0 9 * * *")
+	c3.Timezone = "Mars/Olympus"
+	if _, err := Start(context.Background(), c3); err == nil {
+		t.Error("an unknown timezone was accepted")
+	}
+}
+
+// A failing sink is retried 5 times with backoff from 50 ms, as the
+// adapter's CloudEvents client does; a 400 is not retried.
+func TestFailedPingIsRetried(t *testing.T) {
+	_, srv := newSink(t, http.StatusServiceUnavailable)
+	var calls atomic.Int32
+	srv.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if calls.Add(1) <= 2 {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		w.WriteHeader(http.StatusAccepted)
+	})
+	p, err := Start(context.Background(), cfg(srv.URL, "0 0 1 1 *"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	if err := p.FireNow(context.Background()); err != nil {
+		t.Fatalf("FireNow after two 503s: %v", err)
+	}
+	if calls.Load() != 3 {
+		t.Fatalf("sink called %d times, want 3 (two retries)", calls.Load())
+	}
+
+	calls.Store(0)
+	srv.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		w.WriteHeader(http.StatusServiceUnavailable)
+	})
+	if err := p.FireNow(context.Background()); err == nil {
+		t.Fatal("FireNow hid a sink that kept failing")
+	}
+	if calls.Load() != 1+5 {
+		t.Fatalf("sink called %d times for a lasting 503, want 6 (1 + 5 retries)", calls.Load())
+	}
+
+	calls.Store(0)
+	srv.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		w.WriteHeader(http.StatusBadRequest)
+	})
+	if err := p.FireNow(context.Background()); err == nil || calls.Load() != 1 {
+		t.Fatalf("400: err %v after %d calls, want an error after 1", err, calls.Load())
 	}
 }

@@ -10,6 +10,12 @@ import (
 	"github.com/IBM/sarama"
 )
 
+// MaxRecordBytes is Knative's producer max.request.size, the largest record
+// the data plane produces (eventing-kafka-broker
+// data-plane/config/sink/100-config-kafka-sink-data-plane.yaml and
+// data-plane/config/source/100-config-kafka-source-data-plane.yaml).
+const MaxRecordBytes = 1 << 20
+
 // Version is the Kafka protocol version spoken to the broker. The idempotent
 // producer needs at least 0.11; 2.1 is the floor we promise.
 var Version = sarama.V2_8_0_0
@@ -31,7 +37,7 @@ func Producer(clientID string) *sarama.Config {
 	c.Producer.Retry.Max = 3
 	c.Producer.Retry.Backoff = 200 * time.Millisecond
 	c.Producer.Timeout = 5 * time.Second
-	c.Producer.MaxMessageBytes = 11 << 20 // the ingress caps bodies at 10 MiB; headers ride on top
+	c.Producer.MaxMessageBytes = MaxRecordBytes
 	shortNetwork(c)
 	return c
 }

@@ -37,17 +37,40 @@ func main() {
 
 	st := &stats{release: make(chan struct{})}
 	mux := http.NewServeMux()
+	health := newProbeStatus()
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
 		if os.Getenv("HELLO_NEVER_READY") != "" {
 			http.Error(w, "never ready", http.StatusServiceUnavailable)
 			return
 		}
-		w.WriteHeader(http.StatusOK)
+		w.WriteHeader(health.get("ready"))
+	})
+	mux.HandleFunc("/livez", func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(health.get("live"))
+	})
+	// /probe?name=ready|live&status=N makes that probe answer N from now on.
+	mux.HandleFunc("/probe", func(w http.ResponseWriter, r *http.Request) {
+		code, err := strconv.Atoi(r.URL.Query().Get("status"))
+		if err != nil {
+			http.Error(w, "bad status", http.StatusBadRequest)
+			return
+		}
+		health.set(r.URL.Query().Get("name"), code)
+		w.WriteHeader(http.StatusNoContent)
+	})
+	// /headers reports the Host and forwarding headers the process got.
+	mux.HandleFunc("/headers", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, map[string]string{
+			"host":              r.Host,
+			"x-forwarded-host":  r.Header.Get("X-Forwarded-Host"),
+			"x-forwarded-proto": r.Header.Get("X-Forwarded-Proto"),
+			"x-forwarded-for":   r.Header.Get("X-Forwarded-For"),
+		})
 	})
 	// /env reports what the runner gave this process.
 	mux.HandleFunc("/env", func(w http.ResponseWriter, r *http.Request) {
 		env := map[string]string{}
-		for _, k := range []string{"PORT", "K_SERVICE", "K_REVISION", "K_CONFIGURATION", "KO_DATA_PATH", "K_SINK", "DATABASE_URL"} {
+		for _, k := range []string{"PORT", "K_SERVICE", "K_REVISION", "K_CONFIGURATION", "KO_DATA_PATH", "K_SINK", "K_CE_OVERRIDES", "PUBLIC_URL", "DATABASE_URL"} {
 			if v, ok := os.LookupEnv(k); ok {
 				env[k] = v
 			}
@@ -144,6 +167,33 @@ func main() {
 		os.Exit(1)
 	}
 	fmt.Println("hello stopped")
+}
+
+// probeStatus is what /healthz ("ready") and /livez ("live") answer; the
+// readiness status starts as $HELLO_READY_STATUS (default 200).
+type probeStatus struct {
+	mu   sync.Mutex
+	code map[string]int
+}
+
+func newProbeStatus() *probeStatus {
+	ready := http.StatusOK
+	if n, err := strconv.Atoi(os.Getenv("HELLO_READY_STATUS")); err == nil {
+		ready = n
+	}
+	return &probeStatus{code: map[string]int{"ready": ready, "live": http.StatusOK}}
+}
+
+func (p *probeStatus) get(name string) int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.code[name]
+}
+
+func (p *probeStatus) set(name string, code int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.code[name] = code
 }
 
 type stats struct {

@@ -1,0 +1,99 @@
+package stack
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/tidings-dev/tidings/knative/topology"
+)
+
+// stackFor is a Stack with the shipped manifests and made-up addresses, for
+// the parts of Up that only compute.
+func stackFor(t *testing.T) *Stack {
+	t.Helper()
+	topo, err := topology.Load(filepath.Join("..", "..", "..", "knative"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &Stack{
+		topo:       topo,
+		backing:    &Backing{KafkaBrokers: []string{"127.0.0.1:9092"}},
+		urls:       map[string]string{},
+		IngressURL: "http://127.0.0.1:8081",
+		PublicURL:  "http://localhost:18080",
+	}
+	for _, svc := range topo.Services {
+		s.urls[svc.Name] = "http://127.0.0.1:1/" + svc.Name
+	}
+	return s
+}
+
+func TestServiceEnvAsOnACluster(t *testing.T) {
+	s := stackFor(t)
+	for _, svc := range s.topo.Services {
+		env, err := s.serviceEnv(svc)
+		if err != nil {
+			t.Fatalf("%s: %v", svc.Name, err)
+		}
+		if env["PUBLIC_URL"] != "http://localhost:18080" {
+			t.Errorf("%s: PUBLIC_URL = %q, want the gateway's browser-facing address", svc.Name, env["PUBLIC_URL"])
+		}
+		_, hasOverrides := env["K_CE_OVERRIDES"]
+		if b := s.topo.SinkBindingFor(svc.Name); b != nil {
+			if env["K_SINK"] != s.IngressURL+"/tidings/"+b.Sink.Ref.Name {
+				t.Errorf("%s: K_SINK = %q", svc.Name, env["K_SINK"])
+			}
+			// A SinkBinding always sets K_CE_OVERRIDES, empty without ceOverrides.
+			if !hasOverrides || env["K_CE_OVERRIDES"] != "" {
+				t.Errorf("%s: K_CE_OVERRIDES = %q (set %v), want set and empty", svc.Name, env["K_CE_OVERRIDES"], hasOverrides)
+			}
+		} else if hasOverrides || env["K_SINK"] != "" {
+			t.Errorf("%s: no SinkBinding, yet K_SINK %q / K_CE_OVERRIDES set %v", svc.Name, env["K_SINK"], hasOverrides)
+		}
+	}
+
+	s.topo.SinkBindingFor("signup").CEOverrides = map[string]string{"origin": "signup"}
+	env, err := s.serviceEnv(s.topo.Service("signup"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := `{"extensions":{"origin":"signup"}}`; env["K_CE_OVERRIDES"] != want {
+		t.Errorf("K_CE_OVERRIDES = %q, want %q", env["K_CE_OVERRIDES"], want)
+	}
+}
+
+func TestIdleTimeoutIsKnativesScaleToZeroDelay(t *testing.T) {
+	s := stackFor(t)
+	for _, c := range []struct {
+		window, retention, want time.Duration
+	}{
+		{60 * time.Second, 0, 90 * time.Second},                // window + 30 s grace
+		{60 * time.Second, 5 * time.Minute, 6 * time.Minute},   // window + retention
+		{10 * time.Second, 20 * time.Second, 40 * time.Second}, // grace beats a short retention
+		{6 * time.Second, 2 * time.Minute, 2*time.Minute + 6*time.Second},
+	} {
+		svc := &topology.Service{Window: c.window, ScaleToZeroRetention: c.retention}
+		if got := s.idleTimeout(svc); got != c.want {
+			t.Errorf("window %s, retention %s: idle %s, want %s", c.window, c.retention, got, c.want)
+		}
+	}
+	s.opts.IdleTimeout = 5 * time.Second // --idle
+	if got := s.idleTimeout(s.topo.Service("signup")); got != 5*time.Second {
+		t.Errorf("with --idle 5s: %s", got)
+	}
+}
+
+// Event sources call a Service by its cluster-local name; so does the stack.
+func TestServiceAddressCarriesTheClusterLocalHost(t *testing.T) {
+	var host string
+	h := clusterLocal(&topology.Service{Name: "welcome", Namespace: "tidings"}, http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
+		host = r.Host
+	}))
+	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodPost, "http://127.0.0.1:4242/", nil))
+	if host != "welcome.tidings.svc.cluster.local" {
+		t.Fatalf("Host %q, want welcome.tidings.svc.cluster.local", host)
+	}
+}
