@@ -23,7 +23,7 @@ import (
 var ann string
 
 func setup(t *testing.T) (*app.App, http.Handler) {
-	a := apptest.New(t, "session", app.Needs{Redis: true}, "")
+	a := apptest.New(t, Name, Needs, "")
 	ann = fmt.Sprintf("ann-%d@example.com", time.Now().UnixNano())
 	hash, err := password.Hash("correct horse")
 	if err != nil {
@@ -32,7 +32,7 @@ func setup(t *testing.T) (*app.App, http.Handler) {
 	if _, err := a.Pool.Exec(context.Background(), `INSERT INTO users (email, name, password_hash) VALUES ($1, 'Ann', $2)`, ann, hash); err != nil {
 		t.Fatal(err)
 	}
-	return a, newHandler(a)
+	return a, apptest.Function(t, a, New)
 }
 
 func login(h http.Handler, body string, cookies ...*http.Cookie) *httptest.ResponseRecorder {
@@ -152,7 +152,7 @@ func TestRedisDownIs503NotLogout(t *testing.T) {
 	t.Cleanup(func() { dead.Close() })
 	a.Redis = dead
 	a.Sessions = session.NewStore(dead)
-	down := newHandler(a)
+	down := apptest.Function(t, a, New)
 	if rec := apptest.Serve(down, apptest.Request("GET", "/api/me", "", cookie)); rec.Code != http.StatusServiceUnavailable {
 		t.Fatalf("me with Redis down: %d", rec.Code)
 	}

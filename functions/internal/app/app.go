@@ -1,7 +1,12 @@
-// Package app wires a function's backing services from the environment, so
-// each function's main is only its own routes. Knative gives a function
-// PORT, K_SERVICE and (through a SinkBinding) K_SINK; the rest comes from
-// the tidings-config ConfigMap locally defaulted to the local stack.
+// Package app is the runtime every function runs in, in the spirit of
+// Knative Functions' instanced templates (knative/func
+// templates/go/scaffolding/instanced-cloudevents/main.go): a function is a
+// type with a constructor, New(*App), and the runtime owns the rest —
+// connections, the HTTP server, health probes, signals and draining. It calls
+// the optional lifecycle hooks (Starter, Readier, Stopper) when the function
+// has them. Knative gives a function PORT, K_SERVICE and (through a
+// SinkBinding) K_SINK; the rest comes from the tidings-config ConfigMap,
+// locally defaulted to the local stack.
 package app
 
 import (
@@ -9,8 +14,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
+	"os/signal"
+	"syscall"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -115,38 +123,98 @@ func (a *App) Close() {
 	}
 }
 
-// Main runs a function: build its handler from the App, serve until SIGTERM,
-// then drain. It exits the process with status 1 on a startup error.
-func Main(name string, needs Needs, handler func(a *App) (http.Handler, error)) {
-	ctx := context.Background()
-	a, err := New(ctx, name, needs, SettingsFromEnv())
-	if err != nil {
-		logging.New(name).Error("startup failed", "err", err)
-		os.Exit(1)
+// The optional lifecycle hooks, after knative/func's instanced templates
+// (knative-extensions/func-go http/instance.go): a function implements the
+// ones it needs, and the runtime calls them.
+type (
+	// Starter runs once before the function takes requests; an error stops
+	// the process.
+	Starter interface {
+		Start(ctx context.Context) error
 	}
-	h, err := handler(a)
-	if err != nil {
-		a.Log.Error("startup failed", "err", err)
-		os.Exit(1)
+	// Readier adds the function's own check to the readiness probe.
+	Readier interface {
+		Ready(ctx context.Context) error
 	}
-	err = server.Run(ctx, a.Log, h, server.Options{
-		Ready: a.Ready,
-		OnShutdown: func(context.Context) {
-			a.Outbox.Wait()
-			a.Close()
-		},
-	})
+	// Stopper runs on shutdown, after the server stopped taking requests and
+	// before the connections close.
+	Stopper interface {
+		Stop(ctx context.Context) error
+	}
+)
+
+// Main runs a function until SIGTERM: it is the whole of a function's main.
+// It exits the process with status 1 when the function cannot start.
+func Main[F http.Handler](name string, needs Needs, build func(*App) (F, error)) {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	defer stop()
+	err := func() error {
+		ln, err := server.Listen()
+		if err != nil {
+			return err
+		}
+		return Run(ctx, ln, name, needs, SettingsFromEnv(), build)
+	}()
 	if err != nil {
-		a.Log.Error("server stopped", "err", err)
+		logging.New(name).Error("function stopped", "err", err)
 		os.Exit(1)
 	}
 }
 
-// SignedInAPI serves mux as a browser-facing API that needs a session: CSRF
-// guard, session check, and a problem+json 404 for routes mux does not have.
+// Run builds the function from a new App, starts it, serves it on ln until
+// ctx ends, then stops it, waits for its outbox sends and closes the App.
+func Run[F http.Handler](ctx context.Context, ln net.Listener, name string, needs Needs, s Settings, build func(*App) (F, error)) error {
+	a, err := New(ctx, name, needs, s)
+	if err != nil {
+		ln.Close()
+		return fmt.Errorf("startup: %w", err)
+	}
+	defer a.Close()
+	f, err := build(a)
+	if err != nil {
+		ln.Close()
+		return fmt.Errorf("startup: %w", err)
+	}
+	if st, ok := any(f).(Starter); ok {
+		if err := st.Start(ctx); err != nil {
+			ln.Close()
+			return fmt.Errorf("start: %w", err)
+		}
+	}
+	ready := a.Ready
+	if r, ok := any(f).(Readier); ok {
+		ready = func(ctx context.Context) error {
+			return errors.Join(a.Ready(ctx), r.Ready(ctx))
+		}
+	}
+	var stopErr error
+	err = server.Serve(ctx, ln, a.Log, f, server.Options{
+		Ready: ready,
+		OnShutdown: func(ctx context.Context) {
+			if st, ok := any(f).(Stopper); ok {
+				stopErr = st.Stop(ctx)
+			}
+			a.Outbox.Wait()
+		},
+	})
+	return errors.Join(err, stopErr)
+}
+
+// PublicAPI serves mux as a browser-facing API: CSRF guard and a
+// problem+json 404 for routes mux does not have.
+func (a *App) PublicAPI(mux *http.ServeMux) http.Handler {
+	answerUnknownRoutes(mux)
+	return csrf.Protect(mux)
+}
+
+// SignedInAPI is PublicAPI where every route needs a session.
 func (a *App) SignedInAPI(mux *http.ServeMux) http.Handler {
+	answerUnknownRoutes(mux)
+	return csrf.Protect(a.Sessions.Require(a.Log, mux))
+}
+
+func answerUnknownRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		problem.NotFound(w, "No such endpoint.")
 	})
-	return csrf.Protect(a.Sessions.Require(a.Log, mux))
 }

@@ -33,6 +33,30 @@ func New(t testing.TB, name string, needs app.Needs, sink string) *app.App {
 	return a
 }
 
+// Function builds a function under test as the runtime does: New on a, then
+// its Start hook; its Stop hook runs when the test ends. It fails the test
+// when any of them fails.
+func Function[F any](t testing.TB, a *app.App, build func(*app.App) (F, error)) F {
+	t.Helper()
+	f, err := build(a)
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	if st, ok := any(f).(app.Starter); ok {
+		if err := st.Start(context.Background()); err != nil {
+			t.Fatalf("Start: %v", err)
+		}
+	}
+	if st, ok := any(f).(app.Stopper); ok {
+		t.Cleanup(func() {
+			if err := st.Stop(context.Background()); err != nil {
+				t.Errorf("Stop: %v", err)
+			}
+		})
+	}
+	return f
+}
+
 // Sink is a recording CloudEvents receiver. Set Down to answer 503, as a
 // KafkaSink does when Kafka refuses.
 type Sink struct {

@@ -1,7 +1,8 @@
 // Package server runs a function's HTTP server the way Knative expects: it
-// listens on $PORT, answers health probes, logs every request, and on
-// SIGTERM stops taking requests, finishes those in flight, then runs the
-// function's own shutdown (for example waiting for outbox sends).
+// listens on $PORT, answers health probes, logs every request, and when its
+// context ends (app.Main ends it on SIGTERM) stops taking requests, finishes
+// those in flight, then runs the function's own shutdown (for example
+// waiting for outbox sends).
 package server
 
 import (
@@ -12,8 +13,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"github.com/tidings-dev/tidings/functions/internal/logging"
@@ -29,23 +28,21 @@ type Options struct {
 	Grace time.Duration
 }
 
-// Run serves h on $PORT (default 8080) until ctx ends or SIGTERM/SIGINT.
-func Run(ctx context.Context, log *slog.Logger, h http.Handler, opts Options) error {
+// Listen opens the port Knative gives the container: $PORT, default 8080.
+func Listen() (net.Listener, error) {
 	port := os.Getenv("PORT")
 	if port == "" {
 		port = "8080"
 	}
 	ln, err := net.Listen("tcp", ":"+port)
 	if err != nil {
-		return fmt.Errorf("listen :%s: %w", port, err)
+		return nil, fmt.Errorf("listen :%s: %w", port, err)
 	}
-	return Serve(ctx, ln, log, h, opts)
+	return ln, nil
 }
 
-// Serve is Run on a given listener.
+// Serve serves h on ln until ctx ends, then shuts down gracefully.
 func Serve(ctx context.Context, ln net.Listener, log *slog.Logger, h http.Handler, opts Options) error {
-	ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, os.Interrupt)
-	defer stop()
 	if opts.Grace == 0 {
 		opts.Grace = 20 * time.Second
 	}

@@ -1,4 +1,4 @@
-package notify
+package main
 
 import (
 	"context"
@@ -24,8 +24,8 @@ type fixture struct {
 }
 
 func setup(t *testing.T) fixture {
-	a := apptest.New(t, Name, app.Needs{Redis: true}, "")
-	f := fixture{a: a, h: Handler(a.Outbox, a.Log, a.Redis)}
+	a := apptest.New(t, Name, Needs, "")
+	f := fixture{a: a, h: apptest.Function(t, a, New)}
 	for _, u := range []struct {
 		name string
 		id   *string
@@ -173,7 +173,10 @@ func TestRedisDownStillStoresTheNotification(t *testing.T) {
 	ln.Close()
 	down := redis.NewClient(&redis.Options{Addr: dead, MaxRetries: -1, DialTimeout: 200 * time.Millisecond})
 	defer down.Close()
-	h := Handler(f.a.Outbox, f.a.Log, down)
+	working := f.a.Redis
+	f.a.Redis = down
+	h := apptest.Function(t, f.a, New)
+	f.a.Redis = working
 	if rec := apptest.Deliver(t, h, f.requested(t)); rec.Code != http.StatusOK {
 		t.Fatalf("status %d with Redis down, want 200: the row is the truth", rec.Code)
 	}
