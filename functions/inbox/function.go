@@ -14,7 +14,7 @@ import (
 const Name = "inbox"
 
 // Needs are the backing services the runtime connects for it.
-var Needs = app.Needs{Redis: true}
+var Needs = app.Needs{Sessions: true, Redis: true}
 
 // Function serves a signed-in user's notifications: the list, marking them
 // read, and the live WebSocket stream fed by notify through Redis pub/sub.

@@ -27,6 +27,8 @@ import (
 const Name = "notify"
 
 // Needs are the backing services the runtime connects for it.
+// Redis carries the live push only: the notification is stored in Postgres,
+// so notify starts and stays ready while Redis is down.
 var Needs = app.Needs{Redis: true}
 
 // accepts lists the event types notify consumes.

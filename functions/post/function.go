@@ -14,7 +14,7 @@ import (
 const Name = "post"
 
 // Needs are the backing services the runtime connects for it.
-var Needs = app.Needs{Redis: true, Sink: true}
+var Needs = app.Needs{Sessions: true, Sink: true}
 
 // source names this function in the events it emits.
 const source = "/tidings/post"

@@ -21,7 +21,7 @@ import (
 const Name = "session"
 
 // Needs are the backing services the runtime connects for it.
-var Needs = app.Needs{Redis: true}
+var Needs = app.Needs{Sessions: true}
 
 // Function serves POST /api/login, POST /api/logout and GET /api/me.
 type Function struct {

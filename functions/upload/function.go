@@ -16,7 +16,7 @@ import (
 const Name = "upload"
 
 // Needs are the backing services the runtime connects for it.
-var Needs = app.Needs{Redis: true}
+var Needs = app.Needs{Sessions: true}
 
 // Function stores pictures in the private bucket (S3_* settings) and serves
 // each one to its owner and the owner's friends only.

@@ -34,10 +34,17 @@ import (
 	"github.com/tidings-dev/tidings/functions/internal/session"
 )
 
-// Needs says which backing services a function uses.
+// Needs says which backing services a function uses, and so which of them
+// its readiness depends on.
 type Needs struct {
-	Redis bool // sessions, live channels
-	Sink  bool // emits events: K_SINK is required
+	// Sessions: Redis-backed sessions. Readiness checks Redis: a function
+	// that cannot check a session cannot serve a request.
+	Sessions bool
+	// Redis: a Redis client for best-effort work (live channels). Not part
+	// of readiness: a Redis outage only delays what it carries.
+	Redis bool
+	// Sink: the function emits events, so it needs K_SINK.
+	Sink bool
 }
 
 // App is a running function's shared dependencies.
@@ -45,8 +52,8 @@ type App struct {
 	Name     string
 	Log      *slog.Logger
 	Pool     *pgxpool.Pool
-	Redis    *redis.Client // nil unless Needs.Redis
-	Sessions *session.Store
+	Redis    *redis.Client  // nil unless Needs.Redis or Needs.Sessions
+	Sessions *session.Store // nil unless Needs.Sessions
 	Outbox   *outbox.Outbox
 }
 
@@ -80,13 +87,17 @@ func New(ctx context.Context, name string, needs Needs, s Settings) (*App, error
 		pool.Close()
 		return nil, err
 	}
-	if needs.Redis {
+	if needs.Redis || needs.Sessions {
+		// The client connects on first use: Redis being down does not
+		// stop a function from starting.
 		opts, err := redis.ParseURL(s.RedisURL)
 		if err != nil {
 			pool.Close()
 			return nil, fmt.Errorf("REDIS_URL: %w", err)
 		}
 		a.Redis = redis.NewClient(opts)
+	}
+	if needs.Sessions {
 		a.Sessions = session.NewStore(a.Redis)
 	}
 	if needs.Sink && s.Sink == "" {
@@ -100,12 +111,13 @@ func New(ctx context.Context, name string, needs Needs, s Settings) (*App, error
 	return a, nil
 }
 
-// Ready checks the backing services for the health probe.
+// Ready checks the backing services the function cannot serve without, for
+// the readiness probe.
 func (a *App) Ready(ctx context.Context) error {
 	if err := a.Pool.Ping(ctx); err != nil {
 		return fmt.Errorf("postgres: %w", err)
 	}
-	if a.Redis != nil {
+	if a.Sessions != nil {
 		if err := a.Redis.Ping(ctx).Err(); err != nil {
 			return fmt.Errorf("redis: %w", err)
 		}

@@ -22,7 +22,7 @@ import (
 func New(t testing.TB, name string, needs app.Needs, sink string) *app.App {
 	t.Helper()
 	s := app.Settings{DatabaseURL: testenv.Postgres(t), Sink: sink}
-	if needs.Redis {
+	if needs.Redis || needs.Sessions {
 		s.RedisURL = testenv.Redis(t)
 	}
 	a, err := app.New(context.Background(), name, needs, s)

@@ -18,7 +18,17 @@ import (
 	"github.com/tidings-dev/tidings/functions/internal/logging"
 )
 
-// Options tune Run.
+// The probe paths every Service's manifest names (knative/services.yaml).
+const (
+	LivePath  = "/livez"
+	ReadyPath = "/readyz"
+)
+
+// readyTimeout bounds one readiness check, so a hung dependency answers
+// "not ready" rather than a probe timeout.
+const readyTimeout = 2 * time.Second
+
+// Options tune Serve.
 type Options struct {
 	// Ready reports whether the function can serve (backing services up).
 	Ready func(ctx context.Context) error
@@ -47,9 +57,18 @@ func Serve(ctx context.Context, ln net.Listener, log *slog.Logger, h http.Handle
 		opts.Grace = 20 * time.Second
 	}
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+	// Liveness answers from the process alone: a backing service being
+	// down must not make the kubelet restart a pod that would work again
+	// once the service is back. Readiness checks the dependencies, so
+	// traffic goes only to pods that can serve it now.
+	mux.HandleFunc("GET "+LivePath, func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte("ok")) //nolint:errcheck
+	})
+	mux.HandleFunc("GET "+ReadyPath, func(w http.ResponseWriter, r *http.Request) {
 		if opts.Ready != nil {
-			if err := opts.Ready(r.Context()); err != nil {
+			ctx, cancel := context.WithTimeout(r.Context(), readyTimeout)
+			defer cancel()
+			if err := opts.Ready(ctx); err != nil {
 				http.Error(w, err.Error(), http.StatusServiceUnavailable)
 				return
 			}
