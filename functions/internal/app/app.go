@@ -55,7 +55,11 @@ type App struct {
 	Redis    *redis.Client  // nil unless Needs.Redis or Needs.Sessions
 	Sessions *session.Store // nil unless Needs.Sessions
 	Outbox   *outbox.Outbox
+
+	sinkMissing bool // Needs.Sink without K_SINK: never ready
 }
+
+var errNoSink = errors.New("K_SINK is not set: this function emits events and waits for its SinkBinding")
 
 // Settings locate the backing services.
 type Settings struct {
@@ -101,8 +105,11 @@ func New(ctx context.Context, name string, needs Needs, s Settings) (*App, error
 		a.Sessions = session.NewStore(a.Redis)
 	}
 	if needs.Sink && s.Sink == "" {
-		a.Close()
-		return nil, errors.New("K_SINK is not set: bind this function to its KafkaSink with a SinkBinding")
+		// On a first deploy the Service starts before its SinkBinding
+		// patches K_SINK in (a new revision): stay up and not ready, so that
+		// revision gets no traffic, instead of crash-looping.
+		a.sinkMissing = true
+		a.Log.Warn(errNoSink.Error())
 	}
 	if a.Outbox, err = outbox.New(pool, s.Sink, a.Log); err != nil {
 		a.Close()
@@ -114,6 +121,9 @@ func New(ctx context.Context, name string, needs Needs, s Settings) (*App, error
 // Ready checks the backing services the function cannot serve without, for
 // the readiness probe.
 func (a *App) Ready(ctx context.Context) error {
+	if a.sinkMissing {
+		return errNoSink
+	}
 	if err := a.Pool.Ping(ctx); err != nil {
 		return fmt.Errorf("postgres: %w", err)
 	}

@@ -127,3 +127,21 @@ func TestBestEffortRedisIsNotPartOfReadiness(t *testing.T) {
 		t.Fatalf("readyz with Redis down: %d %q, want 200", code, body)
 	}
 }
+
+// A function that emits events starts without K_SINK (the SinkBinding has
+// not patched it in yet) and reports not ready instead of exiting.
+func TestAnEmitterStartsWithoutKSinkAndIsNotReady(t *testing.T) {
+	db := testenv.Postgres(t)
+	handler := func(*app.App) (http.Handler, error) { return http.NotFoundHandler(), nil }
+	r := run(t, app.Needs{Sink: true}, app.Settings{DatabaseURL: db}, handler)
+	if code, body := r.get(t, "/readyz"); code != http.StatusServiceUnavailable || !strings.Contains(body, "K_SINK") {
+		t.Fatalf("readyz without K_SINK: %d %q", code, body)
+	}
+	if code, _ := r.get(t, "/livez"); code != http.StatusOK {
+		t.Fatalf("livez without K_SINK: %d", code)
+	}
+	bound := run(t, app.Needs{Sink: true}, app.Settings{DatabaseURL: db, Sink: "http://127.0.0.1:1/"}, handler)
+	if code, body := bound.get(t, "/readyz"); code != http.StatusOK {
+		t.Fatalf("readyz with K_SINK: %d %q", code, body)
+	}
+}
