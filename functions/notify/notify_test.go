@@ -15,6 +15,7 @@ import (
 	"github.com/tidings-dev/tidings/functions/internal/app"
 	"github.com/tidings-dev/tidings/functions/internal/apptest"
 	"github.com/tidings-dev/tidings/functions/internal/notification"
+	"github.com/tidings-dev/tidings/functions/internal/pg"
 	"github.com/tidings-dev/tidings/infra/testenv"
 )
 
@@ -201,6 +202,9 @@ func TestNotifyStartsAndIsReadyWithoutRedis(t *testing.T) {
 		t.Fatalf("notify did not start with Redis down: %v", err)
 	}
 	t.Cleanup(a.Close)
+	if err := pg.Migrate(ctx, a.Pool); err != nil {
+		t.Fatal(err)
+	}
 	if err := a.Ready(ctx); err != nil {
 		t.Fatalf("not ready with Redis down: %v", err)
 	}

@@ -18,8 +18,8 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"sync/atomic"
 	"syscall"
-	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/go-redis/v9"
@@ -56,7 +56,8 @@ type App struct {
 	Sessions *session.Store // nil unless Needs.Sessions
 	Outbox   *outbox.Outbox
 
-	sinkMissing bool // Needs.Sink without K_SINK: never ready
+	sinkMissing   bool        // Needs.Sink without K_SINK: never ready
+	schemaCurrent atomic.Bool // seen once, true for good: migrations only add
 }
 
 var errNoSink = errors.New("K_SINK is not set: this function emits events and waits for its SinkBinding")
@@ -78,19 +79,16 @@ func SettingsFromEnv() Settings {
 	}
 }
 
-// New connects to Postgres (and Redis), applies migrations and prepares the
-// outbox for the sink.
+// New prepares the pools for Postgres (and Redis) and the outbox for the
+// sink. Nothing here waits for a backing service or changes the schema: the
+// release's migrate Job does that once, and Ready reports what is missing.
 func New(ctx context.Context, name string, needs Needs, s Settings) (*App, error) {
 	a := &App{Name: name, Log: logging.New(name)}
-	pool, err := pg.Connect(ctx, s.DatabaseURL, 15*time.Second)
+	pool, err := pg.Open(s.DatabaseURL)
 	if err != nil {
 		return nil, err
 	}
 	a.Pool = pool
-	if err := pg.Migrate(ctx, pool); err != nil {
-		pool.Close()
-		return nil, err
-	}
 	if needs.Redis || needs.Sessions {
 		// The client connects on first use: Redis being down does not
 		// stop a function from starting.
@@ -126,6 +124,12 @@ func (a *App) Ready(ctx context.Context) error {
 	}
 	if err := a.Pool.Ping(ctx); err != nil {
 		return fmt.Errorf("postgres: %w", err)
+	}
+	if !a.schemaCurrent.Load() {
+		if err := pg.CheckSchema(ctx, a.Pool); err != nil {
+			return fmt.Errorf("postgres: %w", err)
+		}
+		a.schemaCurrent.Store(true)
 	}
 	if a.Sessions != nil {
 		if err := a.Redis.Ping(ctx).Err(); err != nil {

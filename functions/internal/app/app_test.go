@@ -10,8 +10,10 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/tidings-dev/tidings/functions/internal/app"
+	"github.com/tidings-dev/tidings/functions/internal/pg"
 	"github.com/tidings-dev/tidings/infra/testenv"
 )
 
@@ -69,6 +71,21 @@ func (r running) get(t *testing.T, path string) (int, string) {
 	return res.StatusCode, string(b)
 }
 
+// migratedDB is a fresh database the migrate command has run on.
+func migratedDB(t *testing.T) string {
+	t.Helper()
+	url := testenv.Postgres(t)
+	pool, err := pg.Connect(context.Background(), url, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	if err := pg.Migrate(context.Background(), pool); err != nil {
+		t.Fatal(err)
+	}
+	return url
+}
+
 func deadAddr(t *testing.T) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -84,7 +101,7 @@ func deadAddr(t *testing.T) string {
 // (never to liveness) and calls Stop on shutdown.
 func TestRunCallsTheLifecycleHooks(t *testing.T) {
 	f := &hooked{Handler: http.NotFoundHandler(), ready: errors.New("warming up")}
-	r := run(t, app.Needs{}, app.Settings{DatabaseURL: testenv.Postgres(t)}, func(*app.App) (*hooked, error) { return f, nil })
+	r := run(t, app.Needs{}, app.Settings{DatabaseURL: migratedDB(t)}, func(*app.App) (*hooked, error) { return f, nil })
 	if code, body := r.get(t, "/readyz"); code != http.StatusServiceUnavailable || !strings.Contains(body, "warming up") {
 		t.Fatalf("readyz while the function is not ready: %d %q", code, body)
 	}
@@ -108,7 +125,7 @@ func TestRunCallsTheLifecycleHooks(t *testing.T) {
 // A function that needs sessions starts while Redis is down and reports not
 // ready; it stays alive, so the kubelet does not restart it.
 func TestAFunctionStartsWithRedisDown(t *testing.T) {
-	s := app.Settings{DatabaseURL: testenv.Postgres(t), RedisURL: "redis://" + deadAddr(t)}
+	s := app.Settings{DatabaseURL: migratedDB(t), RedisURL: "redis://" + deadAddr(t)}
 	r := run(t, app.Needs{Sessions: true}, s, func(*app.App) (http.Handler, error) { return http.NotFoundHandler(), nil })
 	if code, body := r.get(t, "/readyz"); code != http.StatusServiceUnavailable || !strings.Contains(body, "redis") {
 		t.Fatalf("readyz with Redis down: %d %q", code, body)
@@ -121,7 +138,7 @@ func TestAFunctionStartsWithRedisDown(t *testing.T) {
 // Redis for best-effort work only (notify's live push) is not part of
 // readiness.
 func TestBestEffortRedisIsNotPartOfReadiness(t *testing.T) {
-	s := app.Settings{DatabaseURL: testenv.Postgres(t), RedisURL: "redis://" + deadAddr(t)}
+	s := app.Settings{DatabaseURL: migratedDB(t), RedisURL: "redis://" + deadAddr(t)}
 	r := run(t, app.Needs{Redis: true}, s, func(*app.App) (http.Handler, error) { return http.NotFoundHandler(), nil })
 	if code, body := r.get(t, "/readyz"); code != http.StatusOK {
 		t.Fatalf("readyz with Redis down: %d %q, want 200", code, body)
@@ -131,7 +148,7 @@ func TestBestEffortRedisIsNotPartOfReadiness(t *testing.T) {
 // A function that emits events starts without K_SINK (the SinkBinding has
 // not patched it in yet) and reports not ready instead of exiting.
 func TestAnEmitterStartsWithoutKSinkAndIsNotReady(t *testing.T) {
-	db := testenv.Postgres(t)
+	db := migratedDB(t)
 	handler := func(*app.App) (http.Handler, error) { return http.NotFoundHandler(), nil }
 	r := run(t, app.Needs{Sink: true}, app.Settings{DatabaseURL: db}, handler)
 	if code, body := r.get(t, "/readyz"); code != http.StatusServiceUnavailable || !strings.Contains(body, "K_SINK") {
@@ -143,5 +160,34 @@ func TestAnEmitterStartsWithoutKSinkAndIsNotReady(t *testing.T) {
 	bound := run(t, app.Needs{Sink: true}, app.Settings{DatabaseURL: db, Sink: "http://127.0.0.1:1/"}, handler)
 	if code, body := bound.get(t, "/readyz"); code != http.StatusOK {
 		t.Fatalf("readyz with K_SINK: %d %q", code, body)
+	}
+}
+
+// A cold start no longer migrates: on a database the release's migrate Job
+// has not run on, the function starts, stays alive, and is not ready until
+// the schema it was built for is there.
+func TestAFunctionIsNotReadyUntilItsSchemaIsApplied(t *testing.T) {
+	url := testenv.Postgres(t)
+	r := run(t, app.Needs{}, app.Settings{DatabaseURL: url}, func(*app.App) (http.Handler, error) { return http.NotFoundHandler(), nil })
+	if code, body := r.get(t, "/readyz"); code != http.StatusServiceUnavailable || !strings.Contains(body, "schema is behind") {
+		t.Fatalf("readyz on an unmigrated database: %d %q", code, body)
+	}
+	if code, _ := r.get(t, "/livez"); code != http.StatusOK {
+		t.Fatalf("livez on an unmigrated database: %d", code)
+	}
+	pool, err := pg.Connect(context.Background(), url, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	var tables int
+	if err := pool.QueryRow(context.Background(), `SELECT count(*) FROM pg_tables WHERE schemaname = 'public'`).Scan(&tables); err != nil || tables != 0 {
+		t.Fatalf("the cold start changed the schema: %d tables (%v)", tables, err)
+	}
+	if err := pg.Migrate(context.Background(), pool); err != nil {
+		t.Fatal(err)
+	}
+	if code, body := r.get(t, "/readyz"); code != http.StatusOK {
+		t.Fatalf("readyz once migrated: %d %q", code, body)
 	}
 }

@@ -1,5 +1,5 @@
 // Package apptest builds a function's App against real test services: a
-// fresh Postgres database, the test Redis, and an HTTP sink that records
+// fresh, migrated Postgres database, the test Redis, and an HTTP sink that records
 // every CloudEvent it is sent, like a KafkaSink would accept them.
 package apptest
 
@@ -15,6 +15,7 @@ import (
 	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
 
 	"github.com/tidings-dev/tidings/functions/internal/app"
+	"github.com/tidings-dev/tidings/functions/internal/pg"
 	"github.com/tidings-dev/tidings/infra/testenv"
 )
 
@@ -30,6 +31,10 @@ func New(t testing.TB, name string, needs app.Needs, sink string) *app.App {
 		t.Fatalf("app.New: %v", err)
 	}
 	t.Cleanup(func() { a.Outbox.Wait(); a.Close() })
+	// What the release's migrate Job does before any function runs.
+	if err := pg.Migrate(context.Background(), a.Pool); err != nil {
+		t.Fatalf("migrate: %v", err)
+	}
 	return a
 }
 
