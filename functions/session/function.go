@@ -130,7 +130,7 @@ func (f *Function) login(w http.ResponseWriter, r *http.Request) {
 		f.unavailable(w, r, "session create", err)
 		return
 	}
-	f.sessions.SetCookie(w, r, token)
+	f.sessions.SetCookie(w, token)
 	jsonbody.Write(w, http.StatusOK, u)
 }
 
@@ -139,7 +139,7 @@ func (f *Function) logout(w http.ResponseWriter, r *http.Request) {
 		f.unavailable(w, r, "session delete", err)
 		return
 	}
-	session.ClearCookie(w, r)
+	f.sessions.ClearCookie(w)
 	w.WriteHeader(http.StatusNoContent)
 }
 

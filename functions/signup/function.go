@@ -92,7 +92,7 @@ func (f *Function) signup(w http.ResponseWriter, r *http.Request) {
 	if token, err := f.sessions.Create(ctx, u.ID); err != nil {
 		f.log.ErrorContext(ctx, "signup: session not created; the user can log in", "err", err)
 	} else {
-		f.sessions.SetCookie(w, r, token)
+		f.sessions.SetCookie(w, token)
 	}
 	w.Header().Set("Location", "/api/me")
 	jsonbody.Write(w, http.StatusCreated, u)

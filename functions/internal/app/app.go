@@ -32,6 +32,7 @@ import (
 	"github.com/tidings-dev/tidings/functions/internal/problem"
 	"github.com/tidings-dev/tidings/functions/internal/server"
 	"github.com/tidings-dev/tidings/functions/internal/session"
+	"github.com/tidings-dev/tidings/functions/internal/site"
 )
 
 // Needs says which backing services a function uses, and so which of them
@@ -55,6 +56,9 @@ type App struct {
 	Redis    *redis.Client  // nil unless Needs.Redis or Needs.Sessions
 	Sessions *session.Store // nil unless Needs.Sessions
 	Outbox   *outbox.Outbox
+	// Site is the public address browsers use, for origin checks and the
+	// cookie's Secure flag (never the Host header).
+	Site site.Site
 
 	sinkMissing   bool        // Needs.Sink without K_SINK: never ready
 	schemaCurrent atomic.Bool // seen once, true for good: migrations only add
@@ -62,20 +66,26 @@ type App struct {
 
 var errNoSink = errors.New("K_SINK is not set: this function emits events and waits for its SinkBinding")
 
-// Settings locate the backing services.
+// Settings locate the backing services and the public site.
 type Settings struct {
 	DatabaseURL, RedisURL string
 	// Sink is where emitted events go: K_SINK, set by the SinkBinding.
 	Sink string
+	// PublicURL is where browsers reach the site (default
+	// config.DefaultPublicURL); PublicOrigins lists more origins pages may
+	// come from, comma-separated.
+	PublicURL, PublicOrigins string
 }
 
-// SettingsFromEnv reads DATABASE_URL, REDIS_URL and K_SINK, defaulting to the
-// local stack.
+// SettingsFromEnv reads DATABASE_URL, REDIS_URL, K_SINK, PUBLIC_URL and
+// PUBLIC_ORIGINS, defaulting to the local stack.
 func SettingsFromEnv() Settings {
 	return Settings{
-		DatabaseURL: config.String("DATABASE_URL", config.DefaultDatabaseURL),
-		RedisURL:    config.String("REDIS_URL", config.DefaultRedisURL),
-		Sink:        os.Getenv("K_SINK"),
+		DatabaseURL:   config.String("DATABASE_URL", config.DefaultDatabaseURL),
+		RedisURL:      config.String("REDIS_URL", config.DefaultRedisURL),
+		Sink:          os.Getenv("K_SINK"),
+		PublicURL:     config.String("PUBLIC_URL", config.DefaultPublicURL),
+		PublicOrigins: os.Getenv("PUBLIC_ORIGINS"),
 	}
 }
 
@@ -84,6 +94,13 @@ func SettingsFromEnv() Settings {
 // release's migrate Job does that once, and Ready reports what is missing.
 func New(ctx context.Context, name string, needs Needs, s Settings) (*App, error) {
 	a := &App{Name: name, Log: logging.New(name)}
+	if s.PublicURL == "" {
+		s.PublicURL = config.DefaultPublicURL
+	}
+	var err error
+	if a.Site, err = site.Parse(s.PublicURL, s.PublicOrigins); err != nil {
+		return nil, err
+	}
 	pool, err := pg.Open(s.DatabaseURL)
 	if err != nil {
 		return nil, err
@@ -101,6 +118,7 @@ func New(ctx context.Context, name string, needs Needs, s Settings) (*App, error
 	}
 	if needs.Sessions {
 		a.Sessions = session.NewStore(a.Redis)
+		a.Sessions.Secure = a.Site.Secure()
 	}
 	if needs.Sink && s.Sink == "" {
 		// On a first deploy the Service starts before its SinkBinding

@@ -22,8 +22,17 @@ import (
 // New returns an App named name on a fresh database; sink may be "".
 func New(t testing.TB, name string, needs app.Needs, sink string) *app.App {
 	t.Helper()
-	s := app.Settings{DatabaseURL: testenv.Postgres(t), Sink: sink}
-	if needs.Redis || needs.Sessions {
+	return NewWith(t, name, needs, app.Settings{Sink: sink})
+}
+
+// NewWith is New with settings of the test's own (a public URL, a Redis that
+// is down); an empty DatabaseURL or RedisURL gets the test services.
+func NewWith(t testing.TB, name string, needs app.Needs, s app.Settings) *app.App {
+	t.Helper()
+	if s.DatabaseURL == "" {
+		s.DatabaseURL = testenv.Postgres(t)
+	}
+	if s.RedisURL == "" && (needs.Redis || needs.Sessions) {
 		s.RedisURL = testenv.Redis(t)
 	}
 	a, err := app.New(context.Background(), name, needs, s)
