@@ -60,6 +60,7 @@ type App struct {
 	// cookie's Secure flag (never the Host header).
 	Site site.Site
 
+	csrf          *csrf.Guard
 	sinkMissing   bool        // Needs.Sink without K_SINK: never ready
 	schemaCurrent atomic.Bool // seen once, true for good: migrations only add
 }
@@ -99,6 +100,9 @@ func New(ctx context.Context, name string, needs Needs, s Settings) (*App, error
 	}
 	var err error
 	if a.Site, err = site.Parse(s.PublicURL, s.PublicOrigins); err != nil {
+		return nil, err
+	}
+	if a.csrf, err = csrf.New(a.Site.Origins()); err != nil {
 		return nil, err
 	}
 	pool, err := pg.Open(s.DatabaseURL)
@@ -248,13 +252,13 @@ func Run[F http.Handler](ctx context.Context, ln net.Listener, name string, need
 // problem+json 404 for routes mux does not have.
 func (a *App) PublicAPI(mux *http.ServeMux) http.Handler {
 	answerUnknownRoutes(mux)
-	return csrf.Protect(mux)
+	return a.csrf.Protect(mux)
 }
 
 // SignedInAPI is PublicAPI where every route needs a session.
 func (a *App) SignedInAPI(mux *http.ServeMux) http.Handler {
 	answerUnknownRoutes(mux)
-	return csrf.Protect(a.Sessions.Require(a.Log, mux))
+	return a.csrf.Protect(a.Sessions.Require(a.Log, mux))
 }
 
 func answerUnknownRoutes(mux *http.ServeMux) {
