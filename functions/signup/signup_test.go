@@ -21,8 +21,8 @@ import (
 
 func setup(t *testing.T) (*app.App, *apptest.Sink, http.Handler) {
 	sink := apptest.NewSink(t)
-	a := apptest.New(t, "signup", app.Needs{Redis: true, Sink: true}, sink.URL)
-	return a, sink, newHandler(a)
+	a := apptest.New(t, Name, Needs, sink.URL)
+	return a, sink, apptest.Function(t, a, New)
 }
 
 func signup(h http.Handler, body string) *httptest.ResponseRecorder {
@@ -243,5 +243,33 @@ func TestSignupJudgesEmailsAsTheEventContractDoes(t *testing.T) {
 		if err := events.Validate(e); err != nil {
 			t.Errorf("signup emitted an event the contract rejects: %v", err)
 		}
+	}
+}
+
+// Behind the cluster's Host rewrite (infra/cluster/http-route.yaml) an older
+// browser's signup, known only by its Origin, passes the CSRF guard when the
+// Origin is the public site, and a page on another site is refused.
+func TestSignupBehindTheHostRewriteTrustsOnlyThePublicOrigin(t *testing.T) {
+	sink := apptest.NewSink(t)
+	a := apptest.NewWith(t, Name, Needs, app.Settings{Sink: sink.URL, PublicURL: "https://tidings.example"})
+	h := apptest.Function(t, a, New)
+	post := func(origin, email string) *httptest.ResponseRecorder {
+		req := apptest.Request("POST", "/api/signup", `{"email":"`+email+`","password":"correct horse","name":"Ann"}`)
+		req.Host = "signup.tidings.svc.cluster.local"
+		req.Header.Set("Origin", origin)
+		return apptest.Serve(h, req)
+	}
+	if rec := post("https://evil.example", "eve@example.com"); rec.Code != http.StatusForbidden {
+		t.Fatalf("another site's origin: %d %s", rec.Code, rec.Body)
+	}
+	rec := post("https://tidings.example", "ann@example.com")
+	if rec.Code != http.StatusCreated {
+		t.Fatalf("the public origin behind the rewrite: %d %s", rec.Code, rec.Body)
+	}
+	if c := apptest.Cookie(rec, session.CookieName); c == nil || !c.Secure {
+		t.Fatalf("https site: cookie %+v, want Secure", c)
+	}
+	if n := apptest.Count(t, a.Pool, `SELECT count(*) FROM users`); n != 1 {
+		t.Fatalf("%d users, want 1 (the refused signup wrote one)", n)
 	}
 }
