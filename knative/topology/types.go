@@ -1,5 +1,6 @@
 // Package topology loads and checks the Knative manifests in knative/ (Services,
-// KafkaSinks, KafkaSources, SinkBindings, PingSources) and the Gateway API
+// KafkaSinks, KafkaSources, SinkBindings, PingSources, and the Strimzi
+// KafkaTopics they write and read) and the Gateway API
 // HTTPRoute in infra/cluster/. It is the one description of the topology: the
 // local stack runs what Load returns, and a cluster applies the same files.
 //
@@ -23,6 +24,7 @@ const (
 	EventingV1Alpha1 = "eventing.knative.dev/v1alpha1"
 	SourcesV1        = "sources.knative.dev/v1"
 	GatewayV1        = "gateway.networking.k8s.io/v1"
+	StrimziV1Beta2   = "kafka.strimzi.io/v1beta2"
 )
 
 // Enum values used by the manifests.
@@ -38,6 +40,10 @@ const (
 
 	// KeyTypeLabel on a KafkaSource says how the dispatcher decodes record keys.
 	KeyTypeLabel = "kafkasources.sources.knative.dev/key-type"
+
+	// StrimziClusterLabel on a KafkaTopic names the Kafka cluster whose Topic
+	// Operator manages it.
+	StrimziClusterLabel = "strimzi.io/cluster"
 )
 
 // Autoscaling annotation keys (on spec.template.metadata.annotations).
@@ -65,6 +71,7 @@ type Topology struct {
 	KafkaSources []*KafkaSource
 	SinkBindings []*SinkBinding
 	PingSources  []*PingSource
+	KafkaTopics  []*KafkaTopic
 }
 
 // ObjectRef points at another object (a sink, a dead-letter sink, a binding
@@ -168,13 +175,11 @@ func (s *Service) ImportPath() string {
 
 // KafkaSink turns HTTP CloudEvents into records on one topic.
 type KafkaSink struct {
-	Name              string
-	Namespace         string
-	Topic             string
-	BootstrapServers  []string
-	ContentMode       string // binary (the default) or structured
-	NumPartitions     int    // 0 when unset (then the topic must already exist)
-	ReplicationFactor int    // 0 when unset
+	Name             string
+	Namespace        string
+	Topic            string
+	BootstrapServers []string
+	ContentMode      string // binary (the default) or structured
 
 	origin
 	raw *rawKafkaSink
@@ -261,6 +266,23 @@ type PingSource struct {
 	raw *rawPingSource
 }
 
+// KafkaTopic is a Strimzi KafkaTopic: a topic the Topic Operator creates and
+// keeps as declared (partitions can grow, never shrink).
+type KafkaTopic struct {
+	Name       string // metadata.name
+	Namespace  string
+	Cluster    string // the strimzi.io/cluster label
+	Topic      string // spec.topicName, or metadata.name when that is unset
+	Partitions int    // 0 when unset (then the broker's num.partitions)
+	Replicas   int    // 0 when unset (then the broker's default.replication.factor)
+	// Config is the topic configuration with every value as Kafka takes it, a
+	// string ("2", "7776000000").
+	Config map[string]string
+
+	origin
+	raw *rawKafkaTopic
+}
+
 // File is the manifest file the object was loaded from (base name).
 func (o origin) File() string { return o.file }
 
@@ -291,6 +313,16 @@ func (t *Topology) KafkaSink(name string) *KafkaSink {
 func (t *Topology) KafkaSource(name string) *KafkaSource {
 	for _, k := range t.KafkaSources {
 		if k.Name == name {
+			return k
+		}
+	}
+	return nil
+}
+
+// KafkaTopic returns the KafkaTopic that declares this Kafka topic, or nil.
+func (t *Topology) KafkaTopic(topic string) *KafkaTopic {
+	for _, k := range t.KafkaTopics {
+		if k.Topic == topic {
 			return k
 		}
 	}
