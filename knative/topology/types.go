@@ -14,6 +14,7 @@ package topology
 
 import (
 	"math"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -161,6 +162,29 @@ type Service struct {
 
 	origin
 	raw *rawService
+}
+
+// DefaultTargetUtilization is config-autoscaler's
+// container-concurrency-target-percentage, 70%.
+const DefaultTargetUtilization = 0.70
+
+// AnnotationTargetUtilization overrides DefaultTargetUtilization per revision.
+const AnnotationTargetUtilization = "autoscaling.knative.dev/target-utilization-percentage"
+
+// EffectiveTarget is the concurrency per instance the autoscaler aims for:
+// min(target, containerConcurrency when not 0) × the target utilization, as
+// knative/serving pkg/reconciler/autoscaling/resources/target.go
+// (ResolveMetricTarget) computes it, never below Knative's minimum of 0.01.
+func (s *Service) EffectiveTarget() float64 {
+	total := float64(s.Target)
+	if s.ContainerConcurrency != 0 {
+		total = math.Min(total, float64(s.ContainerConcurrency))
+	}
+	tu := DefaultTargetUtilization
+	if v, err := strconv.ParseFloat(s.TemplateAnnotations[AnnotationTargetUtilization], 64); err == nil {
+		tu = v / 100
+	}
+	return math.Max(0.01, total*tu)
 }
 
 // ImportPath is the Go import path of a ko:// image, or "" when the image is not
