@@ -101,7 +101,7 @@ func Ensure(ctx context.Context, c Config) error {
 	if err != nil {
 		return err
 	}
-	exists, err := s3.BucketExists(ctx, c.Bucket)
+	exists, err := bucketExists(ctx, s3, c.Bucket)
 	if err != nil {
 		return fmt.Errorf("bucket %s: %w", c.Bucket, err)
 	}
@@ -123,6 +123,23 @@ func Ensure(ctx context.Context, c Config) error {
 		return fmt.Errorf("attach policy %s to %s: %w", policy, c.AccessKey, err)
 	}
 	return nil
+}
+
+// bucketExists asks whether the bucket exists, waiting while MinIO answers that
+// it is still starting (its health check passes before IAM is loaded). Any
+// other error is returned at once; the Job's restart policy retries those.
+func bucketExists(ctx context.Context, s3 *minio.Client, bucket string) (bool, error) {
+	for {
+		exists, err := s3.BucketExists(ctx, bucket)
+		if err == nil || minio.ToErrorResponse(err).Code != "XMinioServerNotInitialized" {
+			return exists, err
+		}
+		select {
+		case <-ctx.Done():
+			return false, err
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
 }
 
 // alreadyAttached reports MinIO's answer to attaching a policy a user already
