@@ -114,7 +114,7 @@ func (t *Topology) Check() error {
 	}
 	for _, k := range t.KafkaSinks {
 		unique(k.origin, EventingV1Alpha1, k.Name)
-		for _, e := range checkKafkaSink(k) {
+		for _, e := range t.checkKafkaSink(k) {
 			add(e)
 		}
 	}
@@ -148,6 +148,17 @@ func (t *Topology) Check() error {
 		for _, e := range t.checkPingSource(p) {
 			add(e)
 		}
+	}
+	topics := map[string]*KafkaTopic{}
+	for _, k := range t.KafkaTopics {
+		unique(k.origin, StrimziV1Beta2, k.Name)
+		for _, e := range t.checkKafkaTopic(k) {
+			add(e)
+		}
+		if prev, dup := topics[k.Topic]; dup && k.Topic != "" {
+			add(k.errorf("metadata.name", "topic %q is also declared by KafkaTopic %s", k.Topic, prev.Name))
+		}
+		topics[k.Topic] = k
 	}
 	return errors.Join(errs...)
 }
@@ -324,7 +335,7 @@ func (t *Topology) checkService(s *Service) []error {
 	return errs
 }
 
-func checkKafkaSink(k *KafkaSink) []error {
+func (t *Topology) checkKafkaSink(k *KafkaSink) []error {
 	o := k.origin
 	errs := meta(o, k.Name, k.Namespace)
 	add := errs.add
@@ -339,21 +350,107 @@ func checkKafkaSink(k *KafkaSink) []error {
 	if m := k.raw.Spec.ContentMode; m != nil && *m != ContentModeBinary && *m != ContentModeStructured {
 		add(o.errorf("spec.contentMode", "%q: want binary or structured", *m))
 	}
-	np, rf := k.raw.Spec.NumPartitions, k.raw.Spec.ReplicationFactor
-	if np != nil && *np <= 0 {
-		add(o.errorf("spec.numPartitions", "must be > 0, got %d", *np))
-	}
-	if rf != nil && *rf <= 0 {
-		add(o.errorf("spec.replicationFactor", "must be > 0, got %d", *rf))
-	}
-	if (np == nil) != (rf == nil) {
-		missing := "spec.numPartitions"
-		if rf == nil {
-			missing = "spec.replicationFactor"
+	// With both set, the KafkaSink controller owns the topic and deletes it with
+	// the sink (eventing-kafka-broker,
+	// control-plane/pkg/reconciler/sink/kafka_sink.go); with neither it is
+	// external. Our topics are KafkaTopics, so neither is allowed.
+	for _, f := range []struct {
+		name string
+		set  bool
+	}{{"numPartitions", k.raw.Spec.NumPartitions != nil}, {"replicationFactor", k.raw.Spec.ReplicationFactor != nil}} {
+		if f.set {
+			add(o.errorf("spec."+f.name, "remove it: declare the topic as a KafkaTopic; with numPartitions and replicationFactor the KafkaSink owns its topic and deletes it when the sink is deleted"))
 		}
-		add(o.errorf(missing, "set numPartitions and replicationFactor together; with only one the topic is not created"))
+	}
+	if k.Topic != "" && t.KafkaTopic(k.Topic) == nil {
+		add(o.errorf("spec.topic", "%q is not declared by any KafkaTopic (the sink expects an existing topic)", k.Topic))
 	}
 	return errs
+}
+
+// Our rules for topics, stricter than Strimzi's schema.
+const (
+	maxReplicas = 32767 // the KafkaTopic CRD's maximum
+	// minDeadLetterRetention is how long a dead letter must wait for its replay.
+	minDeadLetterRetention = 30 * 24 * time.Hour
+)
+
+// dns1123Subdomain is a Kubernetes object name that may hold dots, as a
+// KafkaTopic named after its topic does.
+var dns1123Subdomain = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`)
+
+// checkKafkaTopic applies our rules to a KafkaTopic: it names its cluster,
+// states partitions and replicas, keeps a topic writable through the loss of
+// one replica (1 <= min.insync.replicas < replicas), is written by a KafkaSink
+// we ship, and, when it is a dead-letter topic, keeps records long enough to be
+// replayed.
+func (t *Topology) checkKafkaTopic(k *KafkaTopic) []error {
+	o := k.origin
+	var errs problems
+	add := errs.add
+	switch {
+	case k.Name == "":
+		add(o.errorf("metadata.name", "required"))
+	case len(k.Name) > 253 || !dns1123Subdomain.MatchString(k.Name):
+		add(o.errorf("metadata.name", "%q is not a Kubernetes object name (lower-case letters, digits, '-' and '.'); set spec.topicName for such a topic", k.Name))
+	}
+	add(checkNamespace(o, k.Namespace))
+	if k.Cluster == "" {
+		add(o.errorf("metadata.labels."+StrimziClusterLabel, "required: the Topic Operator manages only topics labelled with its Kafka cluster's name"))
+	}
+	if k.Topic != "" {
+		add(checkTopicName(o, "spec.topicName", k.Topic))
+	}
+	spec := k.raw.Spec
+	switch p := spec.Partitions; {
+	case p == nil:
+		add(o.errorf("spec.partitions", "required (the partition count bounds the ordered consumers' parallelism; it can grow, never shrink)"))
+	case *p < 1:
+		add(o.errorf("spec.partitions", "must be >= 1, got %d", *p))
+	}
+	switch r := spec.Replicas; {
+	case r == nil:
+		add(o.errorf("spec.replicas", "required"))
+	case *r < 1 || *r > maxReplicas:
+		add(o.errorf("spec.replicas", "%d is outside 1..%d", *r, maxReplicas))
+	}
+	const isr = "min.insync.replicas"
+	if v, ok := k.Config[isr]; !ok {
+		add(o.errorf("spec.config."+isr, "required: with acks=all it decides how many brokers hold an accepted event"))
+	} else if n, err := strconv.Atoi(v); err != nil {
+		add(o.errorf("spec.config."+isr, "%q is not an integer", v))
+	} else if spec.Replicas != nil && (n < 1 || n >= int(*spec.Replicas)) {
+		add(o.errorf("spec.config."+isr, "%d: want 1..%d (below replicas %d, so the topic stays writable when one replica is down)", n, *spec.Replicas-1, *spec.Replicas))
+	}
+	retention, hasRetention := k.Config["retention.ms"]
+	if hasRetention {
+		if n, err := strconv.ParseInt(retention, 10, 64); err != nil || n < -1 {
+			add(o.errorf("spec.config.retention.ms", "%q: want milliseconds, or -1 to keep records forever", retention))
+		}
+	}
+	if k.Topic != "" && len(t.KafkaSinksForTopic(k.Topic)) == 0 {
+		add(o.errorf("metadata.name", "no KafkaSink we ship writes topic %q (a stray topic, or a typo)", k.Topic))
+	}
+	if src := t.deadLetterSourceFor(k.Topic); src != nil {
+		ms, _ := strconv.ParseInt(retention, 10, 64)
+		if !hasRetention || (ms != -1 && time.Duration(ms)*time.Millisecond < minDeadLetterRetention) {
+			add(o.errorf("spec.config.retention.ms", "the dead-letter topic of KafkaSource %s must keep records at least %s (or -1, forever), so they wait for a replay; Kafka's default is 7 days", src.Name, minDeadLetterRetention))
+		}
+	}
+	return errs
+}
+
+// deadLetterSourceFor returns a KafkaSource whose dead-letter sink writes topic,
+// or nil.
+func (t *Topology) deadLetterSourceFor(topic string) *KafkaSource {
+	for _, src := range t.KafkaSources {
+		if d := src.Delivery.DeadLetterSink; d != nil {
+			if k := t.KafkaSinkFor(*d); k != nil && k.Topic == topic {
+				return src
+			}
+		}
+	}
+	return nil
 }
 
 // topicName is Kafka's legal topic character set.
@@ -410,6 +507,9 @@ func (t *Topology) checkKafkaSource(k *KafkaSource) []error {
 		}
 		if len(t.KafkaSinksForTopic(topic)) == 0 {
 			add(o.errorf(f, "no KafkaSink we ship writes topic %q (missing sink, or a typo in the topic)", topic))
+		}
+		if t.KafkaTopic(topic) == nil {
+			add(o.errorf(f, "%q is not declared by any KafkaTopic", topic))
 		}
 	}
 	if spec.ConsumerGroup == "" {

@@ -1,6 +1,7 @@
 package topology
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -94,10 +95,16 @@ func (t *Topology) add(doc document) error {
 			return err
 		}
 		t.PingSources = append(t.PingSources, newPingSource(&raw, o))
+	case kindKey{StrimziV1Beta2, "KafkaTopic"}:
+		var raw rawKafkaTopic
+		if err := decodeStrict(doc, j, o, &raw); err != nil {
+			return err
+		}
+		t.KafkaTopics = append(t.KafkaTopics, newKafkaTopic(&raw, o))
 	default:
 		o.kind = ""
-		return o.errorf("kind", "unknown kind %q with apiVersion %q (known: Service %s; KafkaSink %s; KafkaSource, SinkBinding, PingSource %s)",
-			h.Kind, h.APIVersion, ServingV1, EventingV1Alpha1, SourcesV1)
+		return o.errorf("kind", "unknown kind %q with apiVersion %q (known: Service %s; KafkaSink %s; KafkaSource, SinkBinding, PingSource %s; KafkaTopic %s)",
+			h.Kind, h.APIVersion, ServingV1, EventingV1Alpha1, SourcesV1, StrimziV1Beta2)
 	}
 	return nil
 }
@@ -254,13 +261,44 @@ func newKafkaSink(raw *rawKafkaSink, o origin) *KafkaSink {
 	if raw.Spec.ContentMode != nil {
 		k.ContentMode = *raw.Spec.ContentMode
 	}
-	if raw.Spec.NumPartitions != nil {
-		k.NumPartitions = int(*raw.Spec.NumPartitions)
+	return k
+}
+
+func newKafkaTopic(raw *rawKafkaTopic, o origin) *KafkaTopic {
+	k := &KafkaTopic{
+		Name:      raw.Metadata.Name,
+		Namespace: raw.Metadata.Namespace,
+		Cluster:   raw.Metadata.Labels[StrimziClusterLabel],
+		Topic:     raw.Metadata.Name,
+		origin:    o,
+		raw:       raw,
 	}
-	if raw.Spec.ReplicationFactor != nil {
-		k.ReplicationFactor = int(*raw.Spec.ReplicationFactor)
+	if raw.Spec.TopicName != "" {
+		k.Topic = raw.Spec.TopicName
+	}
+	if raw.Spec.Partitions != nil {
+		k.Partitions = int(*raw.Spec.Partitions)
+	}
+	if raw.Spec.Replicas != nil {
+		k.Replicas = int(*raw.Spec.Replicas)
+	}
+	if len(raw.Spec.Config) > 0 {
+		k.Config = make(map[string]string, len(raw.Spec.Config))
+		for key, v := range raw.Spec.Config {
+			k.Config[key] = configValue(v)
+		}
 	}
 	return k
+}
+
+// configValue is a topic config value as Kafka takes it: a YAML string as is,
+// a number or a boolean as written (7776000000 stays exact, never a float).
+func configValue(v json.RawMessage) string {
+	var s string
+	if json.Unmarshal(v, &s) == nil {
+		return s
+	}
+	return string(v)
 }
 
 func newKafkaSource(raw *rawKafkaSource, o origin) *KafkaSource {

@@ -175,6 +175,23 @@ type rawKafkaSinkSpec struct {
 	ReplicationFactor *int32   `json:"replicationFactor"`
 }
 
+// KafkaTopic (kafka.strimzi.io/v1beta2). config is free-form in the CRD
+// (x-kubernetes-preserve-unknown-fields); each value is kept as written.
+
+type rawKafkaTopic struct {
+	APIVersion string            `json:"apiVersion"`
+	Kind       string            `json:"kind"`
+	Metadata   rawMeta           `json:"metadata"`
+	Spec       rawKafkaTopicSpec `json:"spec"`
+}
+
+type rawKafkaTopicSpec struct {
+	TopicName  string                     `json:"topicName"`
+	Partitions *int32                     `json:"partitions"`
+	Replicas   *int32                     `json:"replicas"`
+	Config     map[string]json.RawMessage `json:"config"`
+}
+
 // KafkaSource (sources.knative.dev/v1).
 
 type rawKafkaSource struct {

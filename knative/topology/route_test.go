@@ -162,7 +162,7 @@ func TestBrokenRoute(t *testing.T) {
 		{"relative path value", "# post", "value: /api/posts", "value: api/posts", "spec.rules[3].matches[0].path.value", "must start with /", false},
 		{"duplicate match", "# post", "value: /api/posts", "value: /api/friends/", "spec.rules[3].matches[0].path", "already matches in spec.rules[2]", false},
 		{"wrong port", "# session", "port: 80", "port: 8080", "spec.rules[1].backendRefs[0].port", "served on port 80", false},
-		{"no parent", "", "  parentRefs:\n    - name: tidings\n", "", "spec.parentRefs", "required", false},
+		{"no parent", "", "  parentRefs:\n    - name: tidings\n      sectionName: https\n", "", "spec.parentRefs", "required", false},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,7 +1,13 @@
 package topology
 
 import (
+	"math"
+	"os"
+	"path/filepath"
+	"reflect"
+	"regexp"
 	"slices"
+	"strconv"
 	"testing"
 	"time"
 )
@@ -63,10 +69,16 @@ func TestShippedTopologyMatchesBrief(t *testing.T) {
 		if s.MaxScale < 1 {
 			t.Errorf("service %s max-scale = %d, want a bound", s.Name, s.MaxScale)
 		}
-		if s.ReadinessPath != "/healthz" || s.LivenessPath != "/healthz" {
-			t.Errorf("service %s probes %q/%q, want /healthz", s.Name, s.ReadinessPath, s.LivenessPath)
+		// Functions split liveness (the process) from readiness (its
+		// dependencies); web has none, so one path serves both.
+		wantReady, wantLive := "/readyz", "/livez"
+		if s.Name == "web" {
+			wantReady, wantLive = "/healthz", "/healthz"
 		}
-		if !slices.Equal(s.EnvFrom, []EnvFrom{{Kind: "ConfigMap", Name: "tidings-config"}, {Kind: "Secret", Name: "tidings-secrets"}}) {
+		if s.ReadinessPath != wantReady || s.LivenessPath != wantLive {
+			t.Errorf("service %s probes %q/%q, want %q/%q", s.Name, s.ReadinessPath, s.LivenessPath, wantReady, wantLive)
+		}
+		if !slices.Equal(s.EnvFrom, []EnvFrom{{Kind: "ConfigMap", Name: "tidings-config"}}) {
 			t.Errorf("service %s envFrom = %+v", s.Name, s.EnvFrom)
 		}
 		if s.Timeout <= 0 || s.Timeout > 600*time.Second {
@@ -91,7 +103,7 @@ func TestShippedTopologyMatchesBrief(t *testing.T) {
 			t.Errorf("KafkaSink %s missing", name)
 			continue
 		}
-		if k.Topic != topic || k.ContentMode != ContentModeBinary || k.NumPartitions < 1 || k.ReplicationFactor < 1 {
+		if k.Topic != topic || k.ContentMode != ContentModeBinary {
 			t.Errorf("KafkaSink %s = %+v", name, *k)
 		}
 		if got := k.IngressPath(); got != "/tidings/"+name {
@@ -178,7 +190,8 @@ func TestServiceDefaultsAndAnnotations(t *testing.T) {
 	if got := signup.TemplateAnnotations[AnnotationMinScale]; got != "0" {
 		t.Errorf("signup min-scale annotation = %q", got)
 	}
-	if !slices.Equal(signup.Env, []EnvVar{{Name: "LOG_LEVEL", Value: "info"}}) {
+	wantEnv := []EnvVar{{Name: "LOG_LEVEL", Value: "info"}, {Name: "DATABASE_URL", ValueFrom: &EnvVarSource{SecretKeyRef: &KeyRef{Name: "tidings-postgres", Key: "DATABASE_URL"}}}}
+	if !slices.EqualFunc(signup.Env, wantEnv, func(a, b EnvVar) bool { return reflect.DeepEqual(a, b) }) {
 		t.Errorf("signup env = %+v", signup.Env)
 	}
 	relay := topo.Service("relay")
@@ -216,5 +229,49 @@ func TestDeliveryBackoff(t *testing.T) {
 	}
 	if got := exp.Backoff(1000); got <= 0 {
 		t.Errorf("Backoff(1000) = %v, overflowed", got)
+	}
+}
+
+// Each autoscaling target in services.yaml carries a comment with the
+// concurrency Knative really aims for, and the comment is right.
+func TestTargetCommentsStateTheEffectiveTarget(t *testing.T) {
+	topo := loadShipped(t)
+	data, err := os.ReadFile(filepath.Join(knativeDir, "services.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	line := regexp.MustCompile(`autoscaling\.knative\.dev/target: "\d+" # effective ([0-9.]+) in flight per pod \(x 70%\)`)
+	found := line.FindAllStringSubmatch(string(data), -1)
+	if len(found) != len(topo.Services) {
+		t.Fatalf("%d target lines with an effective-target comment, want one per Service (%d)", len(found), len(topo.Services))
+	}
+	for i, s := range topo.Services {
+		got, err := strconv.ParseFloat(found[i][1], 64)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := s.EffectiveTarget(); math.Abs(got-want) > 0.001 {
+			t.Errorf("Service %s: comment says %v, Knative aims for %v", s.Name, got, want)
+		}
+	}
+}
+
+func TestEffectiveTarget(t *testing.T) {
+	cases := []struct {
+		target, cc int
+		ann        map[string]string
+		want       float64
+	}{
+		{7, 10, nil, 4.9},
+		{500, 100, nil, 70}, // containerConcurrency caps the target
+		{200, 0, nil, 140},  // 0 = unlimited: no cap
+		{10, 20, map[string]string{AnnotationTargetUtilization: "100"}, 10},
+		{1, 1, map[string]string{AnnotationTargetUtilization: "0.1"}, 0.01},
+	}
+	for _, c := range cases {
+		s := &Service{Target: c.target, ContainerConcurrency: c.cc, TemplateAnnotations: c.ann}
+		if got := s.EffectiveTarget(); math.Abs(got-c.want) > 1e-9 {
+			t.Errorf("target %d, cc %d, %v: EffectiveTarget() = %v, want %v", c.target, c.cc, c.ann, got, c.want)
+		}
 	}
 }

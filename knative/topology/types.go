@@ -1,5 +1,6 @@
 // Package topology loads and checks the Knative manifests in knative/ (Services,
-// KafkaSinks, KafkaSources, SinkBindings, PingSources) and the Gateway API
+// KafkaSinks, KafkaSources, SinkBindings, PingSources, and the Strimzi
+// KafkaTopics they write and read) and the Gateway API
 // HTTPRoute in infra/cluster/. It is the one description of the topology: the
 // local stack runs what Load returns, and a cluster applies the same files.
 //
@@ -13,6 +14,7 @@ package topology
 
 import (
 	"math"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -23,6 +25,7 @@ const (
 	EventingV1Alpha1 = "eventing.knative.dev/v1alpha1"
 	SourcesV1        = "sources.knative.dev/v1"
 	GatewayV1        = "gateway.networking.k8s.io/v1"
+	StrimziV1Beta2   = "kafka.strimzi.io/v1beta2"
 )
 
 // Enum values used by the manifests.
@@ -38,6 +41,10 @@ const (
 
 	// KeyTypeLabel on a KafkaSource says how the dispatcher decodes record keys.
 	KeyTypeLabel = "kafkasources.sources.knative.dev/key-type"
+
+	// StrimziClusterLabel on a KafkaTopic names the Kafka cluster whose Topic
+	// Operator manages it.
+	StrimziClusterLabel = "strimzi.io/cluster"
 )
 
 // Autoscaling annotation keys (on spec.template.metadata.annotations).
@@ -81,6 +88,7 @@ type Topology struct {
 	KafkaSources []*KafkaSource
 	SinkBindings []*SinkBinding
 	PingSources  []*PingSource
+	KafkaTopics  []*KafkaTopic
 }
 
 // ObjectRef points at another object (a sink, a dead-letter sink, a binding
@@ -192,6 +200,29 @@ type ProbeTiming struct {
 	FailureThreshold int           // failureThreshold
 }
 
+// DefaultTargetUtilization is config-autoscaler's
+// container-concurrency-target-percentage, 70%.
+const DefaultTargetUtilization = 0.70
+
+// AnnotationTargetUtilization overrides DefaultTargetUtilization per revision.
+const AnnotationTargetUtilization = "autoscaling.knative.dev/target-utilization-percentage"
+
+// EffectiveTarget is the concurrency per instance the autoscaler aims for:
+// min(target, containerConcurrency when not 0) × the target utilization, as
+// knative/serving pkg/reconciler/autoscaling/resources/target.go
+// (ResolveMetricTarget) computes it, never below Knative's minimum of 0.01.
+func (s *Service) EffectiveTarget() float64 {
+	total := float64(s.Target)
+	if s.ContainerConcurrency != 0 {
+		total = math.Min(total, float64(s.ContainerConcurrency))
+	}
+	tu := DefaultTargetUtilization
+	if v, err := strconv.ParseFloat(s.TemplateAnnotations[AnnotationTargetUtilization], 64); err == nil {
+		tu = v / 100
+	}
+	return math.Max(0.01, total*tu)
+}
+
 // ImportPath is the Go import path of a ko:// image, or "" when the image is not
 // built by ko.
 func (s *Service) ImportPath() string {
@@ -204,13 +235,11 @@ func (s *Service) ImportPath() string {
 
 // KafkaSink turns HTTP CloudEvents into records on one topic.
 type KafkaSink struct {
-	Name              string
-	Namespace         string
-	Topic             string
-	BootstrapServers  []string
-	ContentMode       string // binary (the default) or structured
-	NumPartitions     int    // 0 when unset (then the topic must already exist)
-	ReplicationFactor int    // 0 when unset
+	Name             string
+	Namespace        string
+	Topic            string
+	BootstrapServers []string
+	ContentMode      string // binary (the default) or structured
 
 	origin
 	raw *rawKafkaSink
@@ -299,6 +328,23 @@ type PingSource struct {
 	raw *rawPingSource
 }
 
+// KafkaTopic is a Strimzi KafkaTopic: a topic the Topic Operator creates and
+// keeps as declared (partitions can grow, never shrink).
+type KafkaTopic struct {
+	Name       string // metadata.name
+	Namespace  string
+	Cluster    string // the strimzi.io/cluster label
+	Topic      string // spec.topicName, or metadata.name when that is unset
+	Partitions int    // 0 when unset (then the broker's num.partitions)
+	Replicas   int    // 0 when unset (then the broker's default.replication.factor)
+	// Config is the topic configuration with every value as Kafka takes it, a
+	// string ("2", "7776000000").
+	Config map[string]string
+
+	origin
+	raw *rawKafkaTopic
+}
+
 // File is the manifest file the object was loaded from (base name).
 func (o origin) File() string { return o.file }
 
@@ -329,6 +375,16 @@ func (t *Topology) KafkaSink(name string) *KafkaSink {
 func (t *Topology) KafkaSource(name string) *KafkaSource {
 	for _, k := range t.KafkaSources {
 		if k.Name == name {
+			return k
+		}
+	}
+	return nil
+}
+
+// KafkaTopic returns the KafkaTopic that declares this Kafka topic, or nil.
+func (t *Topology) KafkaTopic(topic string) *KafkaTopic {
+	for _, k := range t.KafkaTopics {
+		if k.Topic == topic {
 			return k
 		}
 	}

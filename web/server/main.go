@@ -1,6 +1,8 @@
 // Command server serves the built Tidings web app: static files from
 // $KO_DATA_PATH (ko packs web/server/kodata into the image there), with a
-// fallback to index.html for client-side routes.
+// fallback to index.html for client-side routes. It refuses to start when
+// that folder holds no build (no index.html), so an image built before
+// `npm run build` fails its rollout instead of serving nothing.
 package main
 
 import (
@@ -34,7 +36,8 @@ func run(logger *slog.Logger) error {
 	}
 	site := newSite(dir, logger)
 	if !site.built() {
-		logger.Warn("no web build found; serving a placeholder page", "dir", dir)
+		// Serving anything else would pass every health check with no app.
+		return fmt.Errorf("no web build in %s: index.html is missing; run `npm run build` in web/ (it writes web/server/kodata, which ko packs into the image)", dir)
 	}
 
 	srv := &http.Server{

@@ -26,7 +26,9 @@ func freePort(t *testing.T) int {
 func TestRunStopsGracefullyOnSIGTERM(t *testing.T) {
 	port := freePort(t)
 	t.Setenv("PORT", strconv.Itoa(port))
-	t.Setenv("KO_DATA_PATH", t.TempDir())
+	dir := t.TempDir()
+	writeFile(t, dir, "index.html", "<!doctype html>")
+	t.Setenv("KO_DATA_PATH", dir)
 	done := make(chan error, 1)
 	go func() { done <- run(slog.New(slog.NewTextHandler(io.Discard, nil))) }()
 

@@ -67,11 +67,6 @@ func (s *site) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	if !s.built() {
-		s.servePlaceholder(w, r, urlPath)
-		return
-	}
-
 	name := strings.TrimPrefix(urlPath, "/")
 	if path.Ext(urlPath) == "" || name == "index.html" {
 		// A client-side route: the app decides what it shows.
@@ -128,33 +123,4 @@ func (s *site) serveIndex(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	http.ServeContent(w, r, "index.html", info.ModTime(), content)
-}
-
-const placeholderPage = `<!doctype html>
-<html lang="en">
-<head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Tidings is getting ready</title>
-<style>body{font-family:system-ui,sans-serif;background:#f4f6f5;color:#17201d;display:grid;place-items:center;min-height:100vh;margin:0}
-main{background:#fff;border:1px solid #dde3e0;border-radius:12px;padding:24px 28px;max-width:420px;margin:16px}
-h1{color:#0f766e;margin-top:0}code{background:#eef2f0;padding:2px 4px;border-radius:4px}</style></head>
-<body><main><h1>Tidings is getting ready</h1>
-<p>The web app has not been built yet, so there is nothing to show here.</p>
-<p>Build it with <code>npm run build</code> in <code>web/</code>, then reload this page.</p></main></body>
-</html>
-`
-
-// servePlaceholder answers page routes with a friendly note while no build
-// exists; asset files are plainly missing.
-func (s *site) servePlaceholder(w http.ResponseWriter, r *http.Request, urlPath string) {
-	if path.Ext(urlPath) != "" && urlPath != "/index.html" {
-		http.NotFound(w, r)
-		return
-	}
-	h := w.Header()
-	h.Set("Content-Type", "text/html; charset=utf-8")
-	h.Set("Cache-Control", "no-store")
-	w.WriteHeader(http.StatusServiceUnavailable)
-	if r.Method == http.MethodGet {
-		_, _ = w.Write([]byte(placeholderPage))
-	}
 }

@@ -142,26 +142,6 @@ func TestHealthzAndMethods(t *testing.T) {
 	}
 }
 
-func TestPlaceholderWithoutBuild(t *testing.T) {
-	srv := httptest.NewServer(newSite(t.TempDir(), slog.New(slog.NewTextHandler(io.Discard, nil))))
-	defer srv.Close()
-	res, body := get(t, srv.URL+"/friends")
-	if res.StatusCode != http.StatusServiceUnavailable {
-		t.Fatalf("status %d, want 503", res.StatusCode)
-	}
-	if !strings.Contains(body, "Tidings is getting ready") {
-		t.Fatalf("no placeholder: %q", body)
-	}
-	res, _ = get(t, srv.URL+"/assets/app.js")
-	if res.StatusCode != http.StatusNotFound {
-		t.Fatalf("asset without build: status %d, want 404", res.StatusCode)
-	}
-	res, _ = get(t, srv.URL+"/healthz")
-	if res.StatusCode != http.StatusOK {
-		t.Fatalf("healthz without build: %d", res.StatusCode)
-	}
-}
-
 func TestSiteDirPrefersKoDataPath(t *testing.T) {
 	if got := siteDir("/var/run/ko"); got != "/var/run/ko" {
 		t.Fatalf("siteDir = %q", got)

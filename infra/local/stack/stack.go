@@ -166,6 +166,13 @@ func Up(ctx context.Context, opts Options) (*Stack, error) {
 	if err = s.migrate(ctx, migrateBin); err != nil {
 		return nil, err
 	}
+	said, err := createTopics(ctx, s.backing.KafkaBrokers, s.topo.KafkaTopics)
+	for _, line := range said {
+		s.say("%s", line)
+	}
+	if err != nil {
+		return nil, err
+	}
 	if err = s.startEventingIngress(ctx); err != nil {
 		return nil, err
 	}
