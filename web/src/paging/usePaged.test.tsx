@@ -1,6 +1,6 @@
 import { act, renderHook, waitFor } from '@testing-library/react';
 import { describe, expect, it, vi } from 'vitest';
-import type { Page } from '../api/types';
+import type { Page } from '../api/tidings';
 import { usePaged } from './usePaged';
 
 type Item = { id: string };

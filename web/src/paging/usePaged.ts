@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
-import type { Page } from '../api/types';
+import type { Page } from '../api/tidings';
 import { appendPage, mergeFirstPage, type Identified } from './merge';
 
 export type LoadPage<T> = (cursor: string | null) => Promise<Page<T>>;
