@@ -4,7 +4,7 @@ import (
 	"context"
 	"testing"
 
-	"github.com/tidings-dev/tidings/infra/local/backing"
+	"github.com/tidings-dev/tidings/infra/backing"
 )
 
 // Kafka starts an in-process kfake broker for this test alone and returns

@@ -4,7 +4,7 @@ import (
 	"context"
 	"testing"
 
-	"github.com/tidings-dev/tidings/infra/local/mailcatcher"
+	"github.com/tidings-dev/tidings/infra/backing/mailcatcher"
 )
 
 // Mail starts a mail catcher for this test alone, SMTP and HTTP on free

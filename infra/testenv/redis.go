@@ -11,7 +11,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/tidings-dev/tidings/infra/local/backing"
+	"github.com/tidings-dev/tidings/infra/backing"
 )
 
 const defaultRedisURL = "redis://127.0.0.1:6379/0"

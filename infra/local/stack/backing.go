@@ -8,8 +8,8 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/tidings-dev/tidings/infra/local/backing"
-	"github.com/tidings-dev/tidings/infra/local/mailcatcher"
+	"github.com/tidings-dev/tidings/infra/backing"
+	"github.com/tidings-dev/tidings/infra/backing/mailcatcher"
 )
 
 // Backing says where each backing service is, and stops the ones the stack

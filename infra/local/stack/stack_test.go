@@ -17,8 +17,8 @@ import (
 	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
 
 	"github.com/tidings-dev/tidings/events"
-	"github.com/tidings-dev/tidings/infra/local/backing"
-	"github.com/tidings-dev/tidings/infra/local/mailcatcher"
+	"github.com/tidings-dev/tidings/infra/backing"
+	"github.com/tidings-dev/tidings/infra/backing/mailcatcher"
 	"github.com/tidings-dev/tidings/infra/local/serving"
 	"github.com/tidings-dev/tidings/infra/local/stack"
 	"github.com/tidings-dev/tidings/infra/testenv"

@@ -162,16 +162,10 @@ func functionEnv(topo *topology.Topology, svc *topology.Service, dbURL, redisURL
 
 // acceptingSink stands in for a KafkaSink: it takes every event with 202.
 func acceptingSink() (string, func(), error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", nil, err
-	}
-	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return serveLoopback(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		io.Copy(io.Discard, r.Body) //nolint:errcheck
 		w.WriteHeader(http.StatusAccepted)
-	}), ReadHeaderTimeout: 10 * time.Second}
-	go srv.Serve(ln) //nolint:errcheck
-	return "http://" + ln.Addr().String(), func() { srv.Close() }, nil
+	}))
 }
 
 // bareStarter execs a function binary the way serving does (same env), but

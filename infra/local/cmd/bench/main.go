@@ -1,17 +1,45 @@
-// Command bench prints the walking skeleton's numbers (issue 2, "Numbers to
-// report"). It measures; it never asserts a timing.
+// Command bench prints Tidings' numbers. It measures; it never asserts a
+// timing. Every load benchmark climbs until it saturates and prints the
+// curve, since a figure at one easy rate hides the cliff:
 //
 //	go run ./infra/local/cmd/bench coldstart    [-n 50] [-function session]
-//	go run ./infra/local/cmd/bench signup       [-rate 5] [-duration 30s]
+//	go run ./infra/local/cmd/bench signup       [-rates 2,5,10,20,40] [-step 10s]
 //	go run ./infra/local/cmd/bench idle-memory  [-idle 2s]
-//	go run ./infra/local/cmd/bench post         [-authors 4] [-friends 50] [-rate 5] [-duration 30s]
-//	go run ./infra/local/cmd/bench all          (the four in turn; post smaller, flags -post-*)
+//	go run ./infra/local/cmd/bench post         [-authors 4] [-friends 50] [-rates 5,10,20,50,100,150] [-step 10s]
+//	go run ./infra/local/cmd/bench feed         [-users 10000] [-friends 50] [-posts 100000] [-concurrency 1,2,4,8,16,32,64] [-step 5s]
+//	go run ./infra/local/cmd/bench hop          [-rates 100,500,…,20000] [-step 5s] [-ordering unordered]
+//	go run ./infra/local/cmd/bench all          (each in turn, shorter steps; flags carry the benchmark's name: -post-rates, -feed-step …)
 //
-// coldstart, signup and post use the machine's Postgres (a scratch database is
-// created and dropped) and Redis; idle-memory lets the stack start its own
-// private Postgres, Redis, MinIO and Kafka so that they are counted.
-// Tables go to stdout; progress and function logs go to stderr and to a
-// log file in the run's temporary directory.
+// What each measures:
+//   - coldstart: exec → first request served, through the scale-to-zero
+//     runner and bare; a distribution of single starts (min, p50, p90, p99,
+//     max), not a load.
+//   - signup, post: open-loop rates through the gateway of the whole local
+//     stack, each held for -step; the climb stops after the first rate that
+//     saturates (p99 or drain over 1 s, or anything lost, duplicated or
+//     failed) and prints rate → p50, p99, max, lost, duplicated, and the
+//     highest rate sustained. post also counts misdirected messages and
+//     fails loudly on any loss, duplicate or misdirection.
+//   - feed: seeds a social graph with SQL into the stack's scratch database,
+//     logs seeded users in through POST /api/login and reads GET /api/posts
+//     with 1, 2, 4, … closed-loop readers; prints concurrency → reads/s,
+//     p50, p99, max, errors, and the saturation point.
+//   - hop: the same events raw (sarama produce → consume) and through the
+//     hop between functions (KafkaSink → Kafka → KafkaSource → subscriber)
+//     on one broker, side by side, climbing rates; prints both and the ratio.
+//
+// Functions are driven only through their real interfaces (HTTP through the
+// gateway, CloudEvents to KafkaSinks); bench imports nothing under
+// functions/. The former fanoutbench (post.created into the posts KafkaSink
+// → WebSocket, with the handlers in one process) is gone: post measures the
+// same path and more, through the real stack.
+//
+// coldstart, signup, post and feed use the machine's Postgres (a scratch
+// database is created and dropped) and Redis; idle-memory lets the stack
+// start its own private Postgres, Redis, MinIO and Kafka so that they are
+// counted; hop needs only its embedded broker. Tables go to stdout; progress
+// and function logs go to stderr and to a log file in the run's temporary
+// directory. Raw outputs of runs are kept in results/.
 package main
 
 import (
@@ -29,7 +57,7 @@ import (
 )
 
 // options are every benchmark's knobs; each subcommand registers the ones it
-// uses, and "all" registers them all.
+// uses, and "all" registers them all, each under its benchmark's prefix.
 type options struct {
 	postgres string // server URL; a scratch database is made on it
 	redis    string
@@ -40,20 +68,19 @@ type options struct {
 	path     string
 
 	// signup
-	rate     float64
-	duration time.Duration
-	drain    time.Duration
-	poll     time.Duration
+	signup climbOptions
+	poll   time.Duration
 
 	// idle-memory
 	idle time.Duration
 
 	// post
 	authors, friends int
-	postRate         float64
-	postDuration     time.Duration
-	postDrain        time.Duration
+	post             climbOptions
 	setupParallel    int
+
+	feed feedOptions
+	hop  hopOptions
 
 	verbose bool
 }
@@ -65,18 +92,24 @@ func defaults() options {
 		runs:     50,
 		function: "session",
 		path:     "/api/me",
-		rate:     5,
-		duration: 30 * time.Second,
-		drain:    60 * time.Second,
+		signup:   climbOptions{rates: numberList{2, 5, 10, 20, 40}, step: 10 * time.Second, drain: 60 * time.Second},
 		poll:     time.Millisecond,
 		idle:     2 * time.Second,
 
 		authors:       4,
 		friends:       50,
-		postRate:      5,
-		postDuration:  30 * time.Second,
-		postDrain:     60 * time.Second,
+		post:          climbOptions{rates: numberList{5, 10, 20, 50, 100, 150}, step: 10 * time.Second, drain: 60 * time.Second},
 		setupParallel: 4,
+
+		feed: feedOptions{
+			graph:    graphSizes{users: 10_000, friends: 50, posts: 100_000},
+			sessions: 200, concurrency: numberList{1, 2, 4, 8, 16, 32, 64}, step: 5 * time.Second,
+			limit: 20, nextShare: 0.25, via: "gateway",
+		},
+		hop: hopOptions{
+			climb:    climbOptions{rates: numberList{100, 500, 1000, 2000, 5000, 10000, 20000}, step: 5 * time.Second, drain: 30 * time.Second},
+			ordering: "unordered",
+		},
 	}
 }
 
@@ -91,26 +124,35 @@ func (o *options) coldstartFlags(fs *flag.FlagSet) {
 	fs.StringVar(&o.path, "path", o.path, "the first request's path (any answer below 500 counts as served by the function)")
 }
 
-func (o *options) signupFlags(fs *flag.FlagSet) {
-	fs.Float64Var(&o.rate, "rate", o.rate, "signups per second (open loop: sent on schedule, whatever the answers)")
-	fs.DurationVar(&o.duration, "duration", o.duration, "how long to sign up at that rate")
-	fs.DurationVar(&o.drain, "drain", o.drain, "how long to wait for the last emails after the last signup")
-	fs.DurationVar(&o.poll, "poll", o.poll, "how often the mail catcher's API is polled (capture time is the catcher's own timestamp)")
+func (o *options) signupFlags(fs *flag.FlagSet, prefix string) {
+	o.signup.flags(fs, prefix, "signups")
+	fs.DurationVar(&o.poll, prefix+"poll", o.poll, "how often the mail catcher's API is polled (capture time is the catcher's own timestamp)")
 }
 
 func (o *options) memoryFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&o.idle, "idle", o.idle, "scale-to-zero idle timeout given to every function")
 }
 
-// postFlags registers post's knobs; under "all" they carry a prefix so as
-// not to clash with signup's -rate and -duration.
 func (o *options) postFlags(fs *flag.FlagSet, prefix string) {
 	fs.IntVar(&o.authors, prefix+"authors", o.authors, "authors, posting in turn")
 	fs.IntVar(&o.friends, prefix+"friends", o.friends, "distinct friends per author, each with an open notification WebSocket")
-	fs.Float64Var(&o.postRate, prefix+"rate", o.postRate, "posts per second across all authors (open loop)")
-	fs.DurationVar(&o.postDuration, prefix+"duration", o.postDuration, "how long to post at that rate")
-	fs.DurationVar(&o.postDrain, prefix+"drain", o.postDrain, "how long to wait for the last messages after the last post (and for the setup to settle)")
+	o.post.flags(fs, prefix, "posts (across all authors)")
 	fs.IntVar(&o.setupParallel, prefix+"setup-parallel", o.setupParallel, "signups in flight during setup (argon2id); other setup calls use 4× this")
+}
+
+// benchmarks are the subcommands, in the order "all" runs them.
+var benchmarks = []struct {
+	name    string
+	run     func(context.Context, string, options) error
+	flags   func(o *options, fs *flag.FlagSet, prefix string)
+	machine bool // uses the machine's Postgres and Redis (-postgres, -redis)
+}{
+	{"coldstart", coldStart, func(o *options, fs *flag.FlagSet, _ string) { o.coldstartFlags(fs) }, true},
+	{"signup", signupLatency, (*options).signupFlags, true},
+	{"idle-memory", idleMemory, func(o *options, fs *flag.FlagSet, _ string) { o.memoryFlags(fs) }, false},
+	{"post", postLatency, (*options).postFlags, true},
+	{"feed", feedReads, func(o *options, fs *flag.FlagSet, prefix string) { o.feed.flags(fs, prefix) }, true},
+	{"hop", hopLatency, func(o *options, fs *flag.FlagSet, prefix string) { o.hop.flags(fs, prefix) }, false},
 }
 
 func main() {
@@ -121,32 +163,27 @@ func main() {
 	fs := flag.NewFlagSet(os.Args[1], flag.ExitOnError)
 	fs.BoolVar(&o.verbose, "v", false, "copy function logs to stderr as well")
 	var run func(context.Context, string, options) error
-	switch os.Args[1] {
-	case "coldstart":
+	if os.Args[1] == "all" {
 		o.backingFlags(fs)
-		o.coldstartFlags(fs)
-		run = coldStart
-	case "signup":
-		o.backingFlags(fs)
-		o.signupFlags(fs)
-		run = signupLatency
-	case "idle-memory":
-		o.memoryFlags(fs)
-		run = idleMemory
-	case "post":
-		o.backingFlags(fs)
-		o.postFlags(fs, "")
-		run = postLatency
-	case "all":
-		// Smaller than post on its own: still 50 friends per author.
-		o.authors, o.postDuration = 2, 15*time.Second
-		o.backingFlags(fs)
-		o.coldstartFlags(fs)
-		o.signupFlags(fs)
-		o.memoryFlags(fs)
-		o.postFlags(fs, "post-")
+		// Quicker than each on its own; every flag carries its benchmark's
+		// prefix (-post-rates, -feed-step …), except coldstart's and -idle.
+		o.authors = 2
+		o.post.step, o.signup.step, o.feed.step = 5*time.Second, 5*time.Second, 3*time.Second
+		for _, b := range benchmarks {
+			b.flags(&o, fs, b.name+"-")
+		}
 		run = all
-	default:
+	}
+	for _, b := range benchmarks {
+		if b.name == os.Args[1] {
+			if b.machine {
+				o.backingFlags(fs)
+			}
+			b.flags(&o, fs, "")
+			run = b.run
+		}
+	}
+	if run == nil {
 		usage()
 	}
 	fs.Parse(os.Args[2:]) //nolint:errcheck // ExitOnError
@@ -164,10 +201,7 @@ func main() {
 
 func all(ctx context.Context, repo string, o options) error {
 	var errs []error
-	for _, b := range []struct {
-		name string
-		run  func(context.Context, string, options) error
-	}{{"coldstart", coldStart}, {"signup", signupLatency}, {"idle-memory", idleMemory}, {"post", postLatency}} {
+	for _, b := range benchmarks {
 		if ctx.Err() != nil {
 			break
 		}
@@ -181,7 +215,7 @@ func all(ctx context.Context, repo string, o options) error {
 }
 
 func usage() {
-	fmt.Fprintln(os.Stderr, "usage: bench coldstart|signup|idle-memory|post|all [flags]   (bench <cmd> -h lists the flags)")
+	fmt.Fprintln(os.Stderr, "usage: bench coldstart|signup|idle-memory|post|feed|hop|all [flags]   (bench <cmd> -h lists the flags)")
 	os.Exit(2)
 }
 

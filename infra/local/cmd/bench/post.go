@@ -26,15 +26,18 @@ import (
 // postLatency brings up the whole local stack (as signupLatency does), signs
 // up authors and their friends through the gateway's HTTP API, befriends
 // them, opens every friend's notification WebSocket, and measures POST
-// /api/posts → the post.created message on every friend's socket, at a
-// steady, open-loop rate of posts.
+// /api/posts → the post.created message on every friend's socket, climbing
+// open-loop rates of posts until one saturates.
 //
 // Send and arrival times come from the same clock in this process; an
 // arrival is stamped as soon as the friend's reader gets the message.
 func postLatency(ctx context.Context, repo string, o options) error {
-	heading(fmt.Sprintf("post → live notification at each of %d friends, at a steady rate", o.friends))
-	if o.authors < 1 || o.friends < 1 || o.postRate <= 0 || o.postDuration <= 0 || o.setupParallel < 1 {
-		return fmt.Errorf("authors, friends, rate, duration and setup-parallel must be positive")
+	heading(fmt.Sprintf("post → live notification at each of %d friends, climbing rates", o.friends))
+	if o.authors < 1 || o.friends < 1 || o.setupParallel < 1 {
+		return fmt.Errorf("authors, friends and setup-parallel must be positive")
+	}
+	if err := o.post.check(); err != nil {
+		return err
 	}
 	s, err := upOnMachine(ctx, repo, "post", o)
 	if err != nil {
@@ -58,7 +61,7 @@ func postLatency(ctx context.Context, repo string, o options) error {
 		return err
 	}
 	defer closeSockets()
-	settleErr := waitSetupSettled(ctx, s.Stack, len(authors)+len(friends), 2*len(friends), o.postDrain)
+	settleErr := waitSetupSettled(ctx, s.Stack, len(authors)+len(friends), 2*len(friends), o.post.drain)
 	setupTook := time.Since(setupStart)
 
 	// Warm-up: one post per author, all at once. The first posts
@@ -69,35 +72,16 @@ func postLatency(ctx context.Context, repo string, o options) error {
 		warm[a] = sendPost(ctx, authors[a], base, a, "warm-up post")
 		return nil
 	})
-	warmDrainErr := live.waitFor(ctx, warm, o.friends, o.postDrain)
+	warmDrainErr := live.waitFor(ctx, warm, o.friends, o.post.drain)
 	warmCold := coldStartsSince(s.Stack, coldBefore)
 
-	// Steady: one post every 1/rate, authors in turn, each POST on its own
-	// goroutine whatever the earlier ones are doing.
-	coldBefore = coldStartCounts(s.Stack)
-	total := int(o.postDuration.Seconds() * o.postRate)
-	steady := make([]postResult, total)
-	offeredFor, err := openLoop(ctx, o.postRate, total, func(i int) {
-		a := i % len(authors)
-		steady[i] = sendPost(ctx, authors[a], base, a, fmt.Sprintf("steady post %d", i))
-	})
-	if err != nil {
-		return err
-	}
-	drainErr := live.waitFor(ctx, steady, o.friends, o.postDrain)
-	coldAfter := coldStartCounts(s.Stack)
-
-	// Numbers.
-	w := live.measure(warm, o.friends)
-	st := live.measure(steady, o.friends)
-	unknown := live.unknown(warm, steady)
 	fmt.Printf("conditions: whole local stack (gateway → post → outbox → KafkaSink → kfake → KafkaSource → fanout → KafkaSink → kfake\n")
 	fmt.Printf("            → KafkaSource → notify → Redis pub/sub → inbox → WebSocket); %d cores shared by the stack, its functions and the\n", runtime.NumCPU())
 	fmt.Printf("            bench's %d WebSocket readers; Postgres %s (scratch database), Redis %s\n", len(friends), redactURL(o.postgres), o.redis)
 	fmt.Printf("            %d authors × %d distinct friends each (%d WebSockets); stack up in %s, setup (signups, friendships, sockets, settling) %s\n",
 		len(authors), o.friends, len(friends), s.upTook.Round(100*time.Millisecond), setupTook.Round(100*time.Millisecond))
-	fmt.Printf("            %.3g posts/s for %s, open loop, authors in turn: %d sent in %s (%.2f/s), %d messages expected\n",
-		o.postRate, o.postDuration, total, offeredFor.Round(time.Millisecond), float64(total)/offeredFor.Seconds(), st.expected)
+	fmt.Printf("            each rate held %s, open loop, authors in turn; a step saturates when the each-friend p99 or the drain\n", o.post.step)
+	fmt.Printf("            (last message after the last POST) is over %s, or anything is lost, duplicated or fails\n", keptUpWithin)
 	if settleErr != nil {
 		fmt.Printf("!!! setup had not settled when the warm-up began: %v\n", settleErr)
 	}
@@ -107,19 +91,65 @@ func postLatency(ctx context.Context, repo string, o options) error {
 	}
 	fmt.Printf("setup notifications drained from the sockets: %s\n", drained)
 	fmt.Printf("warm-up (one post per author, all at once; cold starts during it: %s):\n", warmCold)
+	w := live.measure(warm, o.friends)
 	w.table(os.Stdout, o.friends)
-	fmt.Printf("steady:\n")
-	st.table(os.Stdout, o.friends)
-	fmt.Printf("messages: %d of %d expected received; posts that reached all %d friends: %d of %d; cold starts during the steady phase: %s\n",
-		st.received, st.expected, o.friends, len(st.last), st.posted, coldDiff(coldBefore, coldAfter))
+	problems := w.report("warm-up", warmDrainErr)
+
+	// The curve: each rate for o.post.step, one post every 1/rate, authors
+	// in turn, each POST on its own goroutine whatever the earlier ones are
+	// doing.
+	curve := newTable(os.Stdout, "posts/s", "sent/s", "notifs/s", "POST→201 p50", "p99",
+		"first friend p50", "p99", "max", "each friend p50", "p99", "max", "last friend p50", "p99",
+		"drain", "lost", "dup", "misdirected", "failed", "")
+	phases := [][]postResult{warm}
+	coldBefore = coldStartCounts(s.Stack)
+	sustained, climbErr := climb(ctx, o.post.rates, func(rate float64) ([]string, error) {
+		total := o.post.stepTotal(rate)
+		posts := make([]postResult, total)
+		begin := time.Now()
+		offeredFor, err := openLoop(ctx, rate, total, func(i int) {
+			a := i % len(authors)
+			posts[i] = sendPost(ctx, authors[a], base, a, fmt.Sprintf("post %d at %g/s", i, rate))
+		})
+		if err != nil {
+			return nil, err
+		}
+		drainErr := live.waitFor(ctx, posts, o.friends, o.post.drain)
+		phases = append(phases, posts)
+		st := live.measure(posts, o.friends)
+		if st.report(fmt.Sprintf("%g posts/s", rate), drainErr) {
+			problems = true
+		}
+		sent := achieved(total, offeredFor)
+		drain := drainAfter(begin.Add(offeredFor), st.lastArrival)
+		reasons := saturation(percentile(sorted(st.each), 99), drain, st.missing, st.duplicates, len(st.failures))
+		if st.misdirected > 0 {
+			reasons = append(reasons, "misdirected")
+		}
+		row := []string{fmt.Sprint(rate), fmt.Sprintf("%.1f", sent), fmt.Sprintf("%.0f", sent*float64(o.friends))}
+		row = append(row, spread(st.respond)[:2]...)
+		row = append(row, spread(st.first)...)
+		row = append(row, spread(st.each)...)
+		row = append(row, spread(st.last)[:2]...)
+		row = append(row, ms(drain), fmt.Sprint(st.missing), fmt.Sprint(st.duplicates), fmt.Sprint(st.misdirected), fmt.Sprint(len(st.failures)), verdict(reasons))
+		curve.add(row...)
+		return reasons, nil
+	})
+	coldAfter := coldStartCounts(s.Stack)
+	fmt.Printf("curve (latencies from POST sent; notifs/s = sent/s × %d friends; last friend: posts every friend got):\n", o.friends)
+	curve.flush()
+	fmt.Println(sustainedLine(sustained, "posts", o.post.rates))
+	if climbErr != nil {
+		return climbErr
+	}
+	fmt.Printf("cold starts during the curve: %s\n", coldDiff(coldBefore, coldAfter))
 	for _, name := range []string{"fanout", "notify"} {
 		if ss, ok := s.SourceStats(name); ok {
 			fmt.Printf("%s KafkaSource: %+v\n", name, ss)
 		}
 	}
 
-	problems := w.report("warm-up", warmDrainErr) || st.report("steady", drainErr)
-	if unknown > 0 {
+	if unknown := live.unknown(phases...); unknown > 0 {
 		problems = true
 		fmt.Printf("!!! %d post.created messages named a post this run did not make\n", unknown)
 	}
@@ -445,10 +475,11 @@ func (l *liveWatch) waitFor(ctx context.Context, posts []postResult, per int, pa
 // postStats are one phase's numbers.
 type postStats struct {
 	respond, each, first, last []time.Duration // last: only posts every friend got
-	posted, expected, received int
+	expected                   int
 	missing, duplicates        int
 	misdirected                int // reached someone who is not the author's friend
 	failures                   []string
+	lastArrival                time.Time // of the messages counted
 }
 
 func (l *liveWatch) measure(posts []postResult, per int) postStats {
@@ -460,7 +491,6 @@ func (l *liveWatch) measure(posts []postResult, per int) postStats {
 			s.failures = append(s.failures, p.err.Error())
 			continue
 		}
-		s.posted++
 		s.expected += per
 		s.respond = append(s.respond, p.answered.Sub(p.sent))
 		earliest := map[int]time.Time{}
@@ -477,13 +507,15 @@ func (l *liveWatch) measure(posts []postResult, per int) postStats {
 			}
 			earliest[a.friend] = a.at
 		}
-		s.received += len(earliest)
 		s.missing += per - len(earliest)
 		if len(earliest) == 0 {
 			continue
 		}
 		var first, last time.Duration = 1<<63 - 1, 0
 		for _, at := range earliest {
+			if at.After(s.lastArrival) {
+				s.lastArrival = at
+			}
 			d := at.Sub(p.sent)
 			s.each = append(s.each, d)
 			first, last = min(first, d), max(last, d)

@@ -46,29 +46,20 @@ func percentile(sorted []time.Duration, p float64) time.Duration {
 	return sorted[min(max(rank, 1), len(sorted))-1]
 }
 
-// latencyTable prints one row per series: n, min, p50, p90, p99, max.
-type latencyTable struct {
+// table prints rows of cells, the first column left-aligned and the others
+// right-aligned, as numbers are.
+type table struct {
 	out  io.Writer
 	rows [][]string
 }
 
-func newLatencyTable(out io.Writer) *latencyTable {
-	return &latencyTable{out: out, rows: [][]string{{"", "n", "min", "p50", "p90", "p99", "max"}}}
+func newTable(out io.Writer, header ...string) *table {
+	return &table{out: out, rows: [][]string{header}}
 }
 
-func (t *latencyTable) row(name string, ds []time.Duration) {
-	s := slices.Clone(ds)
-	slices.Sort(s)
-	if len(s) == 0 {
-		t.rows = append(t.rows, []string{name, "0", "-", "-", "-", "-", "-"})
-		return
-	}
-	t.rows = append(t.rows, []string{name, strconv.Itoa(len(s)),
-		ms(s[0]), ms(percentile(s, 50)), ms(percentile(s, 90)), ms(percentile(s, 99)), ms(s[len(s)-1])})
-}
+func (t *table) add(cells ...string) { t.rows = append(t.rows, cells) }
 
-// flush prints the rows: names left-aligned, numbers right-aligned.
-func (t *latencyTable) flush() {
+func (t *table) flush() {
 	width := make([]int, len(t.rows[0]))
 	for _, r := range t.rows {
 		for i, c := range r {
@@ -82,6 +73,37 @@ func (t *latencyTable) flush() {
 		}
 		fmt.Fprintln(t.out, line)
 	}
+}
+
+// latencyTable prints one row per series: n, min, p50, p90, p99, max.
+type latencyTable struct{ *table }
+
+func newLatencyTable(out io.Writer) latencyTable {
+	return latencyTable{newTable(out, "", "n", "min", "p50", "p90", "p99", "max")}
+}
+
+func (t latencyTable) row(name string, ds []time.Duration) {
+	s := sorted(ds)
+	if len(s) == 0 {
+		t.add(name, "0", "-", "-", "-", "-", "-")
+		return
+	}
+	t.add(name, strconv.Itoa(len(s)), ms(s[0]), ms(percentile(s, 50)), ms(percentile(s, 90)), ms(percentile(s, 99)), ms(s[len(s)-1]))
+}
+
+func sorted(ds []time.Duration) []time.Duration {
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	return s
+}
+
+// spread is p50, p99 and max of ds as three cells ("-" when empty).
+func spread(ds []time.Duration) []string {
+	s := sorted(ds)
+	if len(s) == 0 {
+		return []string{"-", "-", "-"}
+	}
+	return []string{ms(percentile(s, 50)), ms(percentile(s, 99)), ms(s[len(s)-1])}
 }
 
 // ms prints a duration in milliseconds with a precision that suits it.

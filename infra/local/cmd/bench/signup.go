@@ -10,6 +10,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/tidings-dev/tidings/infra/local/stack"
@@ -18,15 +19,16 @@ import (
 // signupLatency brings up the whole local stack against the machine's
 // Postgres (scratch database) and Redis, with its own embedded Kafka and
 // mail catcher, and measures POST /api/signup → the welcome email captured,
-// at a steady, open-loop rate.
+// climbing open-loop rates until one saturates. Signup hashes the password
+// with argon2id on purpose, so its ceiling is low.
 //
 // The capture time is the catcher's own receive timestamp (same process,
 // same clock as the send time), so how often we poll the catcher's API only
 // changes when we notice, not what we measure.
 func signupLatency(ctx context.Context, repo string, o options) error {
-	heading("signup → welcome email captured, at a steady rate")
-	if o.rate <= 0 || o.duration <= 0 {
-		return fmt.Errorf("-rate and -duration must be positive")
+	heading("signup → welcome email captured, climbing rates")
+	if err := o.signup.check(); err != nil {
+		return err
 	}
 	s, err := upOnMachine(ctx, repo, "signup", o)
 	if err != nil {
@@ -46,99 +48,125 @@ func signupLatency(ctx context.Context, repo string, o options) error {
 
 	client := &http.Client{Timeout: 60 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 256}}
 	runID := time.Now().UnixNano()
-	emailFor := func(i int) string { return fmt.Sprintf("bench-%d-%d@example.com", runID, i) }
+	var signups atomic.Int64
+	nextEmail := func() string { return fmt.Sprintf("bench-%d-%d@example.com", runID, signups.Add(1)) }
 
 	// Warm-up: the first signup cold-starts signup and, through Kafka,
 	// welcome.
-	warm := signUp(ctx, client, s.GatewayURL, emailFor(0))
+	warm := signUp(ctx, client, s.GatewayURL, nextEmail())
 	if warm.err != nil || warm.status != http.StatusCreated {
 		return fmt.Errorf("warm-up signup: %d %v", warm.status, warm.errOrBody())
 	}
-	if err := mail.waitAll(ctx, []string{warm.email}, o.drain); err != nil {
+	if err := mail.waitAll(ctx, []string{warm.email}, o.signup.drain); err != nil {
 		return fmt.Errorf("warm-up: %w", err)
 	}
 	warmMail, _ := mail.first(warm.email)
-	coldBefore := coldStartCounts(s.Stack)
 
-	// Steady: one signup every 1/rate, each on its own goroutine, whatever
-	// the earlier ones are doing (open loop, so a slow stack cannot slow the
-	// offered load down).
-	total := int(o.duration.Seconds() * o.rate)
-	results := make([]signupResult, total)
-	offeredFor, err := openLoop(ctx, o.rate, total, func(i int) {
-		results[i] = signUp(ctx, client, s.GatewayURL, emailFor(i+1))
-	})
-	if err != nil {
-		return err
-	}
-	var created []string
-	for _, r := range results {
-		if r.err == nil && r.status == http.StatusCreated {
-			created = append(created, r.email)
+	fmt.Printf("conditions: whole local stack (gateway → signup → outbox → KafkaSink → kfake → KafkaSource → welcome → SMTP → catcher),\n")
+	fmt.Printf("            Postgres %s (scratch database), Redis %s; stack up in %s; catcher polled every %s\n", redactURL(o.postgres), o.redis, s.upTook.Round(100*time.Millisecond), o.poll)
+	fmt.Printf("            each rate held %s, open loop; a step saturates when the email p99 or the drain (last email after\n", o.signup.step)
+	fmt.Printf("            the last signup) is over %s, or any email is lost or duplicated, or a signup fails\n", keptUpWithin)
+	fmt.Printf("warm-up (first signup; cold starts signup %s, welcome %s): response %s, email captured after %s\n",
+		lastColdStart(s.Stack, "signup"), lastColdStart(s.Stack, "welcome"), ms(warm.answered.Sub(warm.sent)), ms(warmMail.created.Sub(warm.sent)))
+
+	curve := newTable(os.Stdout, "signups/s", "sent/s", "POST→201 p50", "p99", "max", "→ email p50", "p99", "max", "drain", "lost", "dup", "failed", "")
+	var failures []string
+	coldBefore := coldStartCounts(s.Stack)
+	problems := false
+	sustained, climbErr := climb(ctx, o.signup.rates, func(rate float64) ([]string, error) {
+		total := o.signup.stepTotal(rate)
+		results := make([]signupResult, total)
+		begin := time.Now()
+		offeredFor, err := openLoop(ctx, rate, total, func(i int) {
+			results[i] = signUp(ctx, client, s.GatewayURL, nextEmail())
+		})
+		if err != nil {
+			return nil, err
 		}
-	}
-	drainErr := mail.waitAll(ctx, created, o.drain)
+		var created []string
+		for _, r := range results {
+			if r.err == nil && r.status == http.StatusCreated {
+				created = append(created, r.email)
+			}
+		}
+		drainErr := mail.waitAll(ctx, created, o.signup.drain)
+		st := measureSignups(results, mail)
+		if st.missing > 0 {
+			fmt.Printf("!!! %g signups/s: %d WELCOME EMAILS MISSING after waiting %s (%v)\n", rate, st.missing, o.signup.drain, drainErr)
+		}
+		if st.duplicates > 0 {
+			fmt.Printf("!!! %g signups/s: %d signups got MORE THAN ONE welcome email\n", rate, st.duplicates)
+		}
+		if st.missing+st.duplicates > 0 {
+			problems = true
+		}
+		failures = append(failures, st.failures...)
+		drain := drainAfter(begin.Add(offeredFor), st.lastEmail)
+		reasons := saturation(percentile(sorted(st.email), 99), drain, st.missing, st.duplicates, len(st.failures))
+		row := []string{fmt.Sprint(rate), fmt.Sprintf("%.1f", achieved(total, offeredFor))}
+		row = append(row, spread(st.respond)...)
+		row = append(row, spread(st.email)...)
+		row = append(row, ms(drain), fmt.Sprint(st.missing), fmt.Sprint(st.duplicates), fmt.Sprint(len(st.failures)), verdict(reasons))
+		curve.add(row...)
+		return reasons, nil
+	})
 	stopWatch()
 	if err := <-watchErr; err != nil && ctx.Err() == nil {
 		return err
 	}
-
-	// Numbers.
-	var respond, e2e, noticed []time.Duration
-	var failures []string
-	missing, duplicates := 0, 0
-	for _, r := range results {
-		if r.err != nil || r.status != http.StatusCreated {
-			failures = append(failures, fmt.Sprintf("%d %s", r.status, r.errOrBody()))
-			continue
-		}
-		respond = append(respond, r.answered.Sub(r.sent))
-		m, ok := mail.first(r.email)
-		if !ok {
-			missing++
-			continue
-		}
-		e2e = append(e2e, m.created.Sub(r.sent))
-		noticed = append(noticed, m.noticed.Sub(r.sent))
-		if m.count > 1 {
-			duplicates++
-		}
-	}
 	coldAfter := coldStartCounts(s.Stack)
-
-	fmt.Printf("conditions: whole local stack (gateway → signup → outbox → KafkaSink → kfake → KafkaSource → welcome → SMTP → catcher),\n")
-	fmt.Printf("            Postgres %s (scratch database), Redis %s; stack up in %s\n", redactURL(o.postgres), o.redis, s.upTook.Round(100*time.Millisecond))
-	fmt.Printf("            %.3g signups/s for %s, open loop: %d sent in %s (%.2f/s); catcher polled every %s\n",
-		o.rate, o.duration, total, offeredFor.Round(time.Millisecond), float64(total)/offeredFor.Seconds(), o.poll)
-	fmt.Printf("warm-up (first signup; cold starts signup %s, welcome %s): response %s, email captured after %s\n",
-		lastColdStart(s.Stack, "signup"), lastColdStart(s.Stack, "welcome"), ms(warm.answered.Sub(warm.sent)), ms(warmMail.created.Sub(warm.sent)))
-	t := newLatencyTable(os.Stdout)
-	t.row("POST /api/signup → 201", respond)
-	t.row("signup sent → email captured (catcher's time)", e2e)
-	t.row("  … → noticed by the bench's poll", noticed)
-	t.flush()
-	fmt.Printf("emails: %d of %d signups arrived; cold starts during the steady phase: %s\n", len(e2e), len(created), coldDiff(coldBefore, coldAfter))
-	problems := false
-	if missing > 0 {
-		problems = true
-		fmt.Printf("!!! %d WELCOME EMAILS MISSING after waiting %s (%v)\n", missing, o.drain, drainErr)
+	fmt.Printf("curve (latencies from POST /api/signup sent; → email is the catcher's capture time):\n")
+	curve.flush()
+	fmt.Println(sustainedLine(sustained, "signups", o.signup.rates))
+	if climbErr != nil {
+		return climbErr
 	}
-	if duplicates > 0 {
-		problems = true
-		fmt.Printf("!!! %d signups got MORE THAN ONE welcome email\n", duplicates)
-	}
-	if len(failures) > 0 {
-		problems = true
-		fmt.Printf("!!! %d SIGNUPS FAILED, e.g. %s\n", len(failures), failures[0])
-	}
+	fmt.Printf("cold starts during the curve: %s\n", coldDiff(coldBefore, coldAfter))
 	if st, ok := s.SourceStats("welcome"); ok {
 		fmt.Printf("welcome KafkaSource: %+v\n", st)
 	}
+	// A failed signup under overload is the saturation the curve shows; a
+	// lost or doubled email is a broken promise.
+	if len(failures) > 0 {
+		fmt.Printf("signups that failed (the last step's, under overload): %d, e.g. %s\n", len(failures), failures[0])
+	}
 	if problems {
-		return fmt.Errorf("signup benchmark: emails missing, duplicated or signups failed (numbers above)")
+		return fmt.Errorf("signup benchmark: welcome emails missing or duplicated (numbers above)")
 	}
 	s.ok()
 	return nil
+}
+
+// signupStats are one step's numbers.
+type signupStats struct {
+	respond, email      []time.Duration
+	missing, duplicates int
+	failures            []string
+	lastEmail           time.Time
+}
+
+func measureSignups(results []signupResult, mail *mailWatch) signupStats {
+	var st signupStats
+	for _, r := range results {
+		if r.err != nil || r.status != http.StatusCreated {
+			st.failures = append(st.failures, fmt.Sprintf("%d %s", r.status, r.errOrBody()))
+			continue
+		}
+		st.respond = append(st.respond, r.answered.Sub(r.sent))
+		m, ok := mail.first(r.email)
+		if !ok {
+			st.missing++
+			continue
+		}
+		st.email = append(st.email, m.created.Sub(r.sent))
+		if m.created.After(st.lastEmail) {
+			st.lastEmail = m.created
+		}
+		if m.count > 1 {
+			st.duplicates++
+		}
+	}
+	return st
 }
 
 type signupResult struct {
@@ -234,8 +262,8 @@ type mailWatch struct {
 }
 
 type seenMail struct {
-	created, noticed time.Time
-	count            int
+	created time.Time
+	count   int
 }
 
 func newMailWatch(baseURL string) *mailWatch {
@@ -267,7 +295,6 @@ func (w *mailWatch) run(ctx context.Context, every time.Duration) error {
 			}
 			return err
 		}
-		now := time.Now()
 		fresh := l.Total - w.total
 		switch {
 		case fresh <= 0:
@@ -276,7 +303,7 @@ func (w *mailWatch) run(ctx context.Context, every time.Duration) error {
 			want = fresh + 8 // more arrived than we asked for: ask again at once
 			continue
 		default:
-			w.record(l, fresh, now)
+			w.record(l, fresh)
 			want = 1
 		}
 		select {
@@ -303,7 +330,7 @@ func (w *mailWatch) get(ctx context.Context, limit int, l *mailList) error {
 	return nil
 }
 
-func (w *mailWatch) record(l mailList, fresh int, now time.Time) {
+func (w *mailWatch) record(l mailList, fresh int) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	for _, m := range l.Messages[:fresh] {
@@ -311,7 +338,7 @@ func (w *mailWatch) record(l mailList, fresh int, now time.Time) {
 			addr := strings.ToLower(to.Address)
 			s, ok := w.seen[addr]
 			if !ok {
-				s = seenMail{created: m.Created, noticed: now}
+				s = seenMail{created: m.Created}
 			} else if m.Created.Before(s.created) {
 				s.created = m.Created
 			}
