@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -169,5 +170,96 @@ func TestDummyHashIsAValidHashOfTheCurrentParameters(t *testing.T) {
 	fresh, _ := password.Hash("x")
 	if strings.Split(fresh, "$")[3] != strings.Split(dummyHash, "$")[3] {
 		t.Fatal("the dummy hash uses other argon2 parameters than real hashes: unknown emails would answer faster")
+	}
+}
+
+// Twenty guesses at once, the right one among them: each attempt is counted
+// before it is checked, so at most five are ever evaluated, the rest are
+// 429, and the burst leaves the account locked for the window.
+func TestParallelGuessesAreCountedBeforeTheyAreChecked(t *testing.T) {
+	_, h := setup(t)
+	codes := make(chan int, 20)
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := 0; i < 20; i++ {
+		pw := fmt.Sprintf("guess %d", i)
+		if i == 19 {
+			pw = "correct horse"
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			codes <- login(h, `{"email":"`+ann+`","password":"`+pw+`"}`).Code
+		}()
+	}
+	close(start)
+	wg.Wait()
+	close(codes)
+	count := map[int]int{}
+	for c := range codes {
+		count[c]++
+	}
+	if evaluated := count[200] + count[401]; evaluated > 5 || count[429] != 20-evaluated || len(count) > 3 {
+		t.Fatalf("statuses %v: want at most 5 evaluated (200/401), the rest 429", count)
+	}
+	if rec := login(h, `{"email":"`+ann+`","password":"correct horse"}`); rec.Code != http.StatusTooManyRequests {
+		t.Fatalf("after the burst: %d, want 429", rec.Code)
+	}
+	t.Logf("20 parallel guesses: %v", count)
+}
+
+// A successful login does not wipe the failures counted around it: a
+// guesser working beside the owner gets no fresh allowance from the owner's
+// logins.
+func TestSuccessDoesNotResetOthersFailures(t *testing.T) {
+	_, h := setup(t)
+	for i := 0; i < 4; i++ {
+		login(h, `{"email":"`+ann+`","password":"guess"}`)
+	}
+	for i := 0; i < 3; i++ { // the owner's own logins never count
+		if rec := login(h, `{"email":"`+ann+`","password":"correct horse"}`); rec.Code != 200 {
+			t.Fatalf("owner login %d: %d", i, rec.Code)
+		}
+	}
+	if rec := login(h, `{"email":"`+ann+`","password":"guess"}`); rec.Code != 401 {
+		t.Fatalf("fifth failure: %d", rec.Code)
+	}
+	if rec := login(h, `{"email":"`+ann+`","password":"guess"}`); rec.Code != http.StatusTooManyRequests {
+		t.Fatalf("sixth failure: %d, want 429", rec.Code)
+	}
+}
+
+// Signup and login share one length rule, in characters: a password of 70
+// "é" (140 bytes) that signup accepts logs in.
+func TestLongMultibytePasswordLogsIn(t *testing.T) {
+	a, h := setup(t)
+	pw := strings.Repeat("é", 70)
+	if err := password.Check(pw); err != nil {
+		t.Fatalf("the rule refuses it: %v", err)
+	}
+	hash, _ := password.Hash(pw)
+	email := "e-" + ann
+	if _, err := a.Pool.Exec(context.Background(), `INSERT INTO users (email, name, password_hash) VALUES ($1, 'É', $2)`, email, hash); err != nil {
+		t.Fatal(err)
+	}
+	if rec := login(h, `{"email":"`+email+`","password":"`+pw+`"}`); rec.Code != 200 {
+		t.Fatalf("login: %d %s", rec.Code, rec.Body)
+	}
+}
+
+// Control characters in the email are bad input (400), not a database error
+// answered as "try again" (503).
+func TestControlCharactersInTheEmailAre400(t *testing.T) {
+	_, h := setup(t)
+	for _, email := range []string{`ann\u0000@example.com`, `ann\r\n@example.com`, `a\u0007@example.com`} {
+		rec := login(h, `{"email":"`+email+`","password":"correct horse"}`)
+		if rec.Code != http.StatusBadRequest {
+			t.Errorf("%s: %d %s", email, rec.Code, rec.Body)
+			continue
+		}
+		if p := apptest.ProblemOf(t, rec); len(p.Fields()) != 1 || p.Fields()[0] != "email" {
+			t.Errorf("%s: fields %v", email, p.Fields())
+		}
 	}
 }
