@@ -123,6 +123,27 @@ func TestSignupRejectsBadInputAndWritesNothing(t *testing.T) {
 	}
 }
 
+// A name that is not UTF-8 is refused naming the field, not stored with
+// U+FFFD in place of what the person typed.
+func TestSignupRefusesInvalidUTF8InTheName(t *testing.T) {
+	a, _, h := setup(t)
+	for _, body := range []string{
+		"{\"email\":\"zoe@example.com\",\"password\":\"correct horse\",\"name\":\"Zo\xeb\"}",
+		`{"email":"zoe@example.com","password":"correct horse","name":"Zo\udc00"}`,
+	} {
+		rec := signup(h, body)
+		if rec.Code != http.StatusBadRequest {
+			t.Fatalf("%q: %d %s", body, rec.Code, rec.Body)
+		}
+		if p := apptest.ProblemOf(t, rec); len(p.Fields()) != 1 || p.Fields()[0] != "name" {
+			t.Fatalf("%q: fields %v", body, p.Fields())
+		}
+	}
+	if n := apptest.Count(t, a.Pool, `SELECT count(*) FROM users`); n != 0 {
+		t.Fatalf("%d users created", n)
+	}
+}
+
 func TestSignupWithoutCSRFHeaderIsForbidden(t *testing.T) {
 	a, _, h := setup(t)
 	req := apptest.Request("POST", "/api/signup", `{"email":"ann@example.com","password":"12345678","name":"Ann"}`)
