@@ -46,7 +46,7 @@ const dummyHash = "$argon2id$v=19$m=19456,t=2,p=1$Pj77/s0nPFvTfW/A1Augdw$W2zMRF+
 func New(a *app.App) (*Function, error) {
 	f := &Function{
 		pool: a.Pool, sessions: a.Sessions, log: a.Log,
-		logins: ratelimit.New(a.Redis, "login", 5, 15*time.Minute),
+		logins: ratelimit.New(a.Redis, a.Log, "login", 5, 15*time.Minute),
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /api/login", f.login)

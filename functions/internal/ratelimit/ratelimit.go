@@ -9,9 +9,13 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"log/slog"
+	"net/http"
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/tidings-dev/tidings/functions/internal/problem"
 )
 
 // Limiter allows Max actions per key per Window.
@@ -21,11 +25,29 @@ type Limiter struct {
 	Name   string
 	Max    int64
 	Window time.Duration
+	log    *slog.Logger
 }
 
 // New returns a limiter of max actions per window, its counters named name.
-func New(rdb *redis.Client, name string, max int, window time.Duration) *Limiter {
-	return &Limiter{rdb: rdb, Name: name, Max: int64(max), Window: window}
+func New(rdb *redis.Client, log *slog.Logger, name string, max int, window time.Duration) *Limiter {
+	return &Limiter{rdb: rdb, log: log, Name: name, Max: int64(max), Window: window}
+}
+
+// Allow takes one action for key and answers the request itself when it may
+// not go ahead: 429 with Retry-After and detail over the limit, 503 when
+// Redis cannot count (an uncounted action would be an unlimited one).
+func (l *Limiter) Allow(w http.ResponseWriter, r *http.Request, key, detail string) bool {
+	wait, err := l.Take(r.Context(), key)
+	switch {
+	case err != nil:
+		l.log.ErrorContext(r.Context(), "rate limiter", "limit", l.Name, "err", err)
+		problem.Unavailable(w, "Please try again in a moment.")
+		return false
+	case wait > 0:
+		problem.TooMany(w, wait, detail)
+		return false
+	}
+	return true
 }
 
 // key hashes the caller's key: it may be an email or an address, which
