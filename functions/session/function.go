@@ -148,8 +148,36 @@ func (f *Function) login(w http.ResponseWriter, r *http.Request) {
 	jsonbody.Write(w, http.StatusOK, u)
 }
 
+// logout ends this session, or with ?all=1 every session of the account
+// ("log out everywhere", after a lost device). It is a query flag on the one
+// route so the HTTPRoute's Exact match on /api/logout still covers it.
 func (f *Function) logout(w http.ResponseWriter, r *http.Request) {
-	if err := f.sessions.Delete(r.Context(), session.Token(r)); err != nil {
+	var all bool
+	switch v := r.URL.Query().Get("all"); v {
+	case "", "0", "false":
+	case "1", "true":
+		all = true
+	default:
+		problem.Invalid(w, problem.FieldError{Field: "all", Detail: "must be 1 or 0"})
+		return
+	}
+	ctx, token := r.Context(), session.Token(r)
+	if all {
+		sess, err := f.sessions.Get(ctx, token)
+		switch {
+		case errors.Is(err, session.ErrNoSession):
+			// Nothing to end: logged out already.
+		case err != nil:
+			f.unavailable(w, r, "session lookup", err)
+			return
+		default:
+			if _, err := f.sessions.DeleteAll(ctx, sess.UserID); err != nil {
+				f.unavailable(w, r, "session delete all", err)
+				return
+			}
+		}
+	}
+	if err := f.sessions.Delete(ctx, token); err != nil {
 		f.unavailable(w, r, "session delete", err)
 		return
 	}

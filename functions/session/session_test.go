@@ -263,3 +263,56 @@ func TestControlCharactersInTheEmailAre400(t *testing.T) {
 		}
 	}
 }
+
+// POST /api/logout?all=1 ends every session of the account, and only its.
+func TestLogoutEverywhere(t *testing.T) {
+	a, h := setup(t)
+	var cookies []*http.Cookie
+	for i := 0; i < 3; i++ {
+		cookies = append(cookies, apptest.Cookie(login(h, `{"email":"`+ann+`","password":"correct horse"}`), session.CookieName))
+	}
+	otherID := ""
+	if err := a.Pool.QueryRow(context.Background(), `INSERT INTO users (email, name, password_hash) VALUES ($1, 'Bob', 'x') RETURNING id::text`, "bob-"+ann).Scan(&otherID); err != nil {
+		t.Fatal(err)
+	}
+	otherToken, _ := a.Sessions.Create(context.Background(), otherID)
+	if rec := apptest.Serve(h, apptest.Request("POST", "/api/logout?all=maybe", "", cookies[0])); rec.Code != 400 {
+		t.Fatalf("all=maybe: %d", rec.Code)
+	}
+	rec := apptest.Serve(h, apptest.Request("POST", "/api/logout?all=1", "", cookies[0]))
+	if rec.Code != http.StatusNoContent {
+		t.Fatalf("logout all: %d %s", rec.Code, rec.Body)
+	}
+	for i, c := range cookies {
+		if rec := apptest.Serve(h, apptest.Request("GET", "/api/me", "", c)); rec.Code != 401 {
+			t.Fatalf("session %d still works: %d", i, rec.Code)
+		}
+	}
+	if ok, _ := a.Sessions.Exists(context.Background(), otherToken); !ok {
+		t.Fatal("another account was logged out")
+	}
+	// Without a session it is a plain logout.
+	if rec := apptest.Serve(h, apptest.Request("POST", "/api/logout?all=1", "")); rec.Code != http.StatusNoContent {
+		t.Fatalf("logout all without a session: %d", rec.Code)
+	}
+}
+
+// Logging in again and again keeps at most the store's bound of sessions;
+// the oldest ends first.
+func TestSessionsPerAccountAreBounded(t *testing.T) {
+	a, h := setup(t)
+	a.Sessions.MaxPerUser = 3
+	var cookies []*http.Cookie
+	for i := 0; i < 4; i++ {
+		cookies = append(cookies, apptest.Cookie(login(h, `{"email":"`+ann+`","password":"correct horse"}`), session.CookieName))
+	}
+	for i, c := range cookies {
+		want := 200
+		if i == 0 {
+			want = 401
+		}
+		if rec := apptest.Serve(h, apptest.Request("GET", "/api/me", "", c)); rec.Code != want {
+			t.Fatalf("session %d: %d, want %d", i, rec.Code, want)
+		}
+	}
+}
