@@ -22,6 +22,9 @@ import (
 type Hub struct {
 	ps  *redis.PubSub
 	log *slog.Logger
+	// MaxPerUser bounds one user's clients on this instance, so one
+	// account cannot hold every connection slot.
+	MaxPerUser int
 
 	mu     sync.Mutex
 	subs   map[string]map[*client]struct{} // by channel
@@ -57,11 +60,12 @@ func (c *client) drop(code websocket.StatusCode, reason string) bool {
 // NewHub starts receiving from Redis.
 func NewHub(rdb *redis.Client, log *slog.Logger) *Hub {
 	h := &Hub{
-		ps:   rdb.Subscribe(context.Background()),
-		log:  log,
-		subs: map[string]map[*client]struct{}{},
-		stop: make(chan struct{}),
-		done: make(chan struct{}),
+		ps:         rdb.Subscribe(context.Background()),
+		log:        log,
+		MaxPerUser: 5,
+		subs:       map[string]map[*client]struct{}{},
+		stop:       make(chan struct{}),
+		done:       make(chan struct{}),
 	}
 	go h.receive()
 	return h
@@ -69,6 +73,9 @@ func NewHub(rdb *redis.Client, log *slog.Logger) *Hub {
 
 // ErrClosed means the hub is shutting down.
 var ErrClosed = errors.New("hub: shutting down")
+
+// ErrTooMany means the user has MaxPerUser clients here already.
+var ErrTooMany = errors.New("hub: too many live connections for this user")
 
 // Join registers a client of user with room for buffer messages, and
 // subscribes to the user's channel if nobody here was yet.
@@ -80,6 +87,9 @@ func (h *Hub) Join(ctx context.Context, user string, buffer int) (*client, error
 		return nil, ErrClosed
 	}
 	set := h.subs[c.channel]
+	if h.MaxPerUser > 0 && len(set) >= h.MaxPerUser {
+		return nil, ErrTooMany
+	}
 	if set == nil {
 		if err := h.ps.Subscribe(ctx, c.channel); err != nil {
 			return nil, err
