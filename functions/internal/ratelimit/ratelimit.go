@@ -65,7 +65,7 @@ func (l *Limiter) Take(ctx context.Context, k string) (time.Duration, error) {
 	var ttl *redis.DurationCmd
 	_, err := l.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
 		incr = p.Incr(ctx, rk)
-		p.ExpireNX(ctx, rk, l.Window)
+		p.Do(ctx, "PEXPIRE", rk, l.Window.Milliseconds(), "NX")
 		ttl = p.PTTL(ctx, rk)
 		return nil
 	})
