@@ -22,8 +22,9 @@ type Stream struct {
 	sessions *session.Store
 	log      *slog.Logger
 	// Recheck is how often an open socket checks that its session still
-	// exists (not logged out, expired or lost with Redis); when it does
-	// not, the socket closes with 1008.
+	// exists; when it does not, the socket closes with 1008. A logout
+	// closes it at once (the hub hears it on the session-ended channel);
+	// the check catches what announces nothing: expiry, a Redis flush.
 	Recheck time.Duration
 	// Heartbeat is the interval between pings; a client that does not
 	// answer within WriteTimeout is gone.
@@ -59,7 +60,7 @@ func (s *Stream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// Subscribe before the upgrade, so Redis being down is a plain 503.
-	c, err := s.hub.Join(r.Context(), user, s.Buffer)
+	c, err := s.hub.Join(r.Context(), user, session.ID(session.Token(r)), s.Buffer)
 	if errors.Is(err, ErrTooMany) {
 		// The new socket is refused, not the oldest closed: a browser
 		// reconnects a closed socket, so closing the oldest would have the

@@ -21,28 +21,36 @@ import (
 const flushDB = 9
 
 // An open socket ends with 1008 when its session does: logged out, logged
-// out everywhere, expired, or gone with a Redis flush. Until then it keeps
-// receiving.
+// out everywhere, ended by a newer login beyond the bound, expired, or gone
+// with a Redis flush. Until then it keeps receiving. What announces itself
+// (the first three) closes the socket at once, with no periodic check to
+// help; the rest is found by the check.
 func TestStreamClosesWhenTheSessionEnds(t *testing.T) {
 	for _, c := range []struct {
 		name    string
+		recheck time.Duration
 		prepare func(*app.App)
 		end     func(t *testing.T, f *fixture)
 	}{
-		{"logout", nil, func(t *testing.T, f *fixture) {
+		{"logout", time.Hour, nil, func(t *testing.T, f *fixture) {
 			if err := f.a.Sessions.Delete(context.Background(), f.bobKey.Value); err != nil {
 				t.Fatal(err)
 			}
 		}},
-		{"logout everywhere", nil, func(t *testing.T, f *fixture) {
+		{"logout everywhere", time.Hour, nil, func(t *testing.T, f *fixture) {
 			if _, err := f.a.Sessions.DeleteAll(context.Background(), f.bob); err != nil {
 				t.Fatal(err)
 			}
 		}},
-		{"idle expiry", func(a *app.App) { a.Sessions.Idle = time.Second }, func(t *testing.T, f *fixture) {
+		{"a newer login beyond the bound", time.Hour, func(a *app.App) { a.Sessions.MaxPerUser = 1 }, func(t *testing.T, f *fixture) {
+			if _, err := f.a.Sessions.Create(context.Background(), f.bob); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"idle expiry", 100 * time.Millisecond, func(a *app.App) { a.Sessions.Idle = time.Second }, func(t *testing.T, f *fixture) {
 			// The socket itself does not keep the session alive.
 		}},
-		{"redis flush", func(a *app.App) {
+		{"redis flush", 100 * time.Millisecond, func(a *app.App) {
 			opts, err := redis.ParseURL(testenv.Redis(t))
 			if err != nil {
 				t.Fatal(err)
@@ -58,7 +66,7 @@ func TestStreamClosesWhenTheSessionEnds(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			f := setupWith(t, c.prepare)
-			f.stream.Recheck = 100 * time.Millisecond
+			f.stream.Recheck = c.recheck
 			srv := f.server(t)
 			bob, _, err := dial(t, srv, f.bobKey, "", false)
 			if err != nil {
@@ -82,7 +90,7 @@ func TestStreamClosesWhenTheSessionEnds(t *testing.T) {
 				t.Fatalf("after the session ended: %v, want 1008 session ended", err)
 			}
 			apptest.Eventually(t, "the ended socket to leave", func() bool { return f.hub.Subscribers(f.bob) == 0 })
-			if c.name == "logout" || c.name == "logout everywhere" {
+			if c.recheck == time.Hour {
 				// Another user's socket is untouched.
 				f.subscribed(t, f.ann, 1)
 				f.publish(t, f.ann, item("still"))
@@ -128,5 +136,38 @@ func TestStreamCapsSocketsPerUser(t *testing.T) {
 	apptest.Eventually(t, "the room", func() bool { return f.hub.Subscribers(f.bob) == 2 })
 	if _, _, err := dial(t, srv, f.bobKey, "", false); err != nil {
 		t.Fatalf("after a close: %v", err)
+	}
+}
+
+// Logging out one session closes only the sockets riding on it.
+func TestLogoutClosesOnlyThatSessionsSockets(t *testing.T) {
+	f := setup(t)
+	f.stream.Recheck = time.Hour
+	srv := f.server(t)
+	token, err := f.a.Sessions.Create(context.Background(), f.bob)
+	if err != nil {
+		t.Fatal(err)
+	}
+	phone, _, err := dial(t, srv, &http.Cookie{Name: session.CookieName, Value: token}, "", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	laptop, _, err := dial(t, srv, f.bobKey, "", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.subscribed(t, f.bob, 2)
+	if err := f.a.Sessions.Delete(context.Background(), token); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if _, _, err := phone.Read(ctx); websocket.CloseStatus(err) != websocket.StatusPolicyViolation {
+		t.Fatalf("the logged-out socket: %v", err)
+	}
+	apptest.Eventually(t, "the logged-out socket to leave", func() bool { return f.hub.Subscribers(f.bob) == 1 })
+	f.publish(t, f.bob, item("still"))
+	if got := read(t, laptop); got.ID != "still" {
+		t.Fatalf("the other session's socket: %+v", got)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -58,10 +59,29 @@ const indexPrefix = "sessions-of:"
 
 func indexKey(userID string) string { return indexPrefix + userID }
 
+// endedPrefix names the channels on which the end of a user's sessions is
+// published, so a long-lived connection riding on one (the inbox stream)
+// closes at once instead of at its next check.
+const endedPrefix = "session-ended:"
+
+// EndedChannel is the Redis channel announcing the end of userID's
+// sessions. Each message is the ID of the session that ended, or AllEnded.
+func EndedChannel(userID string) string { return endedPrefix + userID }
+
+// EndedUser returns the user of an EndedChannel name.
+func EndedUser(channel string) (string, bool) { return strings.CutPrefix(channel, endedPrefix) }
+
+// AllEnded is the EndedChannel message for "every session of the user".
+const AllEnded = "*"
+
+// ID names the session of token in EndedChannel messages: the hash Redis
+// keys it by, never the token itself.
+func ID(token string) string { return key(token) }
+
 // createScript stores a session, indexes it, drops index entries whose
 // session expired, and ends the oldest sessions beyond the bound.
 // KEYS: session, index. ARGV: user, created (s), score (ms), idle (s),
-// absolute (s), max.
+// absolute (s), max, ended channel.
 var createScript = redis.NewScript(`
 redis.call('HSET', KEYS[1], 'user', ARGV[1], 'created', ARGV[2])
 redis.call('EXPIRE', KEYS[1], ARGV[4])
@@ -75,23 +95,29 @@ if over > 0 then
   for _, m in ipairs(redis.call('ZRANGE', KEYS[2], 0, over - 1)) do
     redis.call('DEL', m)
     redis.call('ZREM', KEYS[2], m)
+    redis.call('PUBLISH', ARGV[7], m)
   end
 end
 return over`)
 
 // deleteScript ends one session and removes it from its account's index.
-// KEYS: session. ARGV: the index prefix.
+// KEYS: session. ARGV: the index prefix, the ended-channel prefix.
 var deleteScript = redis.NewScript(`
 local u = redis.call('HGET', KEYS[1], 'user')
 redis.call('DEL', KEYS[1])
-if u then redis.call('ZREM', ARGV[1] .. u, KEYS[1]) end
+if u then
+  redis.call('ZREM', ARGV[1] .. u, KEYS[1])
+  redis.call('PUBLISH', ARGV[2] .. u, KEYS[1])
+end
 return 0`)
 
-// deleteAllScript ends every session of an account. KEYS: index.
+// deleteAllScript ends every session of an account. KEYS: index. ARGV:
+// the ended channel, AllEnded.
 var deleteAllScript = redis.NewScript(`
 local ms = redis.call('ZRANGE', KEYS[1], 0, -1)
 for _, m in ipairs(ms) do redis.call('DEL', m) end
 redis.call('DEL', KEYS[1])
+redis.call('PUBLISH', ARGV[1], ARGV[2])
 return #ms`)
 
 // Create starts a session for userID and returns its new token.
@@ -103,7 +129,7 @@ func (s *Store) Create(ctx context.Context, userID string) (string, error) {
 	token := base64.RawURLEncoding.EncodeToString(raw)
 	now := s.now()
 	err := createScript.Run(ctx, s.rdb, []string{key(token), indexKey(userID)},
-		userID, now.Unix(), now.UnixMilli(), int64(s.Idle.Seconds()), int64(s.Absolute.Seconds()), s.MaxPerUser).Err()
+		userID, now.Unix(), now.UnixMilli(), int64(s.Idle.Seconds()), int64(s.Absolute.Seconds()), s.MaxPerUser, EndedChannel(userID)).Err()
 	if err != nil {
 		return "", fmt.Errorf("session create: %w", err)
 	}
@@ -161,7 +187,7 @@ func (s *Store) Delete(ctx context.Context, token string) error {
 	if token == "" {
 		return nil
 	}
-	if err := deleteScript.Run(ctx, s.rdb, []string{key(token)}, indexPrefix).Err(); err != nil {
+	if err := deleteScript.Run(ctx, s.rdb, []string{key(token)}, indexPrefix, endedPrefix).Err(); err != nil {
 		return fmt.Errorf("session delete: %w", err)
 	}
 	return nil
@@ -170,7 +196,7 @@ func (s *Store) Delete(ctx context.Context, token string) error {
 // DeleteAll ends every session of userID ("log out everywhere") and
 // reports how many there were.
 func (s *Store) DeleteAll(ctx context.Context, userID string) (int, error) {
-	n, err := deleteAllScript.Run(ctx, s.rdb, []string{indexKey(userID)}).Int()
+	n, err := deleteAllScript.Run(ctx, s.rdb, []string{indexKey(userID)}, EndedChannel(userID), AllEnded).Int()
 	if err != nil {
 		return 0, fmt.Errorf("session delete all: %w", err)
 	}
