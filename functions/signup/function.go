@@ -64,7 +64,7 @@ func (f *Function) signup(w http.ResponseWriter, r *http.Request) {
 		problem.Invalid(w, errs...)
 		return
 	}
-	if !f.signups.Allow(w, r, clientip.Of(r, f.hops), "Too many signups from your network. Try again later.") {
+	if !f.signups.Allow(w, r, clientip.Network(clientip.Of(r, f.hops)), "Too many signups from your network. Try again later.") {
 		return
 	}
 	hash, err := password.Hash(req.Password)

@@ -43,3 +43,14 @@ func Of(r *http.Request, hops int) string {
 	}
 	return host
 }
+
+// Network is the unit a per-client limit counts: the address itself for
+// IPv4, its /64 for IPv6, since one IPv6 client commonly holds a whole /64
+// and could otherwise take a fresh allowance per address.
+func Network(addr string) string {
+	ip := net.ParseIP(addr)
+	if ip == nil || ip.To4() != nil {
+		return addr
+	}
+	return (&net.IPNet{IP: ip.Mask(net.CIDRMask(64, 128)), Mask: net.CIDRMask(64, 128)}).String()
+}

@@ -31,3 +31,17 @@ func TestOfTrustsOnlyTheConfiguredHops(t *testing.T) {
 		}
 	}
 }
+
+func TestNetworkGroupsAnIPv6SlashSixtyFour(t *testing.T) {
+	for addr, want := range map[string]string{
+		"198.51.100.7":          "198.51.100.7",
+		"2001:db8:1:2:3:4:5:6":  "2001:db8:1:2::/64",
+		"2001:db8:1:2:ffff::1":  "2001:db8:1:2::/64",
+		"::ffff:198.51.100.7":   "::ffff:198.51.100.7",
+		"not an address at all": "not an address at all",
+	} {
+		if got := Network(addr); got != want {
+			t.Errorf("%s: %s, want %s", addr, got, want)
+		}
+	}
+}
