@@ -1,5 +1,5 @@
 // Package ratelimit counts actions per key in Redis over a fixed window. An
-// action is counted before it is done (INCR and the window's EXPIRE in one
+// action is counted before it is done (INCR and the window's PEXPIRE NX in one
 // MULTI), so a burst of parallel requests cannot all slip through between a
 // check and a count: at most Max of them are ever allowed per window.
 package ratelimit
