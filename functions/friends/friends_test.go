@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -73,13 +74,18 @@ func (e *env) eventsOf(typ string) []event.Event {
 	return out
 }
 
-func TestSearchMatchesNameOrEmailPrefixWithRelations(t *testing.T) {
+// Search finds people by the start of any word of their name, whatever the
+// case ("archer" finds "Ann Archer"), and by a whole email address only: no
+// part of an address finds anyone, so addresses cannot be read letter by
+// letter.
+func TestSearchMatchesNameWordsAndWholeEmailsOnly(t *testing.T) {
 	e := setup(t)
-	ann := e.user(t, "Ann", "ann@example.com")
+	ann := e.user(t, "Ann Archer", "ann@example.com")
 	bob := e.user(t, "Bob Stone", "bob@example.com")
 	bobby := e.user(t, "bobby", "r.tables@example.com")
-	carl := e.user(t, "Carl", "BOB.carl@example.com")
-	dora := e.user(t, "Dora Bobson", "dora@example.com") // "bob" only mid-name: no match
+	carl := e.user(t, "Carl Bobbins", "carl@example.com")
+	e.user(t, "Xena", "BOB.xena@example.com")    // "bob" only in the email: no match
+	e.user(t, "Jacob Ward", "jacob@example.com") // "bob" only inside a word: no match
 	eve := e.user(t, "Bo", "eve@example.com")
 	e.befriend(t, ann, bob)
 	for _, q := range []string{
@@ -90,37 +96,82 @@ func TestSearchMatchesNameOrEmailPrefixWithRelations(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	_ = dora
-	_ = eve
-
-	rec := e.do(ann, "GET", "/api/users?q=%20BOB", "")
-	wantStatus(t, rec, 200)
-	got := decode[struct{ Users []searchHit }](t, rec).Users
-	rel := map[string]string{}
-	for _, u := range got {
-		rel[u.Name] = u.Relation
+	search := func(who user, q string) []searchHit {
+		t.Helper()
+		rec := e.do(who, "GET", "/api/users?q="+url.QueryEscape(q), "")
+		wantStatus(t, rec, 200)
+		return decode[struct{ Users []searchHit }](t, rec).Users
 	}
-	want := map[string]string{"Bob Stone": "friends", "bobby": "outgoing", "Carl": "incoming"}
-	if fmt.Sprint(rel) != fmt.Sprint(want) {
-		t.Fatalf("search bob: %v, want %v", rel, want)
+	names := func(hits []searchHit) map[string]string {
+		rel := map[string]string{}
+		for _, u := range hits {
+			rel[u.Name] = u.Relation
+		}
+		return rel
 	}
-
-	// Bob sees Ann as a friend and never himself.
-	got = decode[struct{ Users []searchHit }](t, e.do(bob, "GET", "/api/users?q=b", "")).Users
-	for _, u := range got {
+	want := map[string]string{"Bob Stone": "friends", "bobby": "outgoing", "Carl Bobbins": "incoming"}
+	if got := names(search(ann, " BOB")); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("search bob: %v, want %v", got, want)
+	}
+	for q, want := range map[string]string{
+		"archer":               "map[Ann Archer:friends]",
+		"ARCH":                 "map[Ann Archer:friends]",
+		"ann arch":             "map[Ann Archer:friends]",
+		"archer ann":           "map[Ann Archer:friends]",
+		"ann stone":            "map[]",
+		"ward":                 "map[Jacob Ward:none]",
+		"cob":                  "map[]",
+		"ann@":                 "map[]", // part of an address
+		"ann@example":          "map[]",
+		"example.com":          "map[]",
+		"@example.com":         "map[]",
+		"nn@example.com":       "map[]",
+		"ANN@example.com":      "map[Ann Archer:friends]", // the whole address, any case
+		"r.tables@example.com": "map[bobby:none]",
+	} {
+		if got := fmt.Sprint(names(search(bob, q))); got != want {
+			t.Errorf("bob searches %q: %s, want %s", q, got, want)
+		}
+	}
+	// Nobody finds themselves.
+	for _, u := range search(bob, "b") {
 		if u.ID == bob.ID {
 			t.Fatal("search returned the searcher")
 		}
 	}
-	got = decode[struct{ Users []searchHit }](t, e.do(bob, "GET", "/api/users?q=ann%40", "")).Users
-	if len(got) != 1 || got[0].ID != ann.ID || got[0].Relation != "friends" {
-		t.Fatalf("email prefix search: %+v", got)
+	if got := search(bob, "bob@example.com"); len(got) != 0 {
+		t.Fatalf("own address: %+v", got)
 	}
 	// Eve ("Bo") has no relation to Ann.
-	got = decode[struct{ Users []searchHit }](t, e.do(ann, "GET", "/api/users?q=bo", "")).Users
+	got := search(ann, "bo")
 	if i := slices.IndexFunc(got, func(h searchHit) bool { return h.ID == eve.ID }); i < 0 || got[i].Relation != "none" {
 		t.Fatalf("want Bo with relation none: %+v", got)
 	}
+}
+
+// Searches are limited per account, across all its sessions.
+func TestSearchIsRateLimitedPerAccount(t *testing.T) {
+	t.Setenv("SEARCHES_PER_MINUTE", "3")
+	e := setup(t)
+	me := e.user(t, "Me", "me@example.com")
+	other := e.user(t, "Other", "other@example.com")
+	token, err := e.a.Sessions.Create(context.Background(), me.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	second := &http.Cookie{Name: session.CookieName, Value: token}
+	for i := 0; i < 3; i++ {
+		wantStatus(t, e.do(me, "GET", "/api/users?q=ann", ""), 200)
+	}
+	for _, c := range []*http.Cookie{me.Cookie, second} {
+		rec := apptest.Serve(e.h, apptest.Request("GET", "/api/users?q=ann", "", c))
+		wantStatus(t, rec, http.StatusTooManyRequests)
+		if rec.Header().Get("Retry-After") == "" {
+			t.Fatal("no Retry-After")
+		}
+		apptest.ProblemOf(t, rec)
+	}
+	wantStatus(t, e.do(other, "GET", "/api/users?q=ann", ""), 200)
 }
 
 func TestSearchCapsResultsAndTreatsWildcardsLiterally(t *testing.T) {
@@ -403,8 +454,17 @@ func TestAcceptDeclineCancelOnlyByTheRightSide(t *testing.T) {
 	if n := len(e.eventsOf(events.TypeFriendAccepted)); n != 1 {
 		t.Fatalf("%d friend.accepted events, want 1", n)
 	}
-	// After a decline, asking again is allowed.
-	send(cid, bob)
+	// After a decline or a cancel, the same requester must wait before
+	// asking the same person again; the one who declined may ask at once.
+	for _, c := range [][2]user{{cid, bob}, {cid, ann}} {
+		rec := e.do(c[0], "POST", "/api/friends/requests", `{"userId":"`+c[1].ID+`"}`)
+		wantStatus(t, rec, http.StatusTooManyRequests)
+		if s := rec.Header().Get("Retry-After"); s == "" || s == "0" {
+			t.Fatalf("Retry-After %q", s)
+		}
+		apptest.ProblemOf(t, rec)
+	}
+	send(bob, cid)
 }
 
 func TestFriendsListAndUnfriend(t *testing.T) {
@@ -489,5 +549,48 @@ func TestSendRequestSucceedsWhileTheSinkIsDown(t *testing.T) {
 	e.a.Outbox.Wait()
 	if n := apptest.Count(t, e.a.Pool, `SELECT count(*) FROM outbox WHERE sent_at IS NULL AND event_type = $1`, events.TypeFriendRequested); n != 1 {
 		t.Fatalf("want the event kept in the outbox for the relay, got %d unsent rows", n)
+	}
+}
+
+// Request and cancel twenty times: one request, one friend.requested (so
+// one live notification), and every repeat within the cool-down is a 429.
+func TestRequestCancelLoopNotifiesOnce(t *testing.T) {
+	e := setup(t)
+	ann := e.user(t, "Ann", "ann@example.com")
+	bob := e.user(t, "Bob", "bob@example.com")
+	codes := map[int]int{}
+	for i := 0; i < 20; i++ {
+		rec := e.do(ann, "POST", "/api/friends/requests", `{"userId":"`+bob.ID+`"}`)
+		codes[rec.Code]++
+		if rec.Code == http.StatusCreated {
+			wantStatus(t, e.do(ann, "DELETE", "/api/friends/requests/"+decode[friendRequest](t, rec).ID, ""), 204)
+		}
+	}
+	e.a.Outbox.Wait()
+	if n := len(e.eventsOf(events.TypeFriendRequested)); n != 1 || codes[201] != 1 || codes[429] != 19 {
+		t.Fatalf("statuses %v, %d friend.requested events; want one request and 19 × 429", codes, n)
+	}
+}
+
+// Requests are limited per account per hour, whoever they go to.
+func TestFriendRequestsAreRateLimitedPerAccount(t *testing.T) {
+	t.Setenv("FRIEND_REQUESTS_PER_HOUR", "3")
+	e := setup(t)
+	ann := e.user(t, "Ann", "ann@example.com")
+	for i := 0; i < 4; i++ {
+		other := e.user(t, fmt.Sprint("U", i), fmt.Sprintf("u%d@example.com", i))
+		rec := e.do(ann, "POST", "/api/friends/requests", `{"userId":"`+other.ID+`"}`)
+		if i < 3 {
+			wantStatus(t, rec, 201)
+			continue
+		}
+		wantStatus(t, rec, http.StatusTooManyRequests)
+		if rec.Header().Get("Retry-After") == "" {
+			t.Fatal("no Retry-After")
+		}
+		apptest.ProblemOf(t, rec)
+	}
+	if n := apptest.Count(t, e.a.Pool, `SELECT count(*) FROM friend_requests`); n != 3 {
+		t.Fatalf("%d requests stored, want 3", n)
 	}
 }

@@ -25,11 +25,16 @@ type Function struct {
 	pool   *pgxpool.Pool
 	outbox *outbox.Outbox
 	log    *slog.Logger
+	limits
 }
 
 // New builds the function on the runtime's connections.
 func New(a *app.App) (*Function, error) {
-	f := &Function{pool: a.Pool, outbox: a.Outbox, log: a.Log}
+	l, err := newLimits(a)
+	if err != nil {
+		return nil, err
+	}
+	f := &Function{pool: a.Pool, outbox: a.Outbox, log: a.Log, limits: l}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /api/users", f.search)
 	mux.HandleFunc("POST /api/friends/requests", f.sendRequest)

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"net/http"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -20,7 +21,8 @@ type person struct {
 type refusal struct {
 	status int
 	detail string
-	field  string // the input field at fault, if any
+	field  string        // the input field at fault, if any
+	retry  time.Duration // for 429: when to try again
 }
 
 func (r *refusal) Error() string { return r.detail }
@@ -37,6 +39,8 @@ func (r *refusal) write(w http.ResponseWriter) {
 		problem.Invalid(w, fields...)
 	case http.StatusConflict:
 		problem.Conflict(w, r.detail, fields...)
+	case http.StatusTooManyRequests:
+		problem.TooMany(w, r.retry, r.detail)
 	default:
 		problem.NotFound(w, r.detail)
 	}

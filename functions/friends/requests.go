@@ -80,6 +80,9 @@ func (f *Function) sendRequest(w http.ResponseWriter, r *http.Request) {
 		(&refusal{status: http.StatusBadRequest, field: "userId", detail: "cannot be yourself"}).write(w)
 		return
 	}
+	if !f.requests.Allow(w, r, me, "You have sent too many friend requests. Try again later.") {
+		return
+	}
 	var out friendRequest
 	err := f.outbox.Run(ctx, func(tx *outbox.Tx) error {
 		var err error
@@ -134,6 +137,9 @@ func (f *Function) send(ctx context.Context, tx *outbox.Tx, me, other string) (f
 	case !errors.Is(err, pgx.ErrNoRows):
 		return friendRequest{}, fmt.Errorf("find pending request: %w", err)
 	}
+	if err := f.coolingDown(ctx, tx, me, other); err != nil {
+		return friendRequest{}, err
+	}
 	var id string
 	var at time.Time
 	err = tx.QueryRow(ctx, `INSERT INTO friend_requests (from_user, to_user, status) VALUES ($1, $2, 'pending') RETURNING id::text, created_at`,
@@ -151,6 +157,26 @@ func (f *Function) send(ctx context.Context, tx *outbox.Tx, me, other string) (f
 		return friendRequest{}, err
 	}
 	return friendRequest{ID: id, From: person{me, names[me]}, To: person{other, names[other]}, Status: "pending"}, nil
+}
+
+// coolingDown refuses a new request from me to other while an earlier one
+// was cancelled or declined less than the cool-down ago: request and cancel
+// in a loop would otherwise notify the other person at every turn. It only
+// binds this direction, so the one who declined may still ask.
+func (f *Function) coolingDown(ctx context.Context, tx pgx.Tx, me, other string) error {
+	var left *float64
+	err := tx.QueryRow(ctx, `SELECT extract(epoch FROM max(updated_at) + make_interval(secs => $3) - now())::float8
+		FROM friend_requests
+		WHERE from_user = $1 AND to_user = $2 AND status IN ('cancelled', 'declined')
+		AND updated_at > now() - make_interval(secs => $3)`, me, other, f.cooldown.Seconds()).Scan(&left)
+	if err != nil {
+		return fmt.Errorf("cool-down: %w", err)
+	}
+	if left == nil || *left <= 0 {
+		return nil
+	}
+	return &refusal{status: http.StatusTooManyRequests, field: "userId", retry: time.Duration(*left * float64(time.Second)),
+		detail: "You asked this person recently. Try again later."}
 }
 
 // acceptLocked turns a pending request into a friendship (both rows) and

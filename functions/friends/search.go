@@ -16,6 +16,7 @@ import (
 // Search limits.
 const (
 	maxQueryLen   = 80
+	maxQueryWords = 8
 	maxSearchHits = 20
 )
 
@@ -25,10 +26,8 @@ type searchHit struct {
 	Relation string `json:"relation"` // none, outgoing, incoming or friends
 }
 
-// searchSQL finds users whose lower-cased name or email starts with $2 (a
-// LIKE pattern), except the searcher $1. Both prefixes are served by
-// text_pattern_ops indexes.
-const searchSQL = `
+// relationSQL says how the searcher $1 stands to each user u found.
+const relationSQL = `
 SELECT u.id::text, u.name,
 	CASE
 		WHEN EXISTS (SELECT 1 FROM friendships f WHERE f.user_id = $1 AND f.friend_id = u.id) THEN 'friends'
@@ -36,10 +35,21 @@ SELECT u.id::text, u.name,
 		WHEN EXISTS (SELECT 1 FROM friend_requests r WHERE r.status = 'pending' AND r.from_user = u.id AND r.to_user = $1) THEN 'incoming'
 		ELSE 'none'
 	END
-FROM users u
-WHERE u.id <> $1 AND (lower(u.name) LIKE $2 OR u.email_lower LIKE $2)
+FROM users u`
+
+// searchByNameSQL finds users, except the searcher $1, whose name has a word
+// starting with each word of the query: $2 is a tsquery of prefixes
+// (wordsQuery), read from the users_name_words index.
+const searchByNameSQL = relationSQL + `
+WHERE u.id <> $1 AND to_tsvector('simple', u.name) @@ to_tsquery('simple', $2)
 ORDER BY lower(u.name), u.id
 LIMIT $3`
+
+// searchByEmailSQL finds the user with exactly the address $2, whatever
+// its case: someone who knows a whole address may find its owner; no
+// part of an address finds anyone.
+const searchByEmailSQL = relationSQL + `
+WHERE u.id <> $1 AND u.email_lower = lower($2)`
 
 func (f *Function) search(w http.ResponseWriter, r *http.Request) {
 	q := strings.TrimSpace(r.URL.Query().Get("q"))
@@ -55,7 +65,22 @@ func (f *Function) search(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
-	rows, err := f.pool.Query(ctx, searchSQL, session.UserID(ctx), prefixPattern(q), maxSearchHits)
+	me := session.UserID(ctx)
+	// Per account, not per session: an account's sessions share one
+	// allowance, so logging in again buys no more searches.
+	if !f.searches.Allow(w, r, me, "Too many searches. Try again in a minute.") {
+		return
+	}
+	var rows pgx.Rows
+	var err error
+	if strings.Contains(q, "@") {
+		rows, err = f.pool.Query(ctx, searchByEmailSQL, me, q)
+	} else if words := wordsQuery(q); words != "" {
+		rows, err = f.pool.Query(ctx, searchByNameSQL, me, words, maxSearchHits)
+	} else {
+		jsonbody.Write(w, http.StatusOK, map[string]any{"users": []searchHit{}})
+		return
+	}
 	if err != nil {
 		f.finish(w, r, "search users", err)
 		return
@@ -74,16 +99,18 @@ func (f *Function) search(w http.ResponseWriter, r *http.Request) {
 	jsonbody.Write(w, http.StatusOK, map[string]any{"users": hits})
 }
 
-// prefixPattern is a LIKE pattern matching strings that start with q,
-// case-insensitively: q's own %, _ and \ match only themselves.
-func prefixPattern(q string) string {
-	var b strings.Builder
-	for _, c := range strings.ToLower(q) {
-		if c == '%' || c == '_' || c == '\\' {
-			b.WriteByte('\\')
-		}
-		b.WriteRune(c)
+// wordsQuery turns a query into a tsquery that every word must match as a
+// prefix: "ann arch" is 'ann':* & 'arch':*. Words are split where the
+// 'simple' parser splits a name (at anything but letters and digits), so
+// each quoted lexeme holds only letters and digits and the query cannot
+// carry tsquery syntax. "" when q has no words.
+func wordsQuery(q string) string {
+	words := strings.FieldsFunc(strings.ToLower(q), func(c rune) bool { return !unicode.IsLetter(c) && !unicode.IsDigit(c) && !unicode.IsMark(c) })
+	if len(words) > maxQueryWords {
+		words = words[:maxQueryWords]
 	}
-	b.WriteByte('%')
-	return b.String()
+	for i, w := range words {
+		words[i] = "'" + w + "':*"
+	}
+	return strings.Join(words, " & ")
 }

@@ -29,7 +29,7 @@ type Function struct {
 // New builds the function on the runtime's connections.
 func New(a *app.App) (*Function, error) {
 	f := &Function{pool: a.Pool, log: a.Log, hub: NewHub(a.Redis, a.Log)}
-	f.stream = NewStream(f.hub, a.Log, a.Site)
+	f.stream = NewStream(f.hub, a.Sessions, a.Log, a.Site)
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /api/notifications", f.list)
 	mux.HandleFunc("POST /api/notifications/read", f.markRead)

@@ -13,6 +13,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/tidings-dev/tidings/functions/internal/notification"
+	"github.com/tidings-dev/tidings/functions/internal/session"
 )
 
 // Hub shares one Redis pub/sub connection among every WebSocket of this
@@ -22,6 +23,9 @@ import (
 type Hub struct {
 	ps  *redis.PubSub
 	log *slog.Logger
+	// MaxPerUser bounds one user's clients on this instance, so one
+	// account cannot hold every connection slot.
+	MaxPerUser int
 
 	mu     sync.Mutex
 	subs   map[string]map[*client]struct{} // by channel
@@ -35,7 +39,9 @@ type Hub struct {
 
 // client is one WebSocket's place in the hub.
 type client struct {
+	user    string
 	channel string
+	session string // session.ID of the session it rides on
 	out     chan []byte
 	gone    chan struct{} // closed when the hub drops the client
 	once    sync.Once
@@ -57,11 +63,12 @@ func (c *client) drop(code websocket.StatusCode, reason string) bool {
 // NewHub starts receiving from Redis.
 func NewHub(rdb *redis.Client, log *slog.Logger) *Hub {
 	h := &Hub{
-		ps:   rdb.Subscribe(context.Background()),
-		log:  log,
-		subs: map[string]map[*client]struct{}{},
-		stop: make(chan struct{}),
-		done: make(chan struct{}),
+		ps:         rdb.Subscribe(context.Background()),
+		log:        log,
+		MaxPerUser: 5,
+		subs:       map[string]map[*client]struct{}{},
+		stop:       make(chan struct{}),
+		done:       make(chan struct{}),
 	}
 	go h.receive()
 	return h
@@ -70,18 +77,25 @@ func NewHub(rdb *redis.Client, log *slog.Logger) *Hub {
 // ErrClosed means the hub is shutting down.
 var ErrClosed = errors.New("hub: shutting down")
 
-// Join registers a client of user with room for buffer messages, and
-// subscribes to the user's channel if nobody here was yet.
-func (h *Hub) Join(ctx context.Context, user string, buffer int) (*client, error) {
-	c := &client{channel: notification.Channel(user), out: make(chan []byte, buffer), gone: make(chan struct{})}
+// ErrTooMany means the user has MaxPerUser clients here already.
+var ErrTooMany = errors.New("hub: too many live connections for this user")
+
+// Join registers a client of user, riding on the session sessionID, with
+// room for buffer messages, and subscribes to the user's notification and
+// session-ended channels if nobody here was yet.
+func (h *Hub) Join(ctx context.Context, user, sessionID string, buffer int) (*client, error) {
+	c := &client{user: user, channel: notification.Channel(user), session: sessionID, out: make(chan []byte, buffer), gone: make(chan struct{})}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.closed {
 		return nil, ErrClosed
 	}
 	set := h.subs[c.channel]
+	if h.MaxPerUser > 0 && len(set) >= h.MaxPerUser {
+		return nil, ErrTooMany
+	}
 	if set == nil {
-		if err := h.ps.Subscribe(ctx, c.channel); err != nil {
+		if err := h.ps.Subscribe(ctx, c.channel, session.EndedChannel(user)); err != nil {
 			return nil, err
 		}
 		set = map[*client]struct{}{}
@@ -111,7 +125,7 @@ func (h *Hub) Leave(c *client) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	if err := h.ps.Unsubscribe(ctx, c.channel); err != nil {
+	if err := h.ps.Unsubscribe(ctx, c.channel, session.EndedChannel(c.user)); err != nil {
 		h.log.Warn("live channel unsubscribe failed", "channel", c.channel, "err", err)
 	}
 }
@@ -140,7 +154,11 @@ func (h *Hub) receive() {
 		var netErr net.Error
 		switch m := msg.(type) {
 		case *redis.Message:
-			h.deliver(m.Channel, []byte(m.Payload))
+			if user, ok := session.EndedUser(m.Channel); ok {
+				h.endSessions(user, m.Payload)
+			} else {
+				h.deliver(m.Channel, []byte(m.Payload))
+			}
 			continue
 		case nil:
 		default: // subscription confirmations, pongs
@@ -175,6 +193,18 @@ func (h *Hub) deliver(channel string, msg []byte) {
 				h.dropped.Add(1)
 				h.log.Warn("dropped a slow live client", "channel", channel)
 			}
+		}
+	}
+}
+
+// endSessions closes the user's clients riding on the session that ended
+// (or on any, for session.AllEnded) with 1008.
+func (h *Hub) endSessions(user, sessionID string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for c := range h.subs[notification.Channel(user)] {
+		if sessionID == session.AllEnded || sessionID == c.session {
+			c.drop(websocket.StatusPolicyViolation, "session ended")
 		}
 	}
 }

@@ -25,8 +25,15 @@ type fixture struct {
 	annKey, bobKey *http.Cookie
 }
 
-func setup(t *testing.T) *fixture {
+func setup(t *testing.T) *fixture { return setupWith(t, nil) }
+
+// setupWith lets prepare change the App (its Redis, its session store)
+// before the function is built on it.
+func setupWith(t *testing.T, prepare func(*app.App)) *fixture {
 	a := apptest.New(t, Name, Needs, "")
+	if prepare != nil {
+		prepare(a)
+	}
 	fn := apptest.Function(t, a, New)
 	f := &fixture{a: a, h: fn, hub: fn.hub, stream: fn.stream}
 	ctx := context.Background()

@@ -17,9 +17,15 @@ import (
 // Stream serves GET /api/notifications/stream: a WebSocket carrying each new
 // notification of the logged-in user as one JSON text message.
 type Stream struct {
-	hub  *Hub
-	log  *slog.Logger
-	site site.Site
+	hub      *Hub
+	sessions *session.Store
+	log      *slog.Logger
+	site     site.Site
+	// Recheck is how often an open socket checks that its session still
+	// exists; when it does not, the socket closes with 1008. A logout
+	// closes it at once (the hub hears it on the session-ended channel);
+	// the check catches what announces nothing: expiry, a Redis flush.
+	Recheck time.Duration
 	// Heartbeat is the interval between pings; a client that does not
 	// answer within WriteTimeout is gone.
 	Heartbeat time.Duration
@@ -31,8 +37,8 @@ type Stream struct {
 }
 
 // NewStream returns a stream with production settings, for pages of site.
-func NewStream(hub *Hub, log *slog.Logger, site site.Site) *Stream {
-	return &Stream{hub: hub, log: log, site: site, Heartbeat: 20 * time.Second, Buffer: 64, WriteTimeout: 10 * time.Second}
+func NewStream(hub *Hub, sessions *session.Store, log *slog.Logger, site site.Site) *Stream {
+	return &Stream{hub: hub, sessions: sessions, log: log, site: site, Recheck: 15 * time.Second, Heartbeat: 20 * time.Second, Buffer: 64, WriteTimeout: 10 * time.Second}
 }
 
 // fromSite accepts a request without Origin (not a browser) or one whose
@@ -51,7 +57,14 @@ func (s *Stream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// Subscribe before the upgrade, so Redis being down is a plain 503.
-	c, err := s.hub.Join(r.Context(), user, s.Buffer)
+	c, err := s.hub.Join(r.Context(), user, session.ID(session.Token(r)), s.Buffer)
+	if errors.Is(err, ErrTooMany) {
+		// The new socket is refused, not the oldest closed: a browser
+		// reconnects a closed socket, so closing the oldest would have the
+		// user's tabs take each other's places in a loop.
+		problem.TooMany(w, 30*time.Second, "You have too many live connections open; close a tab or try again later.")
+		return
+	}
 	if err != nil {
 		s.log.ErrorContext(r.Context(), "live channel subscribe failed", "user", user, "err", err)
 		problem.Unavailable(w, "Live notifications are unavailable right now.")
@@ -91,6 +104,9 @@ func (s *Stream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	tick := time.NewTicker(s.Heartbeat)
 	defer tick.Stop()
+	recheck := time.NewTicker(s.Recheck)
+	defer recheck.Stop()
+	token := session.Token(r)
 	for {
 		select {
 		case <-ctx.Done():
@@ -102,6 +118,8 @@ func (s *Stream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				s.logGone(ctx, user, err)
 				return
 			}
+		case <-recheck.C:
+			s.checkSession(ctx, c, token)
 		case <-tick.C:
 			pctx, cancel := context.WithTimeout(ctx, s.WriteTimeout)
 			err := conn.Ping(pctx)
@@ -111,6 +129,23 @@ func (s *Stream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 		}
+	}
+}
+
+// checkSession drops c when its session has ended. The check does not slide
+// the session's idle timeout: an open tab is not a use of the account.
+func (s *Stream) checkSession(ctx context.Context, c *client, token string) {
+	ctx, cancel := context.WithTimeout(ctx, s.WriteTimeout)
+	defer cancel()
+	_, err := s.sessions.Check(ctx, token)
+	switch {
+	case errors.Is(err, session.ErrNoSession):
+		c.drop(websocket.StatusPolicyViolation, "session ended")
+	case err != nil && ctx.Err() == nil:
+		// Sessions cannot be checked: the client reconnects once they
+		// can, through the session check of the upgrade.
+		s.log.WarnContext(ctx, "live client session check failed", "err", err)
+		c.drop(websocket.StatusTryAgainLater, "sessions unavailable")
 	}
 }
 

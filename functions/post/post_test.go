@@ -188,6 +188,8 @@ func TestCreatePostRejectsBadInputAndWritesNothing(t *testing.T) {
 		{"blank text", `{"text":" \n\t "}`, 400, []string{"text"}},
 		{"too long", `{"text":"` + strings.Repeat("é", maxTextLen+1) + `"}`, 400, []string{"text"}},
 		{"control character", `{"text":"a\u0000b"}`, 400, []string{"text"}},
+		{"not UTF-8", "{\"text\":\"caf\xe9\"}", 400, []string{"text"}},
+		{"lone surrogate", `{"text":"a\ud800b"}`, 400, []string{"text"}},
 		{"text wrong type", `{"text":42}`, 400, []string{"text"}},
 		{"fileId wrong type", `{"text":"hi","fileId":7}`, 400, []string{"fileId"}},
 		{"fileId not an id", `{"text":"hi","fileId":"cat.png"}`, 400, []string{"fileId"}},

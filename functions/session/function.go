@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -14,6 +15,7 @@ import (
 	"github.com/tidings-dev/tidings/functions/internal/jsonbody"
 	"github.com/tidings-dev/tidings/functions/internal/password"
 	"github.com/tidings-dev/tidings/functions/internal/problem"
+	"github.com/tidings-dev/tidings/functions/internal/ratelimit"
 	"github.com/tidings-dev/tidings/functions/internal/session"
 )
 
@@ -28,8 +30,10 @@ type Function struct {
 	http.Handler
 	pool     *pgxpool.Pool
 	sessions *session.Store
-	limiter  *failureLimiter
-	log      *slog.Logger
+	// logins counts login attempts per account, each before it is
+	// checked; a success hands its attempt back.
+	logins *ratelimit.Limiter
+	log    *slog.Logger
 }
 
 // dummyHash is verified against when the email is unknown, so an unknown
@@ -42,7 +46,7 @@ const dummyHash = "$argon2id$v=19$m=19456,t=2,p=1$Pj77/s0nPFvTfW/A1Augdw$W2zMRF+
 func New(a *app.App) (*Function, error) {
 	f := &Function{
 		pool: a.Pool, sessions: a.Sessions, log: a.Log,
-		limiter: &failureLimiter{rdb: a.Redis, max: 5, window: 15 * time.Minute},
+		logins: ratelimit.New(a.Redis, a.Log, "login", 5, 15*time.Minute),
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /api/login", f.login)
@@ -81,12 +85,21 @@ func (f *Function) login(w http.ResponseWriter, r *http.Request) {
 		problem.Invalid(w, missing...)
 		return
 	}
-	if len(req.Email) > 254 || len(req.Password) > 128 {
+	email := strings.TrimSpace(req.Email)
+	if strings.IndexFunc(email, unicode.IsControl) >= 0 {
+		problem.Invalid(w, problem.FieldError{Field: "email", Detail: "must not contain control characters"})
+		return
+	}
+	// Longer than any address or password signup accepts: no such account.
+	if len(email) > 254 || password.Check(req.Password) == password.ErrTooLong {
 		problem.Unauthorized(w, badCredentials)
 		return
 	}
 	ctx := r.Context()
-	wait, err := f.limiter.blocked(ctx, req.Email)
+	// The attempt is counted before the password is checked, so parallel
+	// guesses cannot all be checked before the first failure is counted.
+	account := strings.ToLower(email)
+	wait, err := f.logins.Take(ctx, account)
 	if err != nil {
 		f.unavailable(w, r, "rate limiter", err)
 		return
@@ -98,7 +111,7 @@ func (f *Function) login(w http.ResponseWriter, r *http.Request) {
 	var u user
 	var hash string
 	err = f.pool.QueryRow(ctx, `SELECT id::text, email, name, password_hash FROM users WHERE email_lower = lower($1)`,
-		strings.TrimSpace(req.Email)).Scan(&u.ID, &u.Email, &u.Name, &hash)
+		email).Scan(&u.ID, &u.Email, &u.Name, &hash)
 	found := err == nil
 	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 		f.unavailable(w, r, "user lookup", err)
@@ -112,14 +125,15 @@ func (f *Function) login(w http.ResponseWriter, r *http.Request) {
 		f.log.ErrorContext(ctx, "stored password hash unreadable", "user", u.ID, "err", err)
 	}
 	if !found || !ok {
-		if err := f.limiter.fail(ctx, req.Email); err != nil {
-			f.log.ErrorContext(ctx, "rate limiter", "err", err)
-		}
 		problem.Unauthorized(w, badCredentials)
 		return
 	}
-	if err := f.limiter.reset(ctx, req.Email); err != nil {
-		f.log.WarnContext(ctx, "rate limiter reset", "err", err)
+	// The right password hands its own attempt back; the failures stay
+	// counted for the window. Wiping them on success would give a guesser
+	// working beside the owner a fresh allowance at every one of the
+	// owner's logins.
+	if err := f.logins.Give(ctx, account); err != nil {
+		f.log.WarnContext(ctx, "rate limiter", "err", err)
 	}
 	// A new token on every login: an old (perhaps planted) one dies here.
 	if err := f.sessions.Delete(ctx, session.Token(r)); err != nil {
@@ -134,8 +148,36 @@ func (f *Function) login(w http.ResponseWriter, r *http.Request) {
 	jsonbody.Write(w, http.StatusOK, u)
 }
 
+// logout ends this session, or with ?all=1 every session of the account
+// ("log out everywhere", after a lost device). It is a query flag on the one
+// route so the HTTPRoute's Exact match on /api/logout still covers it.
 func (f *Function) logout(w http.ResponseWriter, r *http.Request) {
-	if err := f.sessions.Delete(r.Context(), session.Token(r)); err != nil {
+	var all bool
+	switch v := r.URL.Query().Get("all"); v {
+	case "", "0", "false":
+	case "1", "true":
+		all = true
+	default:
+		problem.Invalid(w, problem.FieldError{Field: "all", Detail: "must be 1 or 0"})
+		return
+	}
+	ctx, token := r.Context(), session.Token(r)
+	if all {
+		sess, err := f.sessions.Get(ctx, token)
+		switch {
+		case errors.Is(err, session.ErrNoSession):
+			// Nothing to end: logged out already.
+		case err != nil:
+			f.unavailable(w, r, "session lookup", err)
+			return
+		default:
+			if _, err := f.sessions.DeleteAll(ctx, sess.UserID); err != nil {
+				f.unavailable(w, r, "session delete all", err)
+				return
+			}
+		}
+	}
+	if err := f.sessions.Delete(ctx, token); err != nil {
 		f.unavailable(w, r, "session delete", err)
 		return
 	}

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -201,6 +202,150 @@ func TestCookieSecureFollowsThePublicURLBehindTheHostRewrite(t *testing.T) {
 		out.Host = req.Host
 		if cleared := apptest.Cookie(apptest.Serve(h, out), session.CookieName); cleared == nil || cleared.Secure != c.secure {
 			t.Errorf("%s: logout cookie %+v, want Secure=%v", c.publicURL, cleared, c.secure)
+		}
+	}
+}
+
+// Twenty guesses at once, the right one among them: each attempt is counted
+// before it is checked, so at most five are ever evaluated, the rest are
+// 429, and the burst leaves the account locked for the window.
+func TestParallelGuessesAreCountedBeforeTheyAreChecked(t *testing.T) {
+	_, h := setup(t)
+	codes := make(chan int, 20)
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := 0; i < 20; i++ {
+		pw := fmt.Sprintf("guess %d", i)
+		if i == 19 {
+			pw = "correct horse"
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			codes <- login(h, `{"email":"`+ann+`","password":"`+pw+`"}`).Code
+		}()
+	}
+	close(start)
+	wg.Wait()
+	close(codes)
+	count := map[int]int{}
+	for c := range codes {
+		count[c]++
+	}
+	if evaluated := count[200] + count[401]; evaluated > 5 || count[429] != 20-evaluated || len(count) > 3 {
+		t.Fatalf("statuses %v: want at most 5 evaluated (200/401), the rest 429", count)
+	}
+	if rec := login(h, `{"email":"`+ann+`","password":"correct horse"}`); rec.Code != http.StatusTooManyRequests {
+		t.Fatalf("after the burst: %d, want 429", rec.Code)
+	}
+	t.Logf("20 parallel guesses: %v", count)
+}
+
+// A successful login does not wipe the failures counted around it: a
+// guesser working beside the owner gets no fresh allowance from the owner's
+// logins.
+func TestSuccessDoesNotResetOthersFailures(t *testing.T) {
+	_, h := setup(t)
+	for i := 0; i < 4; i++ {
+		login(h, `{"email":"`+ann+`","password":"guess"}`)
+	}
+	for i := 0; i < 3; i++ { // the owner's own logins never count
+		if rec := login(h, `{"email":"`+ann+`","password":"correct horse"}`); rec.Code != 200 {
+			t.Fatalf("owner login %d: %d", i, rec.Code)
+		}
+	}
+	if rec := login(h, `{"email":"`+ann+`","password":"guess"}`); rec.Code != 401 {
+		t.Fatalf("fifth failure: %d", rec.Code)
+	}
+	if rec := login(h, `{"email":"`+ann+`","password":"guess"}`); rec.Code != http.StatusTooManyRequests {
+		t.Fatalf("sixth failure: %d, want 429", rec.Code)
+	}
+}
+
+// Signup and login share one length rule, in characters: a password of 70
+// "é" (140 bytes) that signup accepts logs in.
+func TestLongMultibytePasswordLogsIn(t *testing.T) {
+	a, h := setup(t)
+	pw := strings.Repeat("é", 70)
+	if err := password.Check(pw); err != nil {
+		t.Fatalf("the rule refuses it: %v", err)
+	}
+	hash, _ := password.Hash(pw)
+	email := "e-" + ann
+	if _, err := a.Pool.Exec(context.Background(), `INSERT INTO users (email, name, password_hash) VALUES ($1, 'É', $2)`, email, hash); err != nil {
+		t.Fatal(err)
+	}
+	if rec := login(h, `{"email":"`+email+`","password":"`+pw+`"}`); rec.Code != 200 {
+		t.Fatalf("login: %d %s", rec.Code, rec.Body)
+	}
+}
+
+// Control characters in the email are bad input (400), not a database error
+// answered as "try again" (503).
+func TestControlCharactersInTheEmailAre400(t *testing.T) {
+	_, h := setup(t)
+	for _, email := range []string{`ann\u0000@example.com`, `ann\r\n@example.com`, `a\u0007@example.com`} {
+		rec := login(h, `{"email":"`+email+`","password":"correct horse"}`)
+		if rec.Code != http.StatusBadRequest {
+			t.Errorf("%s: %d %s", email, rec.Code, rec.Body)
+			continue
+		}
+		if p := apptest.ProblemOf(t, rec); len(p.Fields()) != 1 || p.Fields()[0] != "email" {
+			t.Errorf("%s: fields %v", email, p.Fields())
+		}
+	}
+}
+
+// POST /api/logout?all=1 ends every session of the account, and only its.
+func TestLogoutEverywhere(t *testing.T) {
+	a, h := setup(t)
+	var cookies []*http.Cookie
+	for i := 0; i < 3; i++ {
+		cookies = append(cookies, apptest.Cookie(login(h, `{"email":"`+ann+`","password":"correct horse"}`), session.CookieName))
+	}
+	otherID := ""
+	if err := a.Pool.QueryRow(context.Background(), `INSERT INTO users (email, name, password_hash) VALUES ($1, 'Bob', 'x') RETURNING id::text`, "bob-"+ann).Scan(&otherID); err != nil {
+		t.Fatal(err)
+	}
+	otherToken, _ := a.Sessions.Create(context.Background(), otherID)
+	if rec := apptest.Serve(h, apptest.Request("POST", "/api/logout?all=maybe", "", cookies[0])); rec.Code != 400 {
+		t.Fatalf("all=maybe: %d", rec.Code)
+	}
+	rec := apptest.Serve(h, apptest.Request("POST", "/api/logout?all=1", "", cookies[0]))
+	if rec.Code != http.StatusNoContent {
+		t.Fatalf("logout all: %d %s", rec.Code, rec.Body)
+	}
+	for i, c := range cookies {
+		if rec := apptest.Serve(h, apptest.Request("GET", "/api/me", "", c)); rec.Code != 401 {
+			t.Fatalf("session %d still works: %d", i, rec.Code)
+		}
+	}
+	if ok, _ := a.Sessions.Exists(context.Background(), otherToken); !ok {
+		t.Fatal("another account was logged out")
+	}
+	// Without a session it is a plain logout.
+	if rec := apptest.Serve(h, apptest.Request("POST", "/api/logout?all=1", "")); rec.Code != http.StatusNoContent {
+		t.Fatalf("logout all without a session: %d", rec.Code)
+	}
+}
+
+// Logging in again and again keeps at most the store's bound of sessions;
+// the oldest ends first.
+func TestSessionsPerAccountAreBounded(t *testing.T) {
+	a, h := setup(t)
+	a.Sessions.MaxPerUser = 3
+	var cookies []*http.Cookie
+	for i := 0; i < 4; i++ {
+		cookies = append(cookies, apptest.Cookie(login(h, `{"email":"`+ann+`","password":"correct horse"}`), session.CookieName))
+	}
+	for i, c := range cookies {
+		want := 200
+		if i == 0 {
+			want = 401
+		}
+		if rec := apptest.Serve(h, apptest.Request("GET", "/api/me", "", c)); rec.Code != want {
+			t.Fatalf("session %d: %d, want %d", i, rec.Code, want)
 		}
 	}
 }

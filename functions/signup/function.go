@@ -7,6 +7,7 @@ import (
 
 	"github.com/tidings-dev/tidings/events"
 	"github.com/tidings-dev/tidings/functions/internal/app"
+	"github.com/tidings-dev/tidings/functions/internal/clientip"
 	"github.com/tidings-dev/tidings/functions/internal/jsonbody"
 	"github.com/tidings-dev/tidings/functions/internal/outbox"
 	"github.com/tidings-dev/tidings/functions/internal/password"
@@ -30,11 +31,16 @@ type Function struct {
 	outbox   *outbox.Outbox
 	sessions *session.Store
 	log      *slog.Logger
+	limits
 }
 
 // New builds the function on the runtime's connections.
 func New(a *app.App) (*Function, error) {
-	f := &Function{outbox: a.Outbox, sessions: a.Sessions, log: a.Log}
+	l, err := newLimits(a)
+	if err != nil {
+		return nil, err
+	}
+	f := &Function{outbox: a.Outbox, sessions: a.Sessions, log: a.Log, limits: l}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /api/signup", f.signup)
 	f.Handler = a.PublicAPI(mux)
@@ -56,6 +62,9 @@ func (f *Function) signup(w http.ResponseWriter, r *http.Request) {
 	}
 	if errs := req.validate(); len(errs) > 0 {
 		problem.Invalid(w, errs...)
+		return
+	}
+	if !f.signups.Allow(w, r, clientip.Network(clientip.Of(r, f.hops)), "Too many signups from your network. Try again later.") {
 		return
 	}
 	hash, err := password.Hash(req.Password)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -19,14 +20,27 @@ import (
 	"github.com/tidings-dev/tidings/functions/internal/session"
 )
 
+// client is the address the gateway names for this test's requests, new
+// per test: the signup counters live in the shared test Redis.
+var client string
+
 func setup(t *testing.T) (*app.App, *apptest.Sink, http.Handler) {
+	client = fmt.Sprintf("10.%d.%d.%d", rand.IntN(256), rand.IntN(256), rand.IntN(256))
 	sink := apptest.NewSink(t)
 	a := apptest.New(t, Name, Needs, sink.URL)
 	return a, sink, apptest.Function(t, a, New)
 }
 
 func signup(h http.Handler, body string) *httptest.ResponseRecorder {
-	return apptest.Serve(h, apptest.Request("POST", "/api/signup", body))
+	return signupFrom(h, client, body)
+}
+
+// signupFrom sends a signup as the gateway passes it on: X-Forwarded-For
+// ends with the address it received the request from.
+func signupFrom(h http.Handler, xff, body string) *httptest.ResponseRecorder {
+	req := apptest.Request("POST", "/api/signup", body)
+	req.Header.Set("X-Forwarded-For", xff)
+	return apptest.Serve(h, req)
 }
 
 func TestSignupCreatesUserSessionAndEvent(t *testing.T) {
@@ -122,6 +136,51 @@ func TestSignupRejectsBadInputAndWritesNothing(t *testing.T) {
 	}
 	if len(sink.Events()) != 0 {
 		t.Fatal("bad input emitted an event")
+	}
+}
+
+// A name that is not UTF-8 is refused naming the field, not stored with
+// U+FFFD in place of what the person typed.
+func TestSignupRefusesInvalidUTF8InTheName(t *testing.T) {
+	a, _, h := setup(t)
+	for _, body := range []string{
+		"{\"email\":\"zoe@example.com\",\"password\":\"correct horse\",\"name\":\"Zo\xeb\"}",
+		`{"email":"zoe@example.com","password":"correct horse","name":"Zo\udc00"}`,
+	} {
+		rec := signup(h, body)
+		if rec.Code != http.StatusBadRequest {
+			t.Fatalf("%q: %d %s", body, rec.Code, rec.Body)
+		}
+		if p := apptest.ProblemOf(t, rec); len(p.Fields()) != 1 || p.Fields()[0] != "name" {
+			t.Fatalf("%q: fields %v", body, p.Fields())
+		}
+	}
+	if n := apptest.Count(t, a.Pool, `SELECT count(*) FROM users`); n != 0 {
+		t.Fatalf("%d users created", n)
+	}
+}
+
+// Signups are limited per client address, as the trusted gateway names it:
+// a forged X-Forwarded-For entry left of the gateway's does not reset it.
+func TestSignupsAreLimitedPerClientAddress(t *testing.T) {
+	t.Setenv("SIGNUPS_PER_HOUR", "3")
+	_, _, h := setup(t)
+	body := func(i int) string {
+		return fmt.Sprintf(`{"email":"u%d-%s@example.com","password":"correct horse","name":"U"}`, i, strings.ReplaceAll(client, ".", "-"))
+	}
+	for i := 0; i < 3; i++ {
+		if rec := signupFrom(h, fmt.Sprintf("6.6.6.%d, %s", i, client), body(i)); rec.Code != http.StatusCreated {
+			t.Fatalf("signup %d: %d %s", i, rec.Code, rec.Body)
+		}
+	}
+	rec := signupFrom(h, "6.6.6.99, "+client, body(3))
+	if rec.Code != http.StatusTooManyRequests || rec.Header().Get("Retry-After") == "" {
+		t.Fatalf("fourth signup: %d, Retry-After %q", rec.Code, rec.Header().Get("Retry-After"))
+	}
+	apptest.ProblemOf(t, rec)
+	// Another client is not affected.
+	if rec := signupFrom(h, "172."+client[3:], body(4)); rec.Code != http.StatusCreated {
+		t.Fatalf("another client: %d", rec.Code)
 	}
 }
 

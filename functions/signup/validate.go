@@ -7,6 +7,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/tidings-dev/tidings/events"
+	"github.com/tidings-dev/tidings/functions/internal/password"
 	"github.com/tidings-dev/tidings/functions/internal/problem"
 )
 
@@ -19,9 +20,7 @@ type signupRequest struct {
 // Limits on account fields; the web app shows the same ones. The email
 // address follows the event contract's rule (events.ValidEmail).
 const (
-	minPasswordLen = 8
-	maxPasswordLen = 128 // argon2 is slow on purpose; do not hash megabytes
-	maxNameLen     = 80
+	maxNameLen = 80
 )
 
 // validate normalises req in place and returns every invalid field.
@@ -37,13 +36,11 @@ func (req *signupRequest) validate() []problem.FieldError {
 	case !events.ValidEmail(req.Email):
 		errs = append(errs, problem.FieldError{Field: "email", Detail: "must be a valid email address"})
 	}
-	switch n := utf8.RuneCountInString(req.Password); {
-	case n == 0:
+	switch err := password.Check(req.Password); {
+	case req.Password == "":
 		errs = append(errs, problem.FieldError{Field: "password", Detail: "is required"})
-	case n < minPasswordLen:
-		errs = append(errs, problem.FieldError{Field: "password", Detail: "must be at least 8 characters"})
-	case n > maxPasswordLen:
-		errs = append(errs, problem.FieldError{Field: "password", Detail: "must be at most 128 characters"})
+	case err != nil:
+		errs = append(errs, problem.FieldError{Field: "password", Detail: err.Error()})
 	}
 	switch n := utf8.RuneCountInString(req.Name); {
 	case n == 0:

@@ -25,6 +25,7 @@ type Function struct {
 	pool  *pgxpool.Pool
 	store *objectstore.Store
 	log   *slog.Logger
+	quota quota
 }
 
 // New builds the function on the runtime's connections and the bucket the
@@ -34,11 +35,18 @@ func New(a *app.App) (*Function, error) {
 	if err != nil {
 		return nil, err
 	}
-	f := &Function{pool: a.Pool, store: objectstore.New(cfg), log: a.Log}
+	q, err := quotaFromEnv()
+	if err != nil {
+		return nil, err
+	}
+	f := &Function{pool: a.Pool, store: objectstore.New(cfg), log: a.Log, quota: q}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /api/files", f.upload)
 	mux.HandleFunc("GET /api/files/{id}", f.serve)
-	f.Handler = a.SignedInAPI(mux)
+	outer := http.NewServeMux()
+	outer.HandleFunc("POST "+SweepPath, f.sweepHTTP)
+	outer.Handle("/", a.SignedInAPI(mux))
+	f.Handler = outer
 	return f, nil
 }
 

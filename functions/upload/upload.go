@@ -68,7 +68,18 @@ func (f *Function) upload(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	ctx := r.Context()
+	ctx, owner := r.Context(), session.UserID(r.Context())
+	// A cheap look before the bytes go to the bucket; record checks again
+	// under the owner's lock.
+	switch err := f.fits(ctx, f.pool, owner, len(data)); {
+	case errors.Is(err, errOverQuota):
+		f.overQuota(w)
+		return
+	case err != nil:
+		f.log.ErrorContext(ctx, "upload quota", "err", err)
+		problem.Internal(w)
+		return
+	}
 	// The object name is ours, never the client's file name.
 	key := "pictures/" + uuid.NewString()
 	if err := f.store.Put(ctx, key, contentType, data); err != nil {
@@ -76,15 +87,17 @@ func (f *Function) upload(w http.ResponseWriter, r *http.Request) {
 		problem.Unavailable(w, "Picture storage is unavailable right now.")
 		return
 	}
-	var id string
-	err = f.pool.QueryRow(ctx, `INSERT INTO files (owner_id, object_key, content_type, size) VALUES ($1, $2, $3, $4) RETURNING id::text`,
-		session.UserID(ctx), key, contentType, len(data)).Scan(&id)
+	id, err := f.record(ctx, owner, key, contentType, len(data))
 	if err != nil {
-		f.log.ErrorContext(ctx, "record picture", "err", err)
 		// Nothing points at the object; do not leave it behind.
 		if err := f.store.Delete(ctx, key); err != nil {
 			f.log.WarnContext(ctx, "orphaned picture object", "key", key, "err", err)
 		}
+		if errors.Is(err, errOverQuota) {
+			f.overQuota(w)
+			return
+		}
+		f.log.ErrorContext(ctx, "record picture", "err", err)
 		problem.Internal(w)
 		return
 	}

@@ -190,8 +190,14 @@ func TestBrokenRoute(t *testing.T) {
 	}
 
 	t.Run("not an HTTPRoute", func(t *testing.T) {
-		_, err := LoadRoute(filepath.Join(knativeDir, "pings.yaml"))
-		assertProblem(t, err, want{"pings.yaml", "", "outbox-relay", "kind", "want HTTPRoute"})
+		// One document, of another kind.
+		path := filepath.Join(t.TempDir(), "ping.yaml")
+		doc := "apiVersion: sources.knative.dev/v1\nkind: PingSource\nmetadata:\n  name: outbox-relay\n  namespace: tidings\n"
+		if err := os.WriteFile(path, []byte(doc), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		_, err := LoadRoute(path)
+		assertProblem(t, err, want{"ping.yaml", "", "outbox-relay", "kind", "want HTTPRoute"})
 	})
 	t.Run("more than one document", func(t *testing.T) {
 		_, err := LoadRoute(filepath.Join(knativeDir, "sinks.yaml"))

@@ -4,6 +4,7 @@
 package jsonbody
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -18,7 +19,9 @@ import (
 // DefaultLimit bounds a JSON request body; our requests are small forms.
 const DefaultLimit = 64 << 10
 
-// Decode reads r's body into dst. On failure it writes the problem response
+// Decode reads r's body into dst, strictly: text that is not valid UTF-8
+// (or a lone surrogate escape) is refused with a 400 naming the field,
+// never rewritten to U+FFFD. On failure it writes the problem response
 // (400, 413 or 415) and returns false.
 func Decode(w http.ResponseWriter, r *http.Request, dst any, limit int64) bool {
 	if ct := r.Header.Get("Content-Type"); ct != "" {
@@ -28,7 +31,20 @@ func Decode(w http.ResponseWriter, r *http.Request, dst any, limit int64) bool {
 			return false
 		}
 	}
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, limit))
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	if err != nil {
+		writeDecodeProblem(w, err, limit)
+		return false
+	}
+	if field, bad := badText(body); bad {
+		if field == "" {
+			problem.Write(w, http.StatusBadRequest, "malformed-json", "Malformed JSON", "The body is not valid UTF-8 text.")
+		} else {
+			problem.Invalid(w, problem.FieldError{Field: field, Detail: "must be valid UTF-8 text"})
+		}
+		return false
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(dst); err != nil {
 		writeDecodeProblem(w, err, limit)

@@ -77,7 +77,7 @@ func Serve(ctx context.Context, ln net.Listener, log *slog.Logger, h http.Handle
 	})
 	mux.Handle("/", h)
 	srv := &http.Server{
-		Handler:           logging.Requests(log, mux),
+		Handler:           logging.Requests(log, noSniff(mux)),
 		ReadHeaderTimeout: 10 * time.Second,
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}

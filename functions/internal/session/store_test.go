@@ -89,3 +89,81 @@ func TestUnknownAndEmptyTokens(t *testing.T) {
 		}
 	}
 }
+
+// An account holds at most MaxPerUser sessions: a login beyond it ends the
+// oldest, and sessions that expired on their own do not count.
+func TestSessionsPerAccountAreBoundedOldestFirst(t *testing.T) {
+	s, rdb := newStore(t)
+	ctx := context.Background()
+	s.MaxPerUser = 3
+	user := "user-bound-" + strings.ReplaceAll(time.Now().Format("150405.000000000"), ".", "")
+	var tokens []string
+	for i := 0; i < 5; i++ {
+		tok, err := s.Create(ctx, user)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tokens = append(tokens, tok)
+		time.Sleep(2 * time.Millisecond) // distinct creation times
+	}
+	for i, tok := range tokens {
+		ok, err := s.Exists(ctx, tok)
+		if err != nil || ok != (i >= 2) {
+			t.Fatalf("session %d exists=%v (%v); want only the newest three", i, ok, err)
+		}
+	}
+	if n, _ := rdb.ZCard(ctx, indexKey(user)).Result(); n != 3 {
+		t.Fatalf("index holds %d sessions, want 3", n)
+	}
+	// One expires by itself: the next login ends nobody else.
+	rdb.Del(ctx, key(tokens[2]))
+	tok, _ := s.Create(ctx, user)
+	for _, tk := range []string{tokens[3], tokens[4], tok} {
+		if ok, _ := s.Exists(ctx, tk); !ok {
+			t.Fatal("a live session was ended although an expired one made room")
+		}
+	}
+}
+
+func TestDeleteAllEndsEverySessionOfTheAccountOnly(t *testing.T) {
+	s, rdb := newStore(t)
+	ctx := context.Background()
+	user := "user-all-" + strings.ReplaceAll(time.Now().Format("150405.000000000"), ".", "")
+	a, _ := s.Create(ctx, user)
+	b, _ := s.Create(ctx, user)
+	other, _ := s.Create(ctx, user+"-other")
+	if err := s.Delete(ctx, a); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := rdb.ZCard(ctx, indexKey(user)).Result(); n != 1 {
+		t.Fatalf("after one logout the index holds %d, want 1", n)
+	}
+	n, err := s.DeleteAll(ctx, user)
+	if err != nil || n != 1 {
+		t.Fatalf("DeleteAll: %d %v", n, err)
+	}
+	if ok, _ := s.Exists(ctx, b); ok {
+		t.Fatal("a session survived log out everywhere")
+	}
+	if ok, _ := s.Exists(ctx, other); !ok {
+		t.Fatal("another account's session was ended")
+	}
+	if n, _ := rdb.Exists(ctx, indexKey(user)).Result(); n != 0 {
+		t.Fatal("the index was left behind")
+	}
+}
+
+// Check sees the session but, unlike Get, does not keep it alive.
+func TestCheckDoesNotSlideTheIdleTimeout(t *testing.T) {
+	s, rdb := newStore(t)
+	ctx := context.Background()
+	s.Idle = time.Minute
+	tok, _ := s.Create(ctx, "user-check")
+	rdb.Expire(ctx, key(tok), 10*time.Second)
+	if sess, err := s.Check(ctx, tok); err != nil || sess.UserID != "user-check" {
+		t.Fatalf("Check: %+v %v", sess, err)
+	}
+	if ttl, _ := rdb.TTL(ctx, key(tok)).Result(); ttl > 10*time.Second {
+		t.Fatalf("Check slid the TTL to %s", ttl)
+	}
+}
