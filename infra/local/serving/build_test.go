@@ -66,7 +66,7 @@ func TestKoDataPath(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := filepath.Join(moduleDir(), "infra", "local", "serving", "testdata", "hello", "kodata")
+	want := filepath.Join(moduleDir(), "serving", "testdata", "hello", "kodata") // moduleDir is infra/local
 	if got != want {
 		t.Fatalf("KoDataPath = %s, want %s", got, want)
 	}

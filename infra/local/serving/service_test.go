@@ -47,6 +47,7 @@ func TestMain(m *testing.M) {
 }
 
 // moduleDir finds the repository root (the directory holding go.mod).
+// moduleDir is the directory of the Go module these tests are in (infra/local).
 func moduleDir() string {
 	dir, _ := os.Getwd()
 	for {
