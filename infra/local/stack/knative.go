@@ -146,12 +146,25 @@ func (s *Stack) startServices(ctx context.Context, bins map[string]string) error
 	return nil
 }
 
+// functionSettings are the functions' own knobs that a person may set in the
+// stack's environment for every function, as tidings-config would on a
+// cluster (README.md, "What it does"): benchmarks raise the signup limit.
+var functionSettings = []string{
+	"PUBLIC_ORIGINS", "TRUSTED_PROXY_HOPS", "SIGNUPS_PER_HOUR", "SEARCHES_PER_MINUTE",
+	"FRIEND_REQUESTS_PER_HOUR", "FRIEND_REQUEST_COOLDOWN", "UPLOAD_QUOTA_FILES", "UPLOAD_QUOTA_BYTES",
+}
+
 // serviceEnv is the environment a Service's container gets on a cluster:
 // the backing services (tidings-config and tidings-secrets there), the
 // manifest's literal env, PUBLIC_URL, and what its SinkBinding injects.
 func (s *Stack) serviceEnv(svc *topology.Service) (map[string]string, error) {
 	env := s.backing.Env()
 	env["PUBLIC_URL"] = s.PublicURL
+	for _, k := range functionSettings {
+		if v := s.opts.Env(k); v != "" {
+			env[k] = v
+		}
+	}
 	for _, e := range svc.Env {
 		if e.ValueFrom == nil {
 			env[e.Name] = e.Value

@@ -153,6 +153,10 @@ func upOnMachine(ctx context.Context, repo, name string, o options) (*machineSta
 		"S3_ENDPOINT": "http://127.0.0.1:9", "S3_ACCESS_KEY": "unused", "S3_SECRET_KEY": "unused",
 		// KAFKA_BROKERS and SMTP_ADDR unset: the stack runs its own kfake
 		// broker and mail catcher.
+
+		// Every simulated person signs up and befriends from 127.0.0.1: the
+		// per-address and per-account limits would measure themselves.
+		"SIGNUPS_PER_HOUR": "1000000", "FRIEND_REQUESTS_PER_HOUR": "1000000",
 	}
 	fmt.Fprintln(os.Stderr, "starting the stack…")
 	upStart := time.Now()
