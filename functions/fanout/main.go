@@ -4,15 +4,6 @@
 // notifications KafkaSink (K_SINK, from its SinkBinding).
 package main
 
-import (
-	"net/http"
+import "github.com/tidings-dev/tidings/functions/internal/app"
 
-	"github.com/tidings-dev/tidings/functions/fanout/fanout"
-	"github.com/tidings-dev/tidings/functions/internal/app"
-)
-
-func main() {
-	app.Main(fanout.Name, app.Needs{Sink: true}, func(a *app.App) (http.Handler, error) {
-		return fanout.Handler(a), nil
-	})
-}
+func main() { app.Main(Name, Needs, New) }

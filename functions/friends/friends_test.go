@@ -28,8 +28,8 @@ type env struct {
 func setup(t *testing.T) *env {
 	t.Helper()
 	sink := apptest.NewSink(t)
-	a := apptest.New(t, "friends", app.Needs{Redis: true, Sink: true}, sink.URL)
-	return &env{a: a, sink: sink, h: newHandler(a)}
+	a := apptest.New(t, Name, Needs, sink.URL)
+	return &env{a: a, sink: sink, h: apptest.Function(t, a, New)}
 }
 
 // user is a signed-up person with a live session.

@@ -10,13 +10,13 @@ import (
 	"github.com/tidings-dev/tidings/functions/internal/session"
 )
 
-func (h *handler) listFriends(w http.ResponseWriter, r *http.Request) {
+func (f *Function) listFriends(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	rows, err := h.pool.Query(ctx, `
+	rows, err := f.pool.Query(ctx, `
 		SELECT u.id::text, u.name FROM friendships f JOIN users u ON u.id = f.friend_id
 		WHERE f.user_id = $1 ORDER BY lower(u.name), u.id`, session.UserID(ctx))
 	if err != nil {
-		h.finish(w, r, "list friends", err)
+		f.finish(w, r, "list friends", err)
 		return
 	}
 	friends, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (person, error) {
@@ -24,7 +24,7 @@ func (h *handler) listFriends(w http.ResponseWriter, r *http.Request) {
 		return p, row.Scan(&p.ID, &p.Name)
 	})
 	if err != nil {
-		h.finish(w, r, "list friends", err)
+		f.finish(w, r, "list friends", err)
 		return
 	}
 	if friends == nil {
@@ -35,7 +35,7 @@ func (h *handler) listFriends(w http.ResponseWriter, r *http.Request) {
 
 // unfriend removes both rows of a friendship, under the pair lock like every
 // other change to it.
-func (h *handler) unfriend(w http.ResponseWriter, r *http.Request) {
+func (f *Function) unfriend(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	me := session.UserID(ctx)
 	other, ok := parseID(r.PathValue("userId"))
@@ -43,7 +43,7 @@ func (h *handler) unfriend(w http.ResponseWriter, r *http.Request) {
 		notFound("You are not friends with this user.").write(w)
 		return
 	}
-	err := h.outbox.Run(ctx, func(tx *outbox.Tx) error {
+	err := f.outbox.Run(ctx, func(tx *outbox.Tx) error {
 		if _, err := lockPair(ctx, tx, me, other); err != nil {
 			return err
 		}
@@ -57,7 +57,7 @@ func (h *handler) unfriend(w http.ResponseWriter, r *http.Request) {
 		return nil
 	})
 	if err != nil {
-		h.finish(w, r, "unfriend", err)
+		f.finish(w, r, "unfriend", err)
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)

@@ -2,24 +2,12 @@ package main
 
 import (
 	"errors"
-	"log/slog"
 	"net/http"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/tidings-dev/tidings/functions/internal/outbox"
 	"github.com/tidings-dev/tidings/functions/internal/problem"
 )
-
-// source names this function in the events it emits.
-const source = "/tidings/friends"
-
-type handler struct {
-	pool   *pgxpool.Pool
-	outbox *outbox.Outbox
-	log    *slog.Logger
-}
 
 // person is how the API shows another user.
 type person struct {
@@ -56,13 +44,13 @@ func (r *refusal) write(w http.ResponseWriter) {
 
 // finish answers an error from a transaction: a refusal as its problem,
 // anything else as a logged 500.
-func (h *handler) finish(w http.ResponseWriter, r *http.Request, what string, err error) {
+func (f *Function) finish(w http.ResponseWriter, r *http.Request, what string, err error) {
 	var ref *refusal
 	if errors.As(err, &ref) {
 		ref.write(w)
 		return
 	}
-	h.log.ErrorContext(r.Context(), what, "err", err)
+	f.log.ErrorContext(r.Context(), what, "err", err)
 	problem.Internal(w)
 }
 

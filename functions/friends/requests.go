@@ -57,7 +57,7 @@ func areFriends(ctx context.Context, tx pgx.Tx, a, b string) (bool, error) {
 
 var errDuplicate = &refusal{status: http.StatusConflict, field: "userId", detail: "already has a pending request from you"}
 
-func (h *handler) sendRequest(w http.ResponseWriter, r *http.Request) {
+func (f *Function) sendRequest(w http.ResponseWriter, r *http.Request) {
 	var body struct {
 		UserID string `json:"userId"`
 	}
@@ -81,9 +81,9 @@ func (h *handler) sendRequest(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var out friendRequest
-	err := h.outbox.Run(ctx, func(tx *outbox.Tx) error {
+	err := f.outbox.Run(ctx, func(tx *outbox.Tx) error {
 		var err error
-		out, err = h.send(ctx, tx, me, other)
+		out, err = f.send(ctx, tx, me, other)
 		return err
 	})
 	// The pair lock makes this unreachable; if it ever happens the guard
@@ -92,7 +92,7 @@ func (h *handler) sendRequest(w http.ResponseWriter, r *http.Request) {
 		err = errDuplicate
 	}
 	if err != nil {
-		h.finish(w, r, "send friend request", err)
+		f.finish(w, r, "send friend request", err)
 		return
 	}
 	// 201 either way, as the API promises; status says which it was.
@@ -100,7 +100,7 @@ func (h *handler) sendRequest(w http.ResponseWriter, r *http.Request) {
 }
 
 // send makes me's request to other, or accepts other's pending request to me.
-func (h *handler) send(ctx context.Context, tx *outbox.Tx, me, other string) (friendRequest, error) {
+func (f *Function) send(ctx context.Context, tx *outbox.Tx, me, other string) (friendRequest, error) {
 	names, err := lockPair(ctx, tx, me, other)
 	if err != nil {
 		return friendRequest{}, err
@@ -127,7 +127,7 @@ func (h *handler) send(ctx context.Context, tx *outbox.Tx, me, other string) (fr
 		return friendRequest{}, errDuplicate
 	case err == nil:
 		// They asked first: asking back is saying yes.
-		if err := h.acceptLocked(ctx, tx, pendingID, other, me, names[me]); err != nil {
+		if err := f.acceptLocked(ctx, tx, pendingID, other, me, names[me]); err != nil {
 			return friendRequest{}, err
 		}
 		return friendRequest{ID: pendingID, From: person{other, names[other]}, To: person{me, names[me]}, Status: "accepted"}, nil
@@ -155,7 +155,7 @@ func (h *handler) send(ctx context.Context, tx *outbox.Tx, me, other string) (fr
 
 // acceptLocked turns a pending request into a friendship (both rows) and
 // tells the requester. The caller holds the pair lock.
-func (h *handler) acceptLocked(ctx context.Context, tx *outbox.Tx, requestID, requester, accepter, accepterName string) error {
+func (f *Function) acceptLocked(ctx context.Context, tx *outbox.Tx, requestID, requester, accepter, accepterName string) error {
 	var at time.Time
 	err := tx.QueryRow(ctx, `UPDATE friend_requests SET status = 'accepted', updated_at = now()
 		WHERE id = $1 AND status = 'pending' RETURNING updated_at`, requestID).Scan(&at)
@@ -177,7 +177,7 @@ func (h *handler) acceptLocked(ctx context.Context, tx *outbox.Tx, requestID, re
 	return tx.Emit(ctx, e)
 }
 
-func (h *handler) accept(w http.ResponseWriter, r *http.Request) {
+func (f *Function) accept(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	me := session.UserID(ctx)
 	id, ok := parseID(r.PathValue("id"))
@@ -186,7 +186,7 @@ func (h *handler) accept(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var out friendRequest
-	err := h.outbox.Run(ctx, func(tx *outbox.Tx) error {
+	err := f.outbox.Run(ctx, func(tx *outbox.Tx) error {
 		var from string
 		err := tx.QueryRow(ctx, `SELECT from_user::text FROM friend_requests WHERE id = $1 AND to_user = $2 AND status = 'pending'`, id, me).Scan(&from)
 		if errors.Is(err, pgx.ErrNoRows) {
@@ -201,14 +201,14 @@ func (h *handler) accept(w http.ResponseWriter, r *http.Request) {
 		}
 		// acceptLocked re-checks the status under the lock: a cancel that
 		// won the race makes this a 404.
-		if err := h.acceptLocked(ctx, tx, id, from, me, names[me]); err != nil {
+		if err := f.acceptLocked(ctx, tx, id, from, me, names[me]); err != nil {
 			return err
 		}
 		out = friendRequest{ID: id, From: person{from, names[from]}, To: person{me, names[me]}, Status: "accepted"}
 		return nil
 	})
 	if err != nil {
-		h.finish(w, r, "accept friend request", err)
+		f.finish(w, r, "accept friend request", err)
 		return
 	}
 	jsonbody.Write(w, http.StatusOK, out)
@@ -217,27 +217,27 @@ func (h *handler) accept(w http.ResponseWriter, r *http.Request) {
 // decline and cancel end a pending request without a friendship. One
 // conditional UPDATE is enough: the row lock it takes orders it against an
 // accept of the same request.
-func (h *handler) decline(w http.ResponseWriter, r *http.Request) {
-	h.closeRequest(w, r, "declined", "to_user")
+func (f *Function) decline(w http.ResponseWriter, r *http.Request) {
+	f.closeRequest(w, r, "declined", "to_user")
 }
 
-func (h *handler) cancel(w http.ResponseWriter, r *http.Request) {
-	h.closeRequest(w, r, "cancelled", "from_user")
+func (f *Function) cancel(w http.ResponseWriter, r *http.Request) {
+	f.closeRequest(w, r, "cancelled", "from_user")
 }
 
 // closeRequest sets a pending request that the user is party to as side (to_user
 // may decline, from_user may cancel) to status. Anyone else gets 404.
-func (h *handler) closeRequest(w http.ResponseWriter, r *http.Request, status, side string) {
+func (f *Function) closeRequest(w http.ResponseWriter, r *http.Request, status, side string) {
 	ctx := r.Context()
 	id, ok := parseID(r.PathValue("id"))
 	if !ok {
 		notFound("No such pending request.").write(w)
 		return
 	}
-	tag, err := h.pool.Exec(ctx, `UPDATE friend_requests SET status = $1, updated_at = now()
+	tag, err := f.pool.Exec(ctx, `UPDATE friend_requests SET status = $1, updated_at = now()
 		WHERE id = $2 AND `+side+` = $3 AND status = 'pending'`, status, id, session.UserID(ctx))
 	if err != nil {
-		h.finish(w, r, "close friend request", err)
+		f.finish(w, r, "close friend request", err)
 		return
 	}
 	if tag.RowsAffected() == 0 {
@@ -250,10 +250,10 @@ func (h *handler) closeRequest(w http.ResponseWriter, r *http.Request, status, s
 // maxListedRequests bounds each list of pending requests.
 const maxListedRequests = 500
 
-func (h *handler) listRequests(w http.ResponseWriter, r *http.Request) {
+func (f *Function) listRequests(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	me := session.UserID(ctx)
-	rows, err := h.pool.Query(ctx, `
+	rows, err := f.pool.Query(ctx, `
 		SELECT r.id::text, r.from_user::text, fu.name, r.to_user::text, tu.name, r.status
 		FROM friend_requests r
 		JOIN users fu ON fu.id = r.from_user
@@ -262,7 +262,7 @@ func (h *handler) listRequests(w http.ResponseWriter, r *http.Request) {
 		ORDER BY r.created_at DESC, r.id DESC
 		LIMIT $2`, me, 2*maxListedRequests)
 	if err != nil {
-		h.finish(w, r, "list friend requests", err)
+		f.finish(w, r, "list friend requests", err)
 		return
 	}
 	all, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (friendRequest, error) {
@@ -270,7 +270,7 @@ func (h *handler) listRequests(w http.ResponseWriter, r *http.Request) {
 		return f, row.Scan(&f.ID, &f.From.ID, &f.From.Name, &f.To.ID, &f.To.Name, &f.Status)
 	})
 	if err != nil {
-		h.finish(w, r, "list friend requests", err)
+		f.finish(w, r, "list friend requests", err)
 		return
 	}
 	incoming, outgoing := []friendRequest{}, []friendRequest{}

@@ -41,7 +41,7 @@ WHERE u.id <> $1 AND (lower(u.name) LIKE $2 OR u.email_lower LIKE $2)
 ORDER BY lower(u.name), u.id
 LIMIT $3`
 
-func (h *handler) search(w http.ResponseWriter, r *http.Request) {
+func (f *Function) search(w http.ResponseWriter, r *http.Request) {
 	q := strings.TrimSpace(r.URL.Query().Get("q"))
 	switch n := utf8.RuneCountInString(q); {
 	case !utf8.ValidString(q) || strings.IndexFunc(q, unicode.IsControl) >= 0:
@@ -55,9 +55,9 @@ func (h *handler) search(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
-	rows, err := h.pool.Query(ctx, searchSQL, session.UserID(ctx), prefixPattern(q), maxSearchHits)
+	rows, err := f.pool.Query(ctx, searchSQL, session.UserID(ctx), prefixPattern(q), maxSearchHits)
 	if err != nil {
-		h.finish(w, r, "search users", err)
+		f.finish(w, r, "search users", err)
 		return
 	}
 	hits, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (searchHit, error) {
@@ -65,7 +65,7 @@ func (h *handler) search(w http.ResponseWriter, r *http.Request) {
 		return s, row.Scan(&s.ID, &s.Name, &s.Relation)
 	})
 	if err != nil {
-		h.finish(w, r, "search users", err)
+		f.finish(w, r, "search users", err)
 		return
 	}
 	if hits == nil {

@@ -4,15 +4,6 @@
 // channel in Redis, which the inbox WebSockets subscribe to.
 package main
 
-import (
-	"net/http"
+import "github.com/tidings-dev/tidings/functions/internal/app"
 
-	"github.com/tidings-dev/tidings/functions/internal/app"
-	"github.com/tidings-dev/tidings/functions/notify/notify"
-)
-
-func main() {
-	app.Main(notify.Name, app.Needs{Redis: true}, func(a *app.App) (http.Handler, error) {
-		return notify.Handler(a.Outbox, a.Log, a.Redis), nil
-	})
-}
+func main() { app.Main(Name, Needs, New) }

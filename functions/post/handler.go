@@ -2,14 +2,12 @@ package main
 
 import (
 	"errors"
-	"log/slog"
 	"net/http"
 	"strings"
 	"unicode"
 	"unicode/utf8"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/tidings-dev/tidings/events"
 	"github.com/tidings-dev/tidings/functions/internal/jsonbody"
@@ -20,17 +18,8 @@ import (
 	"github.com/tidings-dev/tidings/functions/post/feed"
 )
 
-// source names this function in the events it emits.
-const source = "/tidings/post"
-
 // maxTextLen bounds a post, in characters.
 const maxTextLen = 5000
-
-type handler struct {
-	pool   *pgxpool.Pool
-	outbox *outbox.Outbox
-	log    *slog.Logger
-}
 
 type createRequest struct {
 	Text string `json:"text"`
@@ -41,7 +30,7 @@ type createRequest struct {
 // errNotYourFile rolls back a post whose picture is not the author's.
 var errNotYourFile = errors.New("fileId is not the author's picture")
 
-func (h *handler) create(w http.ResponseWriter, r *http.Request) {
+func (f *Function) create(w http.ResponseWriter, r *http.Request) {
 	var req createRequest
 	// 5000 characters, each at most a 6-byte \u escape, and some framing.
 	if !jsonbody.Decode(w, r, &req, 6*maxTextLen+1024) {
@@ -74,7 +63,7 @@ func (h *handler) create(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	me := session.UserID(ctx)
 	post := feed.Post{Author: feed.Person{ID: me}, Text: text}
-	err := h.outbox.Run(ctx, func(tx *outbox.Tx) error {
+	err := f.outbox.Run(ctx, func(tx *outbox.Tx) error {
 		var file *string
 		if fileID != "" {
 			var mine bool
@@ -107,7 +96,7 @@ func (h *handler) create(w http.ResponseWriter, r *http.Request) {
 		problem.Invalid(w, notYourFile)
 		return
 	case err != nil:
-		h.fail(w, r, "create post", err)
+		f.fail(w, r, "create post", err)
 		return
 	}
 	jsonbody.Write(w, http.StatusCreated, post)
@@ -132,16 +121,16 @@ type authorPageResponse struct {
 	pageResponse
 }
 
-func (h *handler) feed(w http.ResponseWriter, r *http.Request) {
+func (f *Function) feed(w http.ResponseWriter, r *http.Request) {
 	p, errs := page.Parse(r.URL.Query())
 	if len(errs) > 0 {
 		problem.Invalid(w, errs...)
 		return
 	}
 	ctx := r.Context()
-	posts, next, err := feed.Feed(ctx, h.pool, session.UserID(ctx), p)
+	posts, next, err := feed.Feed(ctx, f.pool, session.UserID(ctx), p)
 	if err != nil {
-		h.fail(w, r, "read feed", err)
+		f.fail(w, r, "read feed", err)
 		return
 	}
 	jsonbody.Write(w, http.StatusOK, pageResponse{Posts: posts, NextCursor: next})
@@ -150,7 +139,7 @@ func (h *handler) feed(w http.ResponseWriter, r *http.Request) {
 // byAuthor lists one person's posts and names them, for themselves or a
 // friend. Anyone else gets the same 404 as for an unknown id, so it does not
 // reveal who exists.
-func (h *handler) byAuthor(w http.ResponseWriter, r *http.Request) {
+func (f *Function) byAuthor(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	author, err := uuid.Parse(r.PathValue("id"))
 	if err != nil || len(r.PathValue("id")) != 36 {
@@ -162,24 +151,24 @@ func (h *handler) byAuthor(w http.ResponseWriter, r *http.Request) {
 		problem.Invalid(w, errs...)
 		return
 	}
-	person, ok, err := feed.Visible(ctx, h.pool, session.UserID(ctx), author.String())
+	person, ok, err := feed.Visible(ctx, f.pool, session.UserID(ctx), author.String())
 	if err != nil {
-		h.fail(w, r, "look up author", err)
+		f.fail(w, r, "look up author", err)
 		return
 	}
 	if !ok {
 		problem.NotFound(w, "No such person among your friends.")
 		return
 	}
-	posts, next, err := feed.ByAuthor(ctx, h.pool, author.String(), p)
+	posts, next, err := feed.ByAuthor(ctx, f.pool, author.String(), p)
 	if err != nil {
-		h.fail(w, r, "read posts", err)
+		f.fail(w, r, "read posts", err)
 		return
 	}
 	jsonbody.Write(w, http.StatusOK, authorPageResponse{User: person, pageResponse: pageResponse{Posts: posts, NextCursor: next}})
 }
 
-func (h *handler) fail(w http.ResponseWriter, r *http.Request, what string, err error) {
-	h.log.ErrorContext(r.Context(), what, "err", err)
+func (f *Function) fail(w http.ResponseWriter, r *http.Request, what string, err error) {
+	f.log.ErrorContext(r.Context(), what, "err", err)
 	problem.Internal(w)
 }

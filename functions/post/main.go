@@ -4,23 +4,6 @@
 // from the SinkBinding), and reads the feed.
 package main
 
-import (
-	"net/http"
+import "github.com/tidings-dev/tidings/functions/internal/app"
 
-	"github.com/tidings-dev/tidings/functions/internal/app"
-)
-
-func main() {
-	app.Main("post", app.Needs{Redis: true, Sink: true}, func(a *app.App) (http.Handler, error) {
-		return newHandler(a), nil
-	})
-}
-
-func newHandler(a *app.App) http.Handler {
-	h := &handler{pool: a.Pool, outbox: a.Outbox, log: a.Log}
-	mux := http.NewServeMux()
-	mux.HandleFunc("POST /api/posts", h.create)
-	mux.HandleFunc("GET /api/posts", h.feed)
-	mux.HandleFunc("GET /api/users/{id}/posts", h.byAuthor)
-	return a.SignedInAPI(mux)
-}
+func main() { app.Main(Name, Needs, New) }

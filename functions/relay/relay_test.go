@@ -13,6 +13,13 @@ import (
 	"github.com/tidings-dev/tidings/functions/internal/outbox"
 )
 
+// relay builds the relay on the producer's database, sweeping every unsent
+// row however young.
+func relay(t *testing.T, on *app.App) *Function {
+	t.Setenv("RELAY_GRACE", "0s")
+	return apptest.Function(t, on, New)
+}
+
 func TestAPingResendsWhatProducersLeftUnsent(t *testing.T) {
 	sink := apptest.NewSink(t)
 	producer := apptest.New(t, "signup", app.Needs{}, sink.URL)
@@ -32,7 +39,7 @@ func TestAPingResendsWhatProducersLeftUnsent(t *testing.T) {
 	sink.Down.Store(false)
 
 	// The relay has no K_SINK of its own: each row carries its producer's sink.
-	h := sweepHandler(producer.Outbox, 0, producer)
+	h := relay(t, producer)
 	ping := apptest.Request("POST", "/", `{}`)
 	rec := apptest.Serve(h, ping)
 	var res outbox.Result
@@ -60,7 +67,7 @@ func TestAPingWhileTheSinkIsStillDownKeepsTheEvent(t *testing.T) {
 		return tx.Emit(context.Background(), e)
 	})
 	producer.Outbox.Wait()
-	rec := apptest.Serve(sweepHandler(producer.Outbox, 0, producer), apptest.Request("POST", "/", `{}`))
+	rec := apptest.Serve(relay(t, producer), apptest.Request("POST", "/", `{}`))
 	var res outbox.Result
 	if rec.Code != 200 || json.Unmarshal(rec.Body.Bytes(), &res) != nil || res.Failed != 1 || res.Sent != 0 {
 		t.Fatalf("sweep with the sink down: %d %s", rec.Code, rec.Body)

@@ -2,14 +2,6 @@
 // POST /api/logout and GET /api/me.
 package main
 
-import (
-	"net/http"
+import "github.com/tidings-dev/tidings/functions/internal/app"
 
-	"github.com/tidings-dev/tidings/functions/internal/app"
-)
-
-func main() {
-	app.Main("session", app.Needs{Redis: true}, func(a *app.App) (http.Handler, error) {
-		return newHandler(a), nil
-	})
-}
+func main() { app.Main(Name, Needs, New) }

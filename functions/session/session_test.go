@@ -23,7 +23,12 @@ import (
 var ann string
 
 func setup(t *testing.T) (*app.App, http.Handler) {
-	a := apptest.New(t, "session", app.Needs{Redis: true}, "")
+	return setupFor(t, "")
+}
+
+// setupFor is setup for a site at publicURL ("" for the local default).
+func setupFor(t *testing.T, publicURL string) (*app.App, http.Handler) {
+	a := apptest.NewWith(t, Name, Needs, app.Settings{PublicURL: publicURL})
 	ann = fmt.Sprintf("ann-%d@example.com", time.Now().UnixNano())
 	hash, err := password.Hash("correct horse")
 	if err != nil {
@@ -32,7 +37,7 @@ func setup(t *testing.T) (*app.App, http.Handler) {
 	if _, err := a.Pool.Exec(context.Background(), `INSERT INTO users (email, name, password_hash) VALUES ($1, 'Ann', $2)`, ann, hash); err != nil {
 		t.Fatal(err)
 	}
-	return a, newHandler(a)
+	return a, apptest.Function(t, a, New)
 }
 
 func login(h http.Handler, body string, cookies ...*http.Cookie) *httptest.ResponseRecorder {
@@ -152,7 +157,7 @@ func TestRedisDownIs503NotLogout(t *testing.T) {
 	t.Cleanup(func() { dead.Close() })
 	a.Redis = dead
 	a.Sessions = session.NewStore(dead)
-	down := newHandler(a)
+	down := apptest.Function(t, a, New)
 	if rec := apptest.Serve(down, apptest.Request("GET", "/api/me", "", cookie)); rec.Code != http.StatusServiceUnavailable {
 		t.Fatalf("me with Redis down: %d", rec.Code)
 	}
@@ -169,5 +174,33 @@ func TestDummyHashIsAValidHashOfTheCurrentParameters(t *testing.T) {
 	fresh, _ := password.Hash("x")
 	if strings.Split(fresh, "$")[3] != strings.Split(dummyHash, "$")[3] {
 		t.Fatal("the dummy hash uses other argon2 parameters than real hashes: unknown emails would answer faster")
+	}
+}
+
+// The cookie's Secure flag follows the public URL's scheme, never Host:
+// behind the cluster's HTTPRoute, Host is the Service's cluster-local name
+// (infra/cluster/http-route.yaml), and over plain http://localhost a Secure
+// cookie would be dropped by the browser.
+func TestCookieSecureFollowsThePublicURLBehindTheHostRewrite(t *testing.T) {
+	for _, c := range []struct {
+		publicURL string
+		secure    bool
+	}{{"http://localhost:8080", false}, {"https://tidings.example", true}} {
+		_, h := setupFor(t, c.publicURL)
+		req := apptest.Request("POST", "/api/login", `{"email":"`+ann+`","password":"correct horse"}`)
+		req.Host = "session.tidings.svc.cluster.local"
+		rec := apptest.Serve(h, req)
+		cookie := apptest.Cookie(rec, session.CookieName)
+		if rec.Code != http.StatusOK || cookie == nil {
+			t.Fatalf("%s: login %d %s", c.publicURL, rec.Code, rec.Body)
+		}
+		if cookie.Secure != c.secure {
+			t.Errorf("%s: login cookie Secure=%v, want %v", c.publicURL, cookie.Secure, c.secure)
+		}
+		out := apptest.Request("POST", "/api/logout", "", cookie)
+		out.Host = req.Host
+		if cleared := apptest.Cookie(apptest.Serve(h, out), session.CookieName); cleared == nil || cleared.Secure != c.secure {
+			t.Errorf("%s: logout cookie %+v, want Secure=%v", c.publicURL, cleared, c.secure)
+		}
 	}
 }

@@ -21,8 +21,8 @@ import (
 
 func setup(t *testing.T) (*app.App, *apptest.Sink, http.Handler) {
 	sink := apptest.NewSink(t)
-	a := apptest.New(t, "signup", app.Needs{Redis: true, Sink: true}, sink.URL)
-	return a, sink, newHandler(a)
+	a := apptest.New(t, Name, Needs, sink.URL)
+	return a, sink, apptest.Function(t, a, New)
 }
 
 func signup(h http.Handler, body string) *httptest.ResponseRecorder {

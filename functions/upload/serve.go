@@ -23,7 +23,7 @@ const cacheControl = "private, max-age=600"
 // serve sends a picture to its owner or one of the owner's friends. Everyone
 // else, like an unknown or malformed id, gets the same 404: a picture's
 // existence is not revealed.
-func (h *handler) serve(w http.ResponseWriter, r *http.Request) {
+func (f *Function) serve(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	id, err := uuid.Parse(r.PathValue("id"))
 	if err != nil || len(r.PathValue("id")) != 36 {
@@ -31,7 +31,7 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var key, contentType string
-	err = h.pool.QueryRow(ctx, `
+	err = f.pool.QueryRow(ctx, `
 		SELECT f.object_key, f.content_type FROM files f
 		WHERE f.id = $1 AND (f.owner_id = $2
 			OR EXISTS (SELECT 1 FROM friendships fr WHERE fr.user_id = f.owner_id AND fr.friend_id = $2))`,
@@ -41,7 +41,7 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err != nil {
-		h.log.ErrorContext(ctx, "look up picture", "err", err)
+		f.log.ErrorContext(ctx, "look up picture", "err", err)
 		problem.Internal(w)
 		return
 	}
@@ -56,15 +56,15 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusNotModified)
 		return
 	}
-	body, size, err := h.store.Get(ctx, key)
+	body, size, err := f.store.Get(ctx, key)
 	if errors.Is(err, objectstore.ErrNotFound) {
-		h.log.WarnContext(ctx, "picture row without object", "file", id, "key", key)
+		f.log.WarnContext(ctx, "picture row without object", "file", id, "key", key)
 		clearCacheHeaders(hdr)
 		problem.NotFound(w, "No such picture.")
 		return
 	}
 	if err != nil {
-		h.log.ErrorContext(ctx, "read picture", "err", err)
+		f.log.ErrorContext(ctx, "read picture", "err", err)
 		clearCacheHeaders(hdr)
 		problem.Unavailable(w, "Picture storage is unavailable right now.")
 		return
@@ -80,7 +80,7 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if _, err := io.Copy(w, body); err != nil {
-		h.log.WarnContext(ctx, "send picture", "err", err)
+		f.log.WarnContext(ctx, "send picture", "err", err)
 	}
 }
 

@@ -5,16 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"mime"
 	"mime/multipart"
 	"net/http"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/tidings-dev/tidings/functions/internal/jsonbody"
-	"github.com/tidings-dev/tidings/functions/internal/objectstore"
 	"github.com/tidings-dev/tidings/functions/internal/problem"
 	"github.com/tidings-dev/tidings/functions/internal/session"
 )
@@ -27,12 +24,6 @@ const (
 	maxFormOverhead = 64 << 10
 )
 
-type handler struct {
-	pool  *pgxpool.Pool
-	store *objectstore.Store
-	log   *slog.Logger
-}
-
 type uploaded struct {
 	ID  string `json:"id"`
 	Src string `json:"src"`
@@ -43,7 +34,7 @@ func src(id string) string { return "/api/files/" + id }
 
 var errTooBig = errors.New("file too big")
 
-func (h *handler) upload(w http.ResponseWriter, r *http.Request) {
+func (f *Function) upload(w http.ResponseWriter, r *http.Request) {
 	mt, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || mt != "multipart/form-data" || params["boundary"] == "" {
 		problem.Write(w, http.StatusUnsupportedMediaType, "unsupported-media-type", "Unsupported media type",
@@ -80,19 +71,19 @@ func (h *handler) upload(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	// The object name is ours, never the client's file name.
 	key := "pictures/" + uuid.NewString()
-	if err := h.store.Put(ctx, key, contentType, data); err != nil {
-		h.log.ErrorContext(ctx, "store picture", "err", err)
+	if err := f.store.Put(ctx, key, contentType, data); err != nil {
+		f.log.ErrorContext(ctx, "store picture", "err", err)
 		problem.Unavailable(w, "Picture storage is unavailable right now.")
 		return
 	}
 	var id string
-	err = h.pool.QueryRow(ctx, `INSERT INTO files (owner_id, object_key, content_type, size) VALUES ($1, $2, $3, $4) RETURNING id::text`,
+	err = f.pool.QueryRow(ctx, `INSERT INTO files (owner_id, object_key, content_type, size) VALUES ($1, $2, $3, $4) RETURNING id::text`,
 		session.UserID(ctx), key, contentType, len(data)).Scan(&id)
 	if err != nil {
-		h.log.ErrorContext(ctx, "record picture", "err", err)
+		f.log.ErrorContext(ctx, "record picture", "err", err)
 		// Nothing points at the object; do not leave it behind.
-		if err := h.store.Delete(ctx, key); err != nil {
-			h.log.WarnContext(ctx, "orphaned picture object", "key", key, "err", err)
+		if err := f.store.Delete(ctx, key); err != nil {
+			f.log.WarnContext(ctx, "orphaned picture object", "key", key, "err", err)
 		}
 		problem.Internal(w)
 		return

@@ -19,7 +19,6 @@ import (
 
 	"github.com/tidings-dev/tidings/functions/internal/app"
 	"github.com/tidings-dev/tidings/functions/internal/apptest"
-	"github.com/tidings-dev/tidings/functions/internal/objectstore"
 	"github.com/tidings-dev/tidings/functions/internal/session"
 	"github.com/tidings-dev/tidings/infra/testenv"
 )
@@ -32,10 +31,18 @@ type env struct {
 
 func setup(t *testing.T) *env {
 	t.Helper()
-	a := apptest.New(t, "upload", app.Needs{Redis: true}, "")
+	a := apptest.New(t, Name, Needs, "")
 	b := testenv.S3Bucket(t)
-	store := objectstore.New(objectstore.Config{Endpoint: b.Endpoint, AccessKey: b.AccessKey, SecretKey: b.SecretKey, Bucket: b.Bucket})
-	return &env{a: a, bucket: b, h: newHandler(a, store)}
+	useBucket(t, b.Endpoint, b.AccessKey, b.SecretKey, b.Bucket)
+	return &env{a: a, bucket: b, h: apptest.Function(t, a, New)}
+}
+
+// useBucket points the function's S3 settings at a bucket for this test.
+func useBucket(t *testing.T, endpoint, accessKey, secretKey, bucket string) {
+	t.Setenv("S3_ENDPOINT", endpoint)
+	t.Setenv("S3_ACCESS_KEY", accessKey)
+	t.Setenv("S3_SECRET_KEY", secretKey)
+	t.Setenv("S3_BUCKET", bucket)
 }
 
 // user is a signed-up person with a live session.
@@ -303,7 +310,8 @@ func TestStoreDownIs503(t *testing.T) {
 	}
 	dead := "http://" + ln.Addr().String()
 	ln.Close()
-	down := newHandler(e.a, objectstore.New(objectstore.Config{Endpoint: dead, AccessKey: "a", SecretKey: "b", Bucket: e.bucket.Bucket}))
+	useBucket(t, dead, "a", "b", e.bucket.Bucket)
+	down := apptest.Function(t, e.a, New)
 	body, ct := form(t, field{"file", "x.png", "", pngBytes})
 	rec := apptest.Serve(down, uploadRequest(bytes.NewReader(body), ct, ann))
 	wantStatus(t, rec, 503)

@@ -15,7 +15,6 @@ import (
 	"github.com/tidings-dev/tidings/events"
 	"github.com/tidings-dev/tidings/functions/internal/app"
 	"github.com/tidings-dev/tidings/functions/internal/apptest"
-	"github.com/tidings-dev/tidings/functions/internal/consume"
 	"github.com/tidings-dev/tidings/infra/testenv"
 )
 
@@ -54,9 +53,11 @@ func (m mailbox) to(t *testing.T, addr string) []string {
 }
 
 func setup(t *testing.T, smtpAddr string) (*app.App, http.Handler) {
-	a := apptest.New(t, "welcome", app.Needs{}, "")
-	m := &mailer{addr: smtpAddr, from: "hello@tidings.dev", timeout: 3 * time.Second}
-	return a, consume.Handler("welcome", a.Outbox, a.Log, []string{events.TypeUserSignedUp}, welcome(m))
+	a := apptest.New(t, Name, Needs, "")
+	t.Setenv("SMTP_ADDR", smtpAddr)
+	f := apptest.Function(t, a, New)
+	f.mailer.timeout = 3 * time.Second
+	return a, f
 }
 
 func signedUp(t *testing.T, email, name string) cloudevents.Event {

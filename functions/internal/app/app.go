@@ -1,7 +1,12 @@
-// Package app wires a function's backing services from the environment, so
-// each function's main is only its own routes. Knative gives a function
-// PORT, K_SERVICE and (through a SinkBinding) K_SINK; the rest comes from
-// the tidings-config ConfigMap locally defaulted to the local stack.
+// Package app is the runtime every function runs in, in the spirit of
+// Knative Functions' instanced templates (knative/func
+// templates/go/scaffolding/instanced-cloudevents/main.go): a function is a
+// type with a constructor, New(*App), and the runtime owns the rest —
+// connections, the HTTP server, health probes, signals and draining. It calls
+// the optional lifecycle hooks (Starter, Readier, Stopper) when the function
+// has them. Knative gives a function PORT, K_SERVICE and (through a
+// SinkBinding) K_SINK; the rest comes from the tidings-config ConfigMap,
+// locally defaulted to the local stack.
 package app
 
 import (
@@ -9,9 +14,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
-	"time"
+	"os/signal"
+	"sync/atomic"
+	"syscall"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/go-redis/v9"
@@ -24,12 +32,20 @@ import (
 	"github.com/tidings-dev/tidings/functions/internal/problem"
 	"github.com/tidings-dev/tidings/functions/internal/server"
 	"github.com/tidings-dev/tidings/functions/internal/session"
+	"github.com/tidings-dev/tidings/functions/internal/site"
 )
 
-// Needs says which backing services a function uses.
+// Needs says which backing services a function uses, and so which of them
+// its readiness depends on.
 type Needs struct {
-	Redis bool // sessions, live channels
-	Sink  bool // emits events: K_SINK is required
+	// Sessions: Redis-backed sessions. Readiness checks Redis: a function
+	// that cannot check a session cannot serve a request.
+	Sessions bool
+	// Redis: a Redis client for best-effort work (live channels). Not part
+	// of readiness: a Redis outage only delays what it carries.
+	Redis bool
+	// Sink: the function emits events, so it needs K_SINK.
+	Sink bool
 }
 
 // App is a running function's shared dependencies.
@@ -37,53 +53,79 @@ type App struct {
 	Name     string
 	Log      *slog.Logger
 	Pool     *pgxpool.Pool
-	Redis    *redis.Client // nil unless Needs.Redis
-	Sessions *session.Store
+	Redis    *redis.Client  // nil unless Needs.Redis or Needs.Sessions
+	Sessions *session.Store // nil unless Needs.Sessions
 	Outbox   *outbox.Outbox
+	// Site is the public address browsers use, for origin checks and the
+	// cookie's Secure flag (never the Host header).
+	Site site.Site
+
+	sinkMissing   bool        // Needs.Sink without K_SINK: never ready
+	schemaCurrent atomic.Bool // seen once, true for good: migrations only add
 }
 
-// Settings locate the backing services.
+var errNoSink = errors.New("K_SINK is not set: this function emits events and waits for its SinkBinding")
+
+// Settings locate the backing services and the public site.
 type Settings struct {
 	DatabaseURL, RedisURL string
 	// Sink is where emitted events go: K_SINK, set by the SinkBinding.
 	Sink string
+	// PublicURL is where browsers reach the site (default
+	// config.DefaultPublicURL); PublicOrigins lists more origins pages may
+	// come from, comma-separated.
+	PublicURL, PublicOrigins string
 }
 
-// SettingsFromEnv reads DATABASE_URL, REDIS_URL and K_SINK, defaulting to the
-// local stack.
+// SettingsFromEnv reads DATABASE_URL, REDIS_URL, K_SINK, PUBLIC_URL and
+// PUBLIC_ORIGINS, defaulting to the local stack.
 func SettingsFromEnv() Settings {
 	return Settings{
-		DatabaseURL: config.String("DATABASE_URL", config.DefaultDatabaseURL),
-		RedisURL:    config.String("REDIS_URL", config.DefaultRedisURL),
-		Sink:        os.Getenv("K_SINK"),
+		DatabaseURL:   config.String("DATABASE_URL", config.DefaultDatabaseURL),
+		RedisURL:      config.String("REDIS_URL", config.DefaultRedisURL),
+		Sink:          os.Getenv("K_SINK"),
+		PublicURL:     config.String("PUBLIC_URL", config.DefaultPublicURL),
+		PublicOrigins: os.Getenv("PUBLIC_ORIGINS"),
 	}
 }
 
-// New connects to Postgres (and Redis), applies migrations and prepares the
-// outbox for the sink.
+// New prepares the pools for Postgres (and Redis) and the outbox for the
+// sink. Nothing here waits for a backing service or changes the schema: the
+// release's migrate Job does that once, and Ready reports what is missing.
 func New(ctx context.Context, name string, needs Needs, s Settings) (*App, error) {
 	a := &App{Name: name, Log: logging.New(name)}
-	pool, err := pg.Connect(ctx, s.DatabaseURL, 15*time.Second)
+	if s.PublicURL == "" {
+		s.PublicURL = config.DefaultPublicURL
+	}
+	var err error
+	if a.Site, err = site.Parse(s.PublicURL, s.PublicOrigins); err != nil {
+		return nil, err
+	}
+	pool, err := pg.Open(s.DatabaseURL)
 	if err != nil {
 		return nil, err
 	}
 	a.Pool = pool
-	if err := pg.Migrate(ctx, pool); err != nil {
-		pool.Close()
-		return nil, err
-	}
-	if needs.Redis {
+	if needs.Redis || needs.Sessions {
+		// The client connects on first use: Redis being down does not
+		// stop a function from starting.
 		opts, err := redis.ParseURL(s.RedisURL)
 		if err != nil {
 			pool.Close()
 			return nil, fmt.Errorf("REDIS_URL: %w", err)
 		}
 		a.Redis = redis.NewClient(opts)
+	}
+	if needs.Sessions {
 		a.Sessions = session.NewStore(a.Redis)
+		a.Sessions.Secure = a.Site.Secure()
 	}
 	if needs.Sink && s.Sink == "" {
-		a.Close()
-		return nil, errors.New("K_SINK is not set: bind this function to its KafkaSink with a SinkBinding")
+		// On a first deploy the Service starts before its SinkBinding
+		// patches K_SINK in (a new revision): stay up and not ready, so that
+		// revision gets no traffic, instead of crash-looping.
+		a.sinkMissing = true
+		a.Log.Warn(errNoSink.Error())
 	}
 	if a.Outbox, err = outbox.New(pool, s.Sink, a.Log); err != nil {
 		a.Close()
@@ -92,12 +134,22 @@ func New(ctx context.Context, name string, needs Needs, s Settings) (*App, error
 	return a, nil
 }
 
-// Ready checks the backing services for the health probe.
+// Ready checks the backing services the function cannot serve without, for
+// the readiness probe.
 func (a *App) Ready(ctx context.Context) error {
+	if a.sinkMissing {
+		return errNoSink
+	}
 	if err := a.Pool.Ping(ctx); err != nil {
 		return fmt.Errorf("postgres: %w", err)
 	}
-	if a.Redis != nil {
+	if !a.schemaCurrent.Load() {
+		if err := pg.CheckSchema(ctx, a.Pool); err != nil {
+			return fmt.Errorf("postgres: %w", err)
+		}
+		a.schemaCurrent.Store(true)
+	}
+	if a.Sessions != nil {
 		if err := a.Redis.Ping(ctx).Err(); err != nil {
 			return fmt.Errorf("redis: %w", err)
 		}
@@ -115,38 +167,98 @@ func (a *App) Close() {
 	}
 }
 
-// Main runs a function: build its handler from the App, serve until SIGTERM,
-// then drain. It exits the process with status 1 on a startup error.
-func Main(name string, needs Needs, handler func(a *App) (http.Handler, error)) {
-	ctx := context.Background()
-	a, err := New(ctx, name, needs, SettingsFromEnv())
-	if err != nil {
-		logging.New(name).Error("startup failed", "err", err)
-		os.Exit(1)
+// The optional lifecycle hooks, after knative/func's instanced templates
+// (knative-extensions/func-go http/instance.go): a function implements the
+// ones it needs, and the runtime calls them.
+type (
+	// Starter runs once before the function takes requests; an error stops
+	// the process.
+	Starter interface {
+		Start(ctx context.Context) error
 	}
-	h, err := handler(a)
-	if err != nil {
-		a.Log.Error("startup failed", "err", err)
-		os.Exit(1)
+	// Readier adds the function's own check to the readiness probe.
+	Readier interface {
+		Ready(ctx context.Context) error
 	}
-	err = server.Run(ctx, a.Log, h, server.Options{
-		Ready: a.Ready,
-		OnShutdown: func(context.Context) {
-			a.Outbox.Wait()
-			a.Close()
-		},
-	})
+	// Stopper runs on shutdown, after the server stopped taking requests and
+	// before the connections close.
+	Stopper interface {
+		Stop(ctx context.Context) error
+	}
+)
+
+// Main runs a function until SIGTERM: it is the whole of a function's main.
+// It exits the process with status 1 when the function cannot start.
+func Main[F http.Handler](name string, needs Needs, build func(*App) (F, error)) {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	defer stop()
+	err := func() error {
+		ln, err := server.Listen()
+		if err != nil {
+			return err
+		}
+		return Run(ctx, ln, name, needs, SettingsFromEnv(), build)
+	}()
 	if err != nil {
-		a.Log.Error("server stopped", "err", err)
+		logging.New(name).Error("function stopped", "err", err)
 		os.Exit(1)
 	}
 }
 
-// SignedInAPI serves mux as a browser-facing API that needs a session: CSRF
-// guard, session check, and a problem+json 404 for routes mux does not have.
+// Run builds the function from a new App, starts it, serves it on ln until
+// ctx ends, then stops it, waits for its outbox sends and closes the App.
+func Run[F http.Handler](ctx context.Context, ln net.Listener, name string, needs Needs, s Settings, build func(*App) (F, error)) error {
+	a, err := New(ctx, name, needs, s)
+	if err != nil {
+		ln.Close()
+		return fmt.Errorf("startup: %w", err)
+	}
+	defer a.Close()
+	f, err := build(a)
+	if err != nil {
+		ln.Close()
+		return fmt.Errorf("startup: %w", err)
+	}
+	if st, ok := any(f).(Starter); ok {
+		if err := st.Start(ctx); err != nil {
+			ln.Close()
+			return fmt.Errorf("start: %w", err)
+		}
+	}
+	ready := a.Ready
+	if r, ok := any(f).(Readier); ok {
+		ready = func(ctx context.Context) error {
+			return errors.Join(a.Ready(ctx), r.Ready(ctx))
+		}
+	}
+	var stopErr error
+	err = server.Serve(ctx, ln, a.Log, f, server.Options{
+		Ready: ready,
+		OnShutdown: func(ctx context.Context) {
+			if st, ok := any(f).(Stopper); ok {
+				stopErr = st.Stop(ctx)
+			}
+			a.Outbox.Wait()
+		},
+	})
+	return errors.Join(err, stopErr)
+}
+
+// PublicAPI serves mux as a browser-facing API: CSRF guard and a
+// problem+json 404 for routes mux does not have.
+func (a *App) PublicAPI(mux *http.ServeMux) http.Handler {
+	answerUnknownRoutes(mux)
+	return csrf.Protect(mux)
+}
+
+// SignedInAPI is PublicAPI where every route needs a session.
 func (a *App) SignedInAPI(mux *http.ServeMux) http.Handler {
+	answerUnknownRoutes(mux)
+	return csrf.Protect(a.Sessions.Require(a.Log, mux))
+}
+
+func answerUnknownRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		problem.NotFound(w, "No such endpoint.")
 	})
-	return csrf.Protect(a.Sessions.Require(a.Log, mux))
 }

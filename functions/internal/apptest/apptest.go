@@ -1,5 +1,5 @@
 // Package apptest builds a function's App against real test services: a
-// fresh Postgres database, the test Redis, and an HTTP sink that records
+// fresh, migrated Postgres database, the test Redis, and an HTTP sink that records
 // every CloudEvent it is sent, like a KafkaSink would accept them.
 package apptest
 
@@ -15,14 +15,24 @@ import (
 	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
 
 	"github.com/tidings-dev/tidings/functions/internal/app"
+	"github.com/tidings-dev/tidings/functions/internal/pg"
 	"github.com/tidings-dev/tidings/infra/testenv"
 )
 
 // New returns an App named name on a fresh database; sink may be "".
 func New(t testing.TB, name string, needs app.Needs, sink string) *app.App {
 	t.Helper()
-	s := app.Settings{DatabaseURL: testenv.Postgres(t), Sink: sink}
-	if needs.Redis {
+	return NewWith(t, name, needs, app.Settings{Sink: sink})
+}
+
+// NewWith is New with settings of the test's own (a public URL, a Redis that
+// is down); an empty DatabaseURL or RedisURL gets the test services.
+func NewWith(t testing.TB, name string, needs app.Needs, s app.Settings) *app.App {
+	t.Helper()
+	if s.DatabaseURL == "" {
+		s.DatabaseURL = testenv.Postgres(t)
+	}
+	if s.RedisURL == "" && (needs.Redis || needs.Sessions) {
 		s.RedisURL = testenv.Redis(t)
 	}
 	a, err := app.New(context.Background(), name, needs, s)
@@ -30,7 +40,35 @@ func New(t testing.TB, name string, needs app.Needs, sink string) *app.App {
 		t.Fatalf("app.New: %v", err)
 	}
 	t.Cleanup(func() { a.Outbox.Wait(); a.Close() })
+	// What the release's migrate Job does before any function runs.
+	if err := pg.Migrate(context.Background(), a.Pool); err != nil {
+		t.Fatalf("migrate: %v", err)
+	}
 	return a
+}
+
+// Function builds a function under test as the runtime does: New on a, then
+// its Start hook; its Stop hook runs when the test ends. It fails the test
+// when any of them fails.
+func Function[F any](t testing.TB, a *app.App, build func(*app.App) (F, error)) F {
+	t.Helper()
+	f, err := build(a)
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	if st, ok := any(f).(app.Starter); ok {
+		if err := st.Start(context.Background()); err != nil {
+			t.Fatalf("Start: %v", err)
+		}
+	}
+	if st, ok := any(f).(app.Stopper); ok {
+		t.Cleanup(func() {
+			if err := st.Stop(context.Background()); err != nil {
+				t.Errorf("Stop: %v", err)
+			}
+		})
+	}
+	return f
 }
 
 // Sink is a recording CloudEvents receiver. Set Down to answer 503, as a

@@ -49,4 +49,6 @@ const (
 	DefaultDatabaseURL = "postgres://postgres@127.0.0.1:54329/tidings?sslmode=disable"
 	DefaultRedisURL    = "redis://127.0.0.1:63799/0"
 	DefaultSMTPAddr    = "127.0.0.1:1025"
+	// DefaultPublicURL is where browsers reach the site: the local gateway.
+	DefaultPublicURL = "http://localhost:8080"
 )

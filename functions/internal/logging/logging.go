@@ -78,7 +78,7 @@ func Requests(log *slog.Logger, next http.Handler) http.Handler {
 		}
 		rec := &statusRecorder{ResponseWriter: w}
 		next.ServeHTTP(rec, r.WithContext(WithTraceparent(r.Context(), tp)))
-		if r.URL.Path == "/healthz" || r.URL.Path == "/readyz" {
+		if r.URL.Path == "/livez" || r.URL.Path == "/readyz" { // probes, several a second
 			return
 		}
 		log.LogAttrs(r.Context(), levelFor(rec.status), "request",

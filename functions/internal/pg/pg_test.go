@@ -2,6 +2,8 @@ package pg_test
 
 import (
 	"context"
+	"errors"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -89,5 +91,33 @@ func TestIsUniqueViolation(t *testing.T) {
 	}
 	if pg.IsUniqueViolation(nil, "") {
 		t.Fatal("nil is not a violation")
+	}
+}
+
+// A database whose newest migration is missing is behind; a migrated one is
+// current.
+func TestCheckSchemaNamesTheMissingMigration(t *testing.T) {
+	ctx := context.Background()
+	pool, err := pg.Connect(ctx, testenv.Postgres(t), 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	if err := pg.CheckSchema(ctx, pool); !errors.Is(err, pg.ErrSchemaBehind) {
+		t.Fatalf("a database never migrated: %v", err)
+	}
+	if err := pg.Migrate(ctx, pool); err != nil {
+		t.Fatal(err)
+	}
+	if err := pg.CheckSchema(ctx, pool); err != nil {
+		t.Fatalf("migrated: %v", err)
+	}
+	var newest string
+	if err := pool.QueryRow(ctx, `DELETE FROM schema_migrations WHERE name = (SELECT max(name) FROM schema_migrations) RETURNING name`).Scan(&newest); err != nil {
+		t.Fatal(err)
+	}
+	err = pg.CheckSchema(ctx, pool)
+	if !errors.Is(err, pg.ErrSchemaBehind) || !strings.Contains(err.Error(), newest) {
+		t.Fatalf("newest migration %s missing: %v", newest, err)
 	}
 }

@@ -1,7 +1,8 @@
 // Package server runs a function's HTTP server the way Knative expects: it
-// listens on $PORT, answers health probes, logs every request, and on
-// SIGTERM stops taking requests, finishes those in flight, then runs the
-// function's own shutdown (for example waiting for outbox sends).
+// listens on $PORT, answers health probes, logs every request, and when its
+// context ends (app.Main ends it on SIGTERM) stops taking requests, finishes
+// those in flight, then runs the function's own shutdown (for example
+// waiting for outbox sends).
 package server
 
 import (
@@ -12,14 +13,22 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"github.com/tidings-dev/tidings/functions/internal/logging"
 )
 
-// Options tune Run.
+// The probe paths every Service's manifest names (knative/services.yaml).
+const (
+	LivePath  = "/livez"
+	ReadyPath = "/readyz"
+)
+
+// readyTimeout bounds one readiness check, so a hung dependency answers
+// "not ready" rather than a probe timeout.
+const readyTimeout = 2 * time.Second
+
+// Options tune Serve.
 type Options struct {
 	// Ready reports whether the function can serve (backing services up).
 	Ready func(ctx context.Context) error
@@ -29,30 +38,37 @@ type Options struct {
 	Grace time.Duration
 }
 
-// Run serves h on $PORT (default 8080) until ctx ends or SIGTERM/SIGINT.
-func Run(ctx context.Context, log *slog.Logger, h http.Handler, opts Options) error {
+// Listen opens the port Knative gives the container: $PORT, default 8080.
+func Listen() (net.Listener, error) {
 	port := os.Getenv("PORT")
 	if port == "" {
 		port = "8080"
 	}
 	ln, err := net.Listen("tcp", ":"+port)
 	if err != nil {
-		return fmt.Errorf("listen :%s: %w", port, err)
+		return nil, fmt.Errorf("listen :%s: %w", port, err)
 	}
-	return Serve(ctx, ln, log, h, opts)
+	return ln, nil
 }
 
-// Serve is Run on a given listener.
+// Serve serves h on ln until ctx ends, then shuts down gracefully.
 func Serve(ctx context.Context, ln net.Listener, log *slog.Logger, h http.Handler, opts Options) error {
-	ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, os.Interrupt)
-	defer stop()
 	if opts.Grace == 0 {
 		opts.Grace = 20 * time.Second
 	}
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+	// Liveness answers from the process alone: a backing service being
+	// down must not make the kubelet restart a pod that would work again
+	// once the service is back. Readiness checks the dependencies, so
+	// traffic goes only to pods that can serve it now.
+	mux.HandleFunc("GET "+LivePath, func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte("ok")) //nolint:errcheck
+	})
+	mux.HandleFunc("GET "+ReadyPath, func(w http.ResponseWriter, r *http.Request) {
 		if opts.Ready != nil {
-			if err := opts.Ready(r.Context()); err != nil {
+			ctx, cancel := context.WithTimeout(r.Context(), readyTimeout)
+			defer cancel()
+			if err := opts.Ready(ctx); err != nil {
 				http.Error(w, err.Error(), http.StatusServiceUnavailable)
 				return
 			}

@@ -65,7 +65,9 @@ func TestShutdownDrainsInFlightRequests(t *testing.T) {
 	}
 }
 
-func TestHealthzFollowsReady(t *testing.T) {
+// Readiness follows Ready; liveness stays 200 whatever Ready says, so an
+// outage of a backing service never restarts the pod.
+func TestReadyzFollowsReadyAndLivezDoesNot(t *testing.T) {
 	ln, _ := net.Listen("tcp", "127.0.0.1:0")
 	var down atomic.Bool
 	down.Store(true)
@@ -79,19 +81,27 @@ func TestHealthzFollowsReady(t *testing.T) {
 			return nil
 		},
 	})
-	url := "http://" + ln.Addr().String() + "/healthz"
-	res, err := http.Get(url)
-	if err != nil {
-		t.Fatal(err)
+	base := "http://" + ln.Addr().String()
+	status := func(path string) int {
+		t.Helper()
+		res, err := http.Get(base + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return res.StatusCode
 	}
-	res.Body.Close()
-	if res.StatusCode != http.StatusServiceUnavailable {
-		t.Fatalf("healthz with Postgres down: %d", res.StatusCode)
+	if got := status("/readyz"); got != http.StatusServiceUnavailable {
+		t.Fatalf("readyz with Postgres down: %d", got)
+	}
+	if got := status("/livez"); got != http.StatusOK {
+		t.Fatalf("livez with Postgres down: %d, want 200 (the process is fine)", got)
 	}
 	down.Store(false)
-	res, _ = http.Get(url)
-	res.Body.Close()
-	if res.StatusCode != 200 {
-		t.Fatalf("healthz when ready: %d", res.StatusCode)
+	if got := status("/readyz"); got != http.StatusOK {
+		t.Fatalf("readyz when ready: %d", got)
+	}
+	if got := status("/livez"); got != http.StatusOK {
+		t.Fatalf("livez when ready: %d", got)
 	}
 }

@@ -4,9 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"net"
 	"net/http"
-	"strings"
 
 	"github.com/tidings-dev/tidings/functions/internal/problem"
 )
@@ -15,18 +13,18 @@ import (
 const CookieName = "tidings_session"
 
 // SetCookie hands token to the browser: HttpOnly, SameSite=Lax, and Secure
-// unless the site is served from localhost over plain HTTP.
-func (s *Store) SetCookie(w http.ResponseWriter, r *http.Request, token string) {
+// when the site is served over HTTPS (Store.Secure, from PUBLIC_URL).
+func (s *Store) SetCookie(w http.ResponseWriter, token string) {
 	http.SetCookie(w, &http.Cookie{
 		Name: CookieName, Value: token, Path: "/",
 		MaxAge:   int(s.Absolute.Seconds()),
-		HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: !isLocalhost(r),
+		HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: s.Secure,
 	})
 }
 
 // ClearCookie removes the session cookie from the browser.
-func ClearCookie(w http.ResponseWriter, r *http.Request) {
-	http.SetCookie(w, &http.Cookie{Name: CookieName, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: !isLocalhost(r)})
+func (s *Store) ClearCookie(w http.ResponseWriter) {
+	http.SetCookie(w, &http.Cookie{Name: CookieName, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: s.Secure})
 }
 
 // Token returns the session token the request carries, if any.
@@ -36,14 +34,6 @@ func Token(r *http.Request) string {
 		return ""
 	}
 	return c.Value
-}
-
-func isLocalhost(r *http.Request) bool {
-	host := r.Host
-	if h, _, err := net.SplitHostPort(host); err == nil {
-		host = h
-	}
-	return host == "localhost" || strings.HasSuffix(host, ".localhost") || net.ParseIP(host).IsLoopback()
 }
 
 type userKey struct{}

@@ -26,7 +26,11 @@ type Store struct {
 	// Idle ends a session nobody used for this long; Absolute ends every
 	// session this long after login, used or not (OWASP session guidance).
 	Idle, Absolute time.Duration
-	now            func() time.Time
+	// Secure marks the cookie Secure: the site is served over HTTPS. It
+	// comes from the public URL, never from Host, which the cluster's
+	// HTTPRoute rewrites.
+	Secure bool
+	now    func() time.Time
 }
 
 // NewStore returns a store with 30-minute idle and 7-day absolute timeouts.

@@ -147,21 +147,23 @@ func Up(ctx context.Context, opts Options) (*Stack, error) {
 		s.PublicURL = fmt.Sprintf("http://localhost:%d", s.opts.Ports.Gateway)
 	}
 
-	// Backing services and function builds are independent: overlap them.
+	// Backing services and builds are independent: overlap them.
 	var binaries map[string]string
-	var buildErr error
+	var migrateBin string
+	var buildErr, migrateBuildErr error
 	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		binaries, buildErr = s.build(ctx)
-	}()
+	wg.Go(func() { binaries, buildErr = s.build(ctx) })
+	wg.Go(func() { migrateBin, migrateBuildErr = s.buildMigrate(ctx) })
 	s.backing, err = startBacking(ctx, s.opts, s.say)
 	wg.Wait()
 	if s.backing != nil {
 		s.closers = append(s.closers, s.backing.Stop)
 	}
-	if err = errors.Join(err, buildErr); err != nil {
+	if err = errors.Join(err, buildErr, migrateBuildErr); err != nil {
+		return nil, err
+	}
+	// The release's migrate Job, once, before any function starts.
+	if err = s.migrate(ctx, migrateBin); err != nil {
 		return nil, err
 	}
 	if err = s.startEventingIngress(ctx); err != nil {

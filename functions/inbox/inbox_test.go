@@ -1,4 +1,4 @@
-package inbox
+package main
 
 import (
 	"context"
@@ -26,11 +26,9 @@ type fixture struct {
 }
 
 func setup(t *testing.T) *fixture {
-	a := apptest.New(t, "inbox", app.Needs{Redis: true}, "")
-	hub := NewHub(a.Redis, a.Log)
-	t.Cleanup(hub.Close)
-	f := &fixture{a: a, hub: hub, stream: NewStream(hub, a.Log)}
-	f.h = NewHandler(a.Pool, a.Sessions, a.Log, f.stream)
+	a := apptest.New(t, Name, Needs, "")
+	fn := apptest.Function(t, a, New)
+	f := &fixture{a: a, h: fn, hub: fn.hub, stream: fn.stream}
 	ctx := context.Background()
 	for _, u := range []struct {
 		name string

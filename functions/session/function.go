@@ -11,14 +11,21 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/tidings-dev/tidings/functions/internal/app"
-	"github.com/tidings-dev/tidings/functions/internal/csrf"
 	"github.com/tidings-dev/tidings/functions/internal/jsonbody"
 	"github.com/tidings-dev/tidings/functions/internal/password"
 	"github.com/tidings-dev/tidings/functions/internal/problem"
 	"github.com/tidings-dev/tidings/functions/internal/session"
 )
 
-type handler struct {
+// Name is the function's Knative Service.
+const Name = "session"
+
+// Needs are the backing services the runtime connects for it.
+var Needs = app.Needs{Sessions: true}
+
+// Function serves POST /api/login, POST /api/logout and GET /api/me.
+type Function struct {
+	http.Handler
 	pool     *pgxpool.Pool
 	sessions *session.Store
 	limiter  *failureLimiter
@@ -31,16 +38,18 @@ type handler struct {
 // start does not pay for hashing it.
 const dummyHash = "$argon2id$v=19$m=19456,t=2,p=1$Pj77/s0nPFvTfW/A1Augdw$W2zMRF+FaCv1GVL+ZcEjVEg9G/Y7bw+MtXSccimxemk"
 
-func newHandler(a *app.App) http.Handler {
-	h := &handler{
+// New builds the function on the runtime's connections.
+func New(a *app.App) (*Function, error) {
+	f := &Function{
 		pool: a.Pool, sessions: a.Sessions, log: a.Log,
 		limiter: &failureLimiter{rdb: a.Redis, max: 5, window: 15 * time.Minute},
 	}
 	mux := http.NewServeMux()
-	mux.HandleFunc("POST /api/login", h.login)
-	mux.HandleFunc("POST /api/logout", h.logout)
-	mux.Handle("GET /api/me", a.Sessions.Require(a.Log, http.HandlerFunc(h.me)))
-	return csrf.Protect(mux)
+	mux.HandleFunc("POST /api/login", f.login)
+	mux.HandleFunc("POST /api/logout", f.logout)
+	mux.Handle("GET /api/me", a.Sessions.Require(a.Log, http.HandlerFunc(f.me)))
+	f.Handler = a.PublicAPI(mux)
+	return f, nil
 }
 
 type user struct {
@@ -56,7 +65,7 @@ type loginRequest struct {
 
 const badCredentials = "Invalid email or password."
 
-func (h *handler) login(w http.ResponseWriter, r *http.Request) {
+func (f *Function) login(w http.ResponseWriter, r *http.Request) {
 	var req loginRequest
 	if !jsonbody.Decode(w, r, &req, 16<<10) {
 		return
@@ -77,9 +86,9 @@ func (h *handler) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
-	wait, err := h.limiter.blocked(ctx, req.Email)
+	wait, err := f.limiter.blocked(ctx, req.Email)
 	if err != nil {
-		h.unavailable(w, r, "rate limiter", err)
+		f.unavailable(w, r, "rate limiter", err)
 		return
 	}
 	if wait > 0 {
@@ -88,11 +97,11 @@ func (h *handler) login(w http.ResponseWriter, r *http.Request) {
 	}
 	var u user
 	var hash string
-	err = h.pool.QueryRow(ctx, `SELECT id::text, email, name, password_hash FROM users WHERE email_lower = lower($1)`,
+	err = f.pool.QueryRow(ctx, `SELECT id::text, email, name, password_hash FROM users WHERE email_lower = lower($1)`,
 		strings.TrimSpace(req.Email)).Scan(&u.ID, &u.Email, &u.Name, &hash)
 	found := err == nil
 	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
-		h.unavailable(w, r, "user lookup", err)
+		f.unavailable(w, r, "user lookup", err)
 		return
 	}
 	if !found {
@@ -100,56 +109,56 @@ func (h *handler) login(w http.ResponseWriter, r *http.Request) {
 	}
 	ok, err := password.Verify(hash, req.Password)
 	if err != nil {
-		h.log.ErrorContext(ctx, "stored password hash unreadable", "user", u.ID, "err", err)
+		f.log.ErrorContext(ctx, "stored password hash unreadable", "user", u.ID, "err", err)
 	}
 	if !found || !ok {
-		if err := h.limiter.fail(ctx, req.Email); err != nil {
-			h.log.ErrorContext(ctx, "rate limiter", "err", err)
+		if err := f.limiter.fail(ctx, req.Email); err != nil {
+			f.log.ErrorContext(ctx, "rate limiter", "err", err)
 		}
 		problem.Unauthorized(w, badCredentials)
 		return
 	}
-	if err := h.limiter.reset(ctx, req.Email); err != nil {
-		h.log.WarnContext(ctx, "rate limiter reset", "err", err)
+	if err := f.limiter.reset(ctx, req.Email); err != nil {
+		f.log.WarnContext(ctx, "rate limiter reset", "err", err)
 	}
 	// A new token on every login: an old (perhaps planted) one dies here.
-	if err := h.sessions.Delete(ctx, session.Token(r)); err != nil {
-		h.log.WarnContext(ctx, "old session not deleted", "err", err)
+	if err := f.sessions.Delete(ctx, session.Token(r)); err != nil {
+		f.log.WarnContext(ctx, "old session not deleted", "err", err)
 	}
-	token, err := h.sessions.Create(ctx, u.ID)
+	token, err := f.sessions.Create(ctx, u.ID)
 	if err != nil {
-		h.unavailable(w, r, "session create", err)
+		f.unavailable(w, r, "session create", err)
 		return
 	}
-	h.sessions.SetCookie(w, r, token)
+	f.sessions.SetCookie(w, token)
 	jsonbody.Write(w, http.StatusOK, u)
 }
 
-func (h *handler) logout(w http.ResponseWriter, r *http.Request) {
-	if err := h.sessions.Delete(r.Context(), session.Token(r)); err != nil {
-		h.unavailable(w, r, "session delete", err)
+func (f *Function) logout(w http.ResponseWriter, r *http.Request) {
+	if err := f.sessions.Delete(r.Context(), session.Token(r)); err != nil {
+		f.unavailable(w, r, "session delete", err)
 		return
 	}
-	session.ClearCookie(w, r)
+	f.sessions.ClearCookie(w)
 	w.WriteHeader(http.StatusNoContent)
 }
 
-func (h *handler) me(w http.ResponseWriter, r *http.Request) {
+func (f *Function) me(w http.ResponseWriter, r *http.Request) {
 	var u user
-	err := h.pool.QueryRow(r.Context(), `SELECT id::text, email, name FROM users WHERE id = $1`, session.UserID(r.Context())).
+	err := f.pool.QueryRow(r.Context(), `SELECT id::text, email, name FROM users WHERE id = $1`, session.UserID(r.Context())).
 		Scan(&u.ID, &u.Email, &u.Name)
 	if errors.Is(err, pgx.ErrNoRows) {
 		problem.Unauthorized(w, "Your account no longer exists.")
 		return
 	}
 	if err != nil {
-		h.unavailable(w, r, "user lookup", err)
+		f.unavailable(w, r, "user lookup", err)
 		return
 	}
 	jsonbody.Write(w, http.StatusOK, u)
 }
 
-func (h *handler) unavailable(w http.ResponseWriter, r *http.Request, what string, err error) {
-	h.log.ErrorContext(r.Context(), what, "err", err)
+func (f *Function) unavailable(w http.ResponseWriter, r *http.Request, what string, err error) {
+	f.log.ErrorContext(r.Context(), what, "err", err)
 	problem.Unavailable(w, "Please try again in a moment.")
 }

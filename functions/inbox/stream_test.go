@@ -1,4 +1,4 @@
-package inbox
+package main
 
 import (
 	"context"
@@ -14,7 +14,9 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/tidings-dev/tidings/functions/internal/app"
 	"github.com/tidings-dev/tidings/functions/internal/apptest"
+	"github.com/tidings-dev/tidings/functions/internal/config"
 	"github.com/tidings-dev/tidings/functions/internal/notification"
 )
 
@@ -38,7 +40,8 @@ func (f *fixture) server(t *testing.T) *httptest.Server {
 	return srv
 }
 
-// dial opens the stream as a browser on the server's own origin would.
+// dial opens the stream as a browser on a page of the site would: Origin is
+// the public URL (PUBLIC_URL's default in tests), not the server's address.
 func dial(t *testing.T, srv *httptest.Server, key *http.Cookie, origin string, smallReadBuffer bool) (*websocket.Conn, *http.Response, error) {
 	t.Helper()
 	h := http.Header{}
@@ -46,7 +49,7 @@ func dial(t *testing.T, srv *httptest.Server, key *http.Cookie, origin string, s
 		h.Set("Cookie", key.String())
 	}
 	if origin == "" {
-		origin = srv.URL
+		origin = config.DefaultPublicURL
 	}
 	h.Set("Origin", origin)
 	d := &net.Dialer{}
@@ -149,18 +152,57 @@ func TestStreamRefusesStrangersBeforeTheUpgrade(t *testing.T) {
 	}
 }
 
-func TestStreamAcceptsTheLocalGatewaysOrigin(t *testing.T) {
+// rewritten serves the function as the cluster's HTTPRoute reaches it: its
+// URLRewrite sets Host to the Service's cluster-local name
+// (infra/cluster/http-route.yaml), while the browser's Origin stays the
+// public site.
+func (f *fixture) rewritten(t *testing.T) *httptest.Server {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.Host = "inbox.tidings.svc.cluster.local"
+		f.h.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+func TestStreamBehindTheHostRewriteAcceptsThePublicOrigin(t *testing.T) {
 	f := setup(t)
-	// Through the gateway the request keeps Host localhost:8080 and the
-	// browser sends Origin http://localhost:8080.
-	req := apptest.Request("GET", "/api/notifications/stream", "", f.bobKey)
-	req.Header.Set("Origin", "http://localhost:8080")
-	if !sameOrigin(req) {
-		t.Fatal("the local site's own origin was refused")
+	srv := f.rewritten(t)
+	conn, res, err := dial(t, srv, f.bobKey, "http://localhost:8080", false)
+	if err != nil {
+		t.Fatalf("the public origin was refused behind the Host rewrite: %v (response %v)", err, res)
 	}
-	req.Header.Set("Origin", "http://localhost:3000")
-	if sameOrigin(req) {
-		t.Fatal("another port's origin was accepted")
+	f.subscribed(t, f.bob, 1)
+	f.publish(t, f.bob, item("n1"))
+	if got := read(t, conn); got.ID != "n1" {
+		t.Fatalf("message %+v", got)
+	}
+	// Neither another site nor the rewritten Host itself is the site.
+	for _, origin := range []string{"https://evil.example", "http://inbox.tidings.svc.cluster.local", "http://localhost:3000"} {
+		_, res, err := dial(t, srv, f.bobKey, origin, false)
+		if err == nil || res == nil || res.StatusCode != http.StatusForbidden {
+			t.Fatalf("origin %s behind the rewrite: err %v, response %v", origin, err, res)
+		}
+	}
+}
+
+// PUBLIC_ORIGINS adds origins; both checks (ours and coder/websocket's)
+// accept them.
+func TestStreamAcceptsTheExtraPublicOrigins(t *testing.T) {
+	a := apptest.NewWith(t, Name, Needs, app.Settings{PublicURL: "https://tidings.example", PublicOrigins: "https://www.tidings.example"})
+	fn := apptest.Function(t, a, New)
+	f := &fixture{a: a, h: fn, hub: fn.hub, stream: fn.stream}
+	bob := apptest.NewUser(t, a, "Bob", "bob@example.com")
+	srv := f.rewritten(t)
+	for _, origin := range []string{"https://tidings.example", "https://www.tidings.example"} {
+		conn, res, err := dial(t, srv, bob.Cookie, origin, false)
+		if err != nil {
+			t.Fatalf("origin %s: %v (response %v)", origin, err, res)
+		}
+		conn.CloseNow() //nolint:errcheck
+	}
+	if _, res, err := dial(t, srv, bob.Cookie, "http://localhost:8080", false); err == nil || res.StatusCode != http.StatusForbidden {
+		t.Fatalf("the local origin was accepted for a public site: %v %v", err, res)
 	}
 }
 

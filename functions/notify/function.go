@@ -1,6 +1,4 @@
-// Package notify stores each notification once and publishes new ones to
-// the recipient's live channel; cmd functions/notify serves it.
-package notify
+package main
 
 import (
 	"context"
@@ -18,45 +16,63 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/tidings-dev/tidings/events"
+	"github.com/tidings-dev/tidings/functions/internal/app"
 	"github.com/tidings-dev/tidings/functions/internal/consume"
 	"github.com/tidings-dev/tidings/functions/internal/notification"
 	"github.com/tidings-dev/tidings/functions/internal/outbox"
 )
 
-// Name is the consumer name (its dedup ledger key) and the Knative Service.
+// Name is the function's Knative Service and its consumer name (the key of
+// its dedup ledger).
 const Name = "notify"
 
-// Accepts lists the event types notify consumes.
-var Accepts = []string{events.TypeFriendRequested, events.TypeFriendAccepted, events.TypeNotificationCreated}
+// Needs are the backing services the runtime connects for it.
+// Redis carries the live push only: the notification is stored in Postgres,
+// so notify starts and stays ready while Redis is down.
+var Needs = app.Needs{Redis: true}
 
-// PublishTimeout bounds the Redis publish after commit; a slow Redis must
+// accepts lists the event types notify consumes.
+var accepts = []string{events.TypeFriendRequested, events.TypeFriendAccepted, events.TypeNotificationCreated}
+
+// publishTimeout bounds the Redis publish after commit; a slow Redis must
 // not hold the KafkaSource's partition.
-const PublishTimeout = 2 * time.Second
+const publishTimeout = 2 * time.Second
 
-// Handler is the KafkaSource subscriber endpoint. The notification is
-// stored inside the consumer's transaction; only after that transaction
-// committed, and only if the row is new, is it published live. Publishing
-// is best effort: the row is the truth, and a client that missed a live
-// message refetches the list when it reconnects.
-func Handler(ob *outbox.Outbox, log *slog.Logger, rdb *redis.Client) http.Handler {
-	return consume.Handler(Name, ob, log, Accepts, func(ctx context.Context, tx *outbox.Tx, e event.Event) error {
-		return store(ctx, tx, e, func(recipient string, it notification.Item) {
-			tx.AfterCommit(func(ctx context.Context) { publish(ctx, log, rdb, recipient, it) })
-		})
+// Function is the KafkaSource subscriber for friend and fan-out events. The
+// notification is stored inside the consumer's transaction; only after that
+// transaction committed, and only if the row is new, is it published live.
+// Publishing is best effort: the row is the truth, and a client that missed
+// a live message refetches the list when it reconnects.
+type Function struct {
+	http.Handler
+	log *slog.Logger
+	rdb *redis.Client
+}
+
+// New builds the function on the runtime's connections.
+func New(a *app.App) (*Function, error) {
+	f := &Function{log: a.Log, rdb: a.Redis}
+	f.Handler = consume.Handler(Name, a.Outbox, a.Log, accepts, f.handle)
+	return f, nil
+}
+
+func (f *Function) handle(ctx context.Context, tx *outbox.Tx, e event.Event) error {
+	return store(ctx, tx, e, func(recipient string, it notification.Item) {
+		tx.AfterCommit(func(ctx context.Context) { f.publish(ctx, recipient, it) })
 	})
 }
 
-func publish(ctx context.Context, log *slog.Logger, rdb *redis.Client, recipient string, it notification.Item) {
+func (f *Function) publish(ctx context.Context, recipient string, it notification.Item) {
 	raw, err := json.Marshal(it)
 	if err != nil {
-		log.ErrorContext(ctx, "encode live notification", "err", err)
+		f.log.ErrorContext(ctx, "encode live notification", "err", err)
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), PublishTimeout)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), publishTimeout)
 	defer cancel()
-	if err := rdb.Publish(ctx, notification.Channel(recipient), raw).Err(); err != nil {
+	if err := f.rdb.Publish(ctx, notification.Channel(recipient), raw).Err(); err != nil {
 		// The row is stored; the client refetches the list on reconnect.
-		log.WarnContext(ctx, "live publish failed; notification stored only", "notification", it.ID, "recipient", recipient, "err", err)
+		f.log.WarnContext(ctx, "live publish failed; notification stored only", "notification", it.ID, "recipient", recipient, "err", err)
 	}
 }
 

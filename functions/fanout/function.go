@@ -1,6 +1,4 @@
-// Package fanout turns one post.created event into one notification.created
-// event per friend of the author; cmd functions/fanout serves it.
-package fanout
+package main
 
 import (
 	"context"
@@ -17,15 +15,25 @@ import (
 	"github.com/tidings-dev/tidings/functions/internal/outbox"
 )
 
-// Name is the consumer name (its dedup ledger key) and the Knative Service.
+// Name is the function's Knative Service and its consumer name (the key of
+// its dedup ledger).
 const Name = "fanout"
 
-// Source is the CloudEvents source of the events fanout emits.
-const Source = "/tidings/fanout"
+// Needs are the backing services the runtime connects for it.
+var Needs = app.Needs{Sink: true}
 
-// Handler is the KafkaSource subscriber endpoint.
-func Handler(a *app.App) http.Handler {
-	return consume.Handler(Name, a.Outbox, a.Log, []string{events.TypePostCreated}, fanOut)
+// source names this function in the events it emits.
+const source = "/tidings/fanout"
+
+// Function is the KafkaSource subscriber for post.created: one
+// notification.created per friend of the author.
+type Function struct {
+	http.Handler
+}
+
+// New builds the function on the runtime's connections.
+func New(a *app.App) (*Function, error) {
+	return &Function{consume.Handler(Name, a.Outbox, a.Log, []string{events.TypePostCreated}, fanOut)}, nil
 }
 
 // fanOut emits one notification per friend of the author, in the consumer's
@@ -51,7 +59,7 @@ func fanOut(ctx context.Context, tx *outbox.Tx, e event.Event) error {
 	}
 	out := make([]event.Event, 0, len(friends))
 	for _, friend := range friends {
-		n, err := events.New(Source, events.TypeNotificationCreated, p.PostID, friend, events.NotificationCreated{
+		n, err := events.New(source, events.TypeNotificationCreated, p.PostID, friend, events.NotificationCreated{
 			RecipientID: friend,
 			Kind:        events.KindPostCreated,
 			ActorID:     p.AuthorID,

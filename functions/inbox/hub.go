@@ -1,4 +1,4 @@
-package inbox
+package main
 
 import (
 	"context"

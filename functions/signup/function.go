@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/tidings-dev/tidings/events"
+	"github.com/tidings-dev/tidings/functions/internal/app"
 	"github.com/tidings-dev/tidings/functions/internal/jsonbody"
 	"github.com/tidings-dev/tidings/functions/internal/outbox"
 	"github.com/tidings-dev/tidings/functions/internal/password"
@@ -14,13 +15,30 @@ import (
 	"github.com/tidings-dev/tidings/functions/internal/session"
 )
 
+// Name is the function's Knative Service.
+const Name = "signup"
+
+// Needs are the backing services the runtime connects for it.
+var Needs = app.Needs{Sessions: true, Sink: true}
+
 // source names this function in the events it emits.
 const source = "/tidings/signup"
 
-type handler struct {
+// Function serves POST /api/signup.
+type Function struct {
+	http.Handler
 	outbox   *outbox.Outbox
 	sessions *session.Store
 	log      *slog.Logger
+}
+
+// New builds the function on the runtime's connections.
+func New(a *app.App) (*Function, error) {
+	f := &Function{outbox: a.Outbox, sessions: a.Sessions, log: a.Log}
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /api/signup", f.signup)
+	f.Handler = a.PublicAPI(mux)
+	return f, nil
 }
 
 type user struct {
@@ -29,7 +47,9 @@ type user struct {
 	Name  string `json:"name"`
 }
 
-func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+// signup creates the account and its user.signedup event in one
+// transaction, then logs the new user in.
+func (f *Function) signup(w http.ResponseWriter, r *http.Request) {
 	var req signupRequest
 	if !jsonbody.Decode(w, r, &req, 16<<10) {
 		return
@@ -40,12 +60,12 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	hash, err := password.Hash(req.Password)
 	if err != nil {
-		h.fail(w, r, "hash password", err)
+		f.fail(w, r, "hash password", err)
 		return
 	}
 	ctx := r.Context()
 	u := user{Email: req.Email, Name: req.Name}
-	err = h.outbox.Run(ctx, func(tx *outbox.Tx) error {
+	err = f.outbox.Run(ctx, func(tx *outbox.Tx) error {
 		var created time.Time
 		err := tx.QueryRow(ctx, `INSERT INTO users (email, name, password_hash) VALUES ($1, $2, $3) RETURNING id::text, created_at`,
 			u.Email, u.Name, hash).Scan(&u.ID, &created)
@@ -65,20 +85,20 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err != nil {
-		h.fail(w, r, "create user", err)
+		f.fail(w, r, "create user", err)
 		return
 	}
 	// The account exists now; a session failure should not hide that.
-	if token, err := h.sessions.Create(ctx, u.ID); err != nil {
-		h.log.ErrorContext(ctx, "signup: session not created; the user can log in", "err", err)
+	if token, err := f.sessions.Create(ctx, u.ID); err != nil {
+		f.log.ErrorContext(ctx, "signup: session not created; the user can log in", "err", err)
 	} else {
-		h.sessions.SetCookie(w, r, token)
+		f.sessions.SetCookie(w, token)
 	}
 	w.Header().Set("Location", "/api/me")
 	jsonbody.Write(w, http.StatusCreated, u)
 }
 
-func (h *handler) fail(w http.ResponseWriter, r *http.Request, what string, err error) {
-	h.log.ErrorContext(r.Context(), what, "err", err)
+func (f *Function) fail(w http.ResponseWriter, r *http.Request, what string, err error) {
+	f.log.ErrorContext(r.Context(), what, "err", err)
 	problem.Internal(w)
 }

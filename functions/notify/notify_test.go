@@ -1,4 +1,4 @@
-package notify
+package main
 
 import (
 	"context"
@@ -15,6 +15,8 @@ import (
 	"github.com/tidings-dev/tidings/functions/internal/app"
 	"github.com/tidings-dev/tidings/functions/internal/apptest"
 	"github.com/tidings-dev/tidings/functions/internal/notification"
+	"github.com/tidings-dev/tidings/functions/internal/pg"
+	"github.com/tidings-dev/tidings/infra/testenv"
 )
 
 type fixture struct {
@@ -24,8 +26,8 @@ type fixture struct {
 }
 
 func setup(t *testing.T) fixture {
-	a := apptest.New(t, Name, app.Needs{Redis: true}, "")
-	f := fixture{a: a, h: Handler(a.Outbox, a.Log, a.Redis)}
+	a := apptest.New(t, Name, Needs, "")
+	f := fixture{a: a, h: apptest.Function(t, a, New)}
 	for _, u := range []struct {
 		name string
 		id   *string
@@ -173,11 +175,47 @@ func TestRedisDownStillStoresTheNotification(t *testing.T) {
 	ln.Close()
 	down := redis.NewClient(&redis.Options{Addr: dead, MaxRetries: -1, DialTimeout: 200 * time.Millisecond})
 	defer down.Close()
-	h := Handler(f.a.Outbox, f.a.Log, down)
+	working := f.a.Redis
+	f.a.Redis = down
+	h := apptest.Function(t, f.a, New)
+	f.a.Redis = working
 	if rec := apptest.Deliver(t, h, f.requested(t)); rec.Code != http.StatusOK {
 		t.Fatalf("status %d with Redis down, want 200: the row is the truth", rec.Code)
 	}
 	if n := apptest.Count(t, f.a.Pool, `SELECT count(*) FROM notifications WHERE recipient_id = $1`, f.bob); n != 1 {
+		t.Fatalf("%d rows stored", n)
+	}
+}
+
+// notify's data is in Postgres: it starts, is ready and stores
+// notifications while Redis is down; only the live push waits.
+func TestNotifyStartsAndIsReadyWithoutRedis(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead := ln.Addr().String()
+	ln.Close()
+	ctx := context.Background()
+	a, err := app.New(ctx, Name, Needs, app.Settings{DatabaseURL: testenv.Postgres(t), RedisURL: "redis://" + dead})
+	if err != nil {
+		t.Fatalf("notify did not start with Redis down: %v", err)
+	}
+	t.Cleanup(a.Close)
+	if err := pg.Migrate(ctx, a.Pool); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Ready(ctx); err != nil {
+		t.Fatalf("not ready with Redis down: %v", err)
+	}
+	fn := apptest.Function(t, a, New)
+	f := fixture{a: a, h: fn}
+	f.ann = apptest.NewUser(t, a, "Ann", "ann@example.com").ID
+	f.bob = apptest.NewUser(t, a, "Bob", "bob@example.com").ID
+	if rec := apptest.Deliver(t, f.h, f.requested(t)); rec.Code != http.StatusOK {
+		t.Fatalf("status %d with Redis down, want 200", rec.Code)
+	}
+	if n := apptest.Count(t, a.Pool, `SELECT count(*) FROM notifications WHERE recipient_id = $1`, f.bob); n != 1 {
 		t.Fatalf("%d rows stored", n)
 	}
 }

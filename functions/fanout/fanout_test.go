@@ -1,4 +1,4 @@
-package fanout
+package main
 
 import (
 	"context"
@@ -61,8 +61,8 @@ func postCreated(t *testing.T, authorID string) cloudevents.Event {
 
 func setup(t *testing.T) (*app.App, *apptest.Sink, http.Handler) {
 	sink := apptest.NewSink(t)
-	a := apptest.New(t, Name, app.Needs{Sink: true}, sink.URL)
-	return a, sink, Handler(a)
+	a := apptest.New(t, Name, Needs, sink.URL)
+	return a, sink, apptest.Function(t, a, New)
 }
 
 func TestThousandsOfFriendsEachGetOneNotification(t *testing.T) {
@@ -90,7 +90,7 @@ func TestThousandsOfFriendsEachGetOneNotification(t *testing.T) {
 			t.Fatalf("emitted an invalid event: %v", err)
 		}
 		seen[nc.RecipientID]++
-		if e.Type() != events.TypeNotificationCreated || e.Source() != Source {
+		if e.Type() != events.TypeNotificationCreated || e.Source() != source {
 			t.Fatalf("type/source %s %s", e.Type(), e.Source())
 		}
 		if key, _ := e.Extensions()[events.PartitionKeyExtension].(string); key != nc.RecipientID {

@@ -1,25 +1,25 @@
-package inbox
+package main
 
 import (
 	"context"
 	"errors"
 	"log/slog"
 	"net/http"
-	"net/url"
-	"strings"
 	"time"
 
 	"github.com/coder/websocket"
 
 	"github.com/tidings-dev/tidings/functions/internal/problem"
 	"github.com/tidings-dev/tidings/functions/internal/session"
+	"github.com/tidings-dev/tidings/functions/internal/site"
 )
 
 // Stream serves GET /api/notifications/stream: a WebSocket carrying each new
 // notification of the logged-in user as one JSON text message.
 type Stream struct {
-	hub *Hub
-	log *slog.Logger
+	hub  *Hub
+	log  *slog.Logger
+	site site.Site
 	// Heartbeat is the interval between pings; a client that does not
 	// answer within WriteTimeout is gone.
 	Heartbeat time.Duration
@@ -30,26 +30,23 @@ type Stream struct {
 	WriteTimeout time.Duration
 }
 
-// NewStream returns a stream with production settings.
-func NewStream(hub *Hub, log *slog.Logger) *Stream {
-	return &Stream{hub: hub, log: log, Heartbeat: 20 * time.Second, Buffer: 64, WriteTimeout: 10 * time.Second}
+// NewStream returns a stream with production settings, for pages of site.
+func NewStream(hub *Hub, log *slog.Logger, site site.Site) *Stream {
+	return &Stream{hub: hub, log: log, site: site, Heartbeat: 20 * time.Second, Buffer: 64, WriteTimeout: 10 * time.Second}
 }
 
-// sameOrigin accepts a request without Origin (not a browser) or one whose
-// Origin names the host it was sent to: a page on another site cannot open
-// a socket that rides on the user's cookie.
-func sameOrigin(r *http.Request) bool {
+// fromSite accepts a request without Origin (not a browser) or one whose
+// Origin is one of the site's public origins: a page on another site cannot
+// open a socket that rides on the user's cookie. Host is no guide: behind the
+// cluster's HTTPRoute it is the function's cluster-local name.
+func (s *Stream) fromSite(r *http.Request) bool {
 	origin := r.Header.Get("Origin")
-	if origin == "" {
-		return true
-	}
-	u, err := url.Parse(origin)
-	return err == nil && u.Host != "" && strings.EqualFold(u.Host, r.Host)
+	return origin == "" || s.site.Allows(origin)
 }
 
 func (s *Stream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	user := session.UserID(r.Context())
-	if !sameOrigin(r) {
+	if !s.fromSite(r) {
 		problem.Forbidden(w, "The live stream only accepts connections from this site.")
 		return
 	}
@@ -61,8 +58,10 @@ func (s *Stream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer s.hub.Leave(c)
-	// Accept checks the Origin again (same host), as a second lock.
-	conn, err := websocket.Accept(w, r, nil)
+	// Accept checks the Origin again, against the same public origins, as a
+	// second lock (it also lets Origin equal Host, which fromSite refused
+	// already unless Host is public).
+	conn, err := websocket.Accept(w, r, &websocket.AcceptOptions{OriginPatterns: s.site.Origins()})
 	if err != nil {
 		return // Accept answered the client
 	}

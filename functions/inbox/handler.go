@@ -1,19 +1,14 @@
-// Package inbox serves a user's notifications: the list, marking them read,
-// and the live WebSocket stream; cmd functions/inbox serves it.
-package inbox
+package main
 
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/tidings-dev/tidings/functions/internal/csrf"
 	"github.com/tidings-dev/tidings/functions/internal/jsonbody"
 	"github.com/tidings-dev/tidings/functions/internal/notification"
 	"github.com/tidings-dev/tidings/functions/internal/page"
@@ -24,38 +19,22 @@ import (
 // MaxReadIDs bounds one "mark these read" request.
 const MaxReadIDs = 100
 
-type handler struct {
-	pool *pgxpool.Pool
-	log  *slog.Logger
-}
-
-// NewHandler serves the /api/notifications routes; every one needs a
-// session, and the unsafe one the CSRF header.
-func NewHandler(pool *pgxpool.Pool, sessions *session.Store, log *slog.Logger, stream http.Handler) http.Handler {
-	h := &handler{pool: pool, log: log}
-	mux := http.NewServeMux()
-	mux.Handle("GET /api/notifications", sessions.Require(log, http.HandlerFunc(h.list)))
-	mux.Handle("POST /api/notifications/read", sessions.Require(log, http.HandlerFunc(h.markRead)))
-	mux.Handle("GET /api/notifications/stream", sessions.Require(log, stream))
-	return csrf.Protect(mux)
-}
-
 type listResponse struct {
 	Notifications []notification.Item `json:"notifications"`
 	NextCursor    *string             `json:"nextCursor"`
 	Unread        int                 `json:"unread"`
 }
 
-func (h *handler) list(w http.ResponseWriter, r *http.Request) {
+func (f *Function) list(w http.ResponseWriter, r *http.Request) {
 	p, errs := page.Parse(r.URL.Query())
 	if len(errs) > 0 {
 		problem.Invalid(w, errs...)
 		return
 	}
 	ctx, user := r.Context(), session.UserID(r.Context())
-	items, unread, err := h.page(ctx, user, p)
+	items, unread, err := f.page(ctx, user, p)
 	if err != nil {
-		h.log.ErrorContext(ctx, "list notifications", "user", user, "err", err)
+		f.log.ErrorContext(ctx, "list notifications", "user", user, "err", err)
 		problem.Internal(w)
 		return
 	}
@@ -68,7 +47,7 @@ func (h *handler) list(w http.ResponseWriter, r *http.Request) {
 
 // page reads limit+1 items after the cursor, so Cut can tell whether there
 // is a next page, and the unread count.
-func (h *handler) page(ctx context.Context, user string, p page.Params) ([]notification.Item, int, error) {
+func (f *Function) page(ctx context.Context, user string, p page.Params) ([]notification.Item, int, error) {
 	q := `SELECT ` + notification.Columns("") + ` FROM notifications WHERE recipient_id = $1`
 	args := []any{user, p.Limit + 1}
 	if p.After != nil {
@@ -76,7 +55,7 @@ func (h *handler) page(ctx context.Context, user string, p page.Params) ([]notif
 		args = append(args, p.After.CreatedAt, p.After.ID)
 	}
 	q += ` ORDER BY created_at DESC, id DESC LIMIT $2`
-	rows, err := h.pool.Query(ctx, q, args...)
+	rows, err := f.pool.Query(ctx, q, args...)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -85,7 +64,7 @@ func (h *handler) page(ctx context.Context, user string, p page.Params) ([]notif
 		return nil, 0, err
 	}
 	var unread int
-	err = h.pool.QueryRow(ctx, `SELECT count(*) FROM notifications WHERE recipient_id = $1 AND read_at IS NULL`, user).Scan(&unread)
+	err = f.pool.QueryRow(ctx, `SELECT count(*) FROM notifications WHERE recipient_id = $1 AND read_at IS NULL`, user).Scan(&unread)
 	return items, unread, err
 }
 
@@ -117,7 +96,7 @@ func (req readRequest) validate() []problem.FieldError {
 
 // markRead marks the caller's notifications read; ids of other people's
 // notifications match nothing, so they change nothing.
-func (h *handler) markRead(w http.ResponseWriter, r *http.Request) {
+func (f *Function) markRead(w http.ResponseWriter, r *http.Request) {
 	var req readRequest
 	if !jsonbody.Decode(w, r, &req, 16<<10) {
 		return
@@ -129,12 +108,12 @@ func (h *handler) markRead(w http.ResponseWriter, r *http.Request) {
 	ctx, user := r.Context(), session.UserID(r.Context())
 	var err error
 	if req.All != nil {
-		_, err = h.pool.Exec(ctx, `UPDATE notifications SET read_at = now() WHERE recipient_id = $1 AND read_at IS NULL`, user)
+		_, err = f.pool.Exec(ctx, `UPDATE notifications SET read_at = now() WHERE recipient_id = $1 AND read_at IS NULL`, user)
 	} else {
-		_, err = h.pool.Exec(ctx, `UPDATE notifications SET read_at = now() WHERE recipient_id = $1 AND id = ANY($2::uuid[]) AND read_at IS NULL`, user, req.IDs)
+		_, err = f.pool.Exec(ctx, `UPDATE notifications SET read_at = now() WHERE recipient_id = $1 AND id = ANY($2::uuid[]) AND read_at IS NULL`, user, req.IDs)
 	}
 	if err != nil {
-		h.log.ErrorContext(ctx, "mark notifications read", "user", user, "err", err)
+		f.log.ErrorContext(ctx, "mark notifications read", "user", user, "err", err)
 		problem.Internal(w)
 		return
 	}
