@@ -7,6 +7,7 @@ import (
 	"time"
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/tidings-dev/tidings/events"
@@ -167,8 +168,11 @@ func TestSinkDownLeavesEventsForTheRelay(t *testing.T) {
 
 func TestBadPostEventsAreRejectedAndWriteNothing(t *testing.T) {
 	a, sink, h := setup(t)
-	notUUID := postCreated(t, "not-a-uuid")
-	other, err := events.New("/tidings/signup", events.TypeUserSignedUp, "u1", "u1", events.UserSignedUp{UserID: "u1", Email: "u1@example.com", Name: "U", SignedUpAt: time.Now()})
+	notUUID := apptest.Unchecked(t, "/tidings/post", events.TypePostCreated, "a2b5b3c4-1d2e-4f00-9a00-000000000001", "not-a-uuid", events.PostCreated{
+		PostID: "a2b5b3c4-1d2e-4f00-9a00-000000000001", AuthorID: "not-a-uuid", AuthorName: "Ann", CreatedAt: time.Now().UTC(),
+	})
+	u := uuid.NewString()
+	other, err := events.New("/tidings/signup", events.TypeUserSignedUp, u, u, events.UserSignedUp{UserID: u, Email: "u1@example.com", Name: "U", SignedUpAt: time.Now()})
 	if err != nil {
 		t.Fatal(err)
 	}

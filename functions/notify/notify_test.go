@@ -9,6 +9,7 @@ import (
 	"time"
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
+	"github.com/google/uuid"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/tidings-dev/tidings/events"
@@ -85,14 +86,17 @@ func mustEvent(t *testing.T, typ, subject, key string, payload any) cloudevents.
 	return e
 }
 
+// requestID is the friend request the fixture's friend events are about.
+const requestID = "0c9a3b1e-0000-4000-8000-0000000000a1"
+
 func (f fixture) requested(t *testing.T) cloudevents.Event {
-	return mustEvent(t, events.TypeFriendRequested, "r1", f.bob, events.FriendRequested{
-		RequestID: "r1", FromUserID: f.ann, FromName: "Ann", ToUserID: f.bob, RequestedAt: time.Now().UTC()})
+	return mustEvent(t, events.TypeFriendRequested, requestID, f.bob, events.FriendRequested{
+		RequestID: requestID, FromUserID: f.ann, FromName: "Ann", ToUserID: f.bob, RequestedAt: time.Now().UTC()})
 }
 
 func (f fixture) accepted(t *testing.T) cloudevents.Event {
-	return mustEvent(t, events.TypeFriendAccepted, "r1", f.ann, events.FriendAccepted{
-		RequestID: "r1", RequesterID: f.ann, AccepterID: f.bob, AccepterName: "Bob", AcceptedAt: time.Now().UTC()})
+	return mustEvent(t, events.TypeFriendAccepted, requestID, f.ann, events.FriendAccepted{
+		RequestID: requestID, RequesterID: f.ann, AccepterID: f.bob, AccepterName: "Bob", AcceptedAt: time.Now().UTC()})
 }
 
 func (f fixture) posted(t *testing.T, causeID string) cloudevents.Event {
@@ -233,10 +237,10 @@ func TestPostgresDownIsRetryable(t *testing.T) {
 func TestBadEventsAreRejectedAndStoreNothing(t *testing.T) {
 	f := setup(t)
 	live := listen(t, f.a.Redis, f.bob)
-	notUUID := mustEvent(t, events.TypeFriendRequested, "r1", "x", events.FriendRequested{
-		RequestID: "r1", FromUserID: f.ann, FromName: "Ann", ToUserID: "not-a-uuid", RequestedAt: time.Now()})
-	unknown := mustEvent(t, events.TypeFriendRequested, "r1", "x", events.FriendRequested{
-		RequestID: "r1", FromUserID: f.ann, FromName: "Ann", ToUserID: "0c9a3b1e-0000-4000-8000-0000000000ff", RequestedAt: time.Now()})
+	notUUID := apptest.Unchecked(t, "/tidings/test", events.TypeFriendRequested, requestID, "x", events.FriendRequested{
+		RequestID: requestID, FromUserID: f.ann, FromName: "Ann", ToUserID: "not-a-uuid", RequestedAt: time.Now()})
+	unknown := mustEvent(t, events.TypeFriendRequested, requestID, "x", events.FriendRequested{
+		RequestID: requestID, FromUserID: f.ann, FromName: "Ann", ToUserID: "0c9a3b1e-0000-4000-8000-0000000000ff", RequestedAt: time.Now()})
 	badPost := f.posted(t, "c")
 	_ = badPost.SetData(cloudevents.ApplicationJSON, events.NotificationCreated{
 		RecipientID: f.bob, Kind: events.KindPostCreated, ActorID: f.ann, ActorName: "Ann", PostID: "p-1",
@@ -244,7 +248,8 @@ func TestBadEventsAreRejectedAndStoreNothing(t *testing.T) {
 	badKind := f.posted(t, "c")
 	_ = badKind.SetData(cloudevents.ApplicationJSON, map[string]any{"recipientId": f.bob, "kind": "poke", "actorId": f.ann,
 		"actorName": "Ann", "causeSource": "s", "causeId": "c", "createdAt": time.Now()})
-	signedUp := mustEvent(t, events.TypeUserSignedUp, "u", "u", events.UserSignedUp{UserID: "u", Email: "u@example.com", Name: "U", SignedUpAt: time.Now()})
+	u := uuid.NewString()
+	signedUp := mustEvent(t, events.TypeUserSignedUp, u, u, events.UserSignedUp{UserID: u, Email: "u@example.com", Name: "U", SignedUpAt: time.Now()})
 	for name, e := range map[string]cloudevents.Event{
 		"recipient not a uuid": notUUID, "unknown recipient": unknown, "post id not a uuid": badPost,
 		"unknown kind": badKind, "type it does not consume": signedUp,

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/tidings-dev/tidings/events"
 	"github.com/tidings-dev/tidings/functions/internal/app"
 	"github.com/tidings-dev/tidings/functions/internal/apptest"
@@ -25,8 +27,9 @@ func TestAPingResendsWhatProducersLeftUnsent(t *testing.T) {
 	producer := apptest.New(t, "signup", app.Needs{}, sink.URL)
 	sink.Down.Store(true)
 	err := producer.Outbox.Run(context.Background(), func(tx *outbox.Tx) error {
-		e, err := events.New("/tidings/signup", events.TypeUserSignedUp, "u1", "u1",
-			events.UserSignedUp{UserID: "u1", Email: "u1@example.com", Name: "U", SignedUpAt: time.Now().UTC()})
+		id := uuid.NewString()
+		e, err := events.New("/tidings/signup", events.TypeUserSignedUp, id, id,
+			events.UserSignedUp{UserID: id, Email: "u1@example.com", Name: "U", SignedUpAt: time.Now().UTC()})
 		if err != nil {
 			return err
 		}
@@ -62,8 +65,12 @@ func TestAPingWhileTheSinkIsStillDownKeepsTheEvent(t *testing.T) {
 	producer := apptest.New(t, "signup", app.Needs{}, sink.URL)
 	sink.Down.Store(true)
 	_ = producer.Outbox.Run(context.Background(), func(tx *outbox.Tx) error {
-		e, _ := events.New("/tidings/signup", events.TypeUserSignedUp, "u2", "u2",
-			events.UserSignedUp{UserID: "u2", Email: "u2@example.com", Name: "U", SignedUpAt: time.Now().UTC()})
+		id := uuid.NewString()
+		e, err := events.New("/tidings/signup", events.TypeUserSignedUp, id, id,
+			events.UserSignedUp{UserID: id, Email: "u2@example.com", Name: "U", SignedUpAt: time.Now().UTC()})
+		if err != nil {
+			return err
+		}
 		return tx.Emit(context.Background(), e)
 	})
 	producer.Outbox.Wait()

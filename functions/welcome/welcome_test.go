@@ -11,6 +11,7 @@ import (
 	"time"
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
+	"github.com/google/uuid"
 
 	"github.com/tidings-dev/tidings/events"
 	"github.com/tidings-dev/tidings/functions/internal/app"
@@ -61,8 +62,9 @@ func setup(t *testing.T, smtpAddr string) (*app.App, http.Handler) {
 }
 
 func signedUp(t *testing.T, email, name string) cloudevents.Event {
-	e, err := events.New("/tidings/signup", events.TypeUserSignedUp, "u-"+name, "u-"+name,
-		events.UserSignedUp{UserID: "u-" + name, Email: email, Name: name, SignedUpAt: time.Now().UTC()})
+	id := uuid.NewString()
+	e, err := events.New("/tidings/signup", events.TypeUserSignedUp, id, id,
+		events.UserSignedUp{UserID: id, Email: email, Name: name, SignedUpAt: time.Now().UTC()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -120,7 +122,11 @@ func TestBadEventsAreRejectedAsNotRetryable(t *testing.T) {
 	noKey.SetExtension("partitionkey", nil)
 	badSchema := good.Clone()
 	_ = badSchema.SetData(cloudevents.ApplicationJSON, map[string]any{"userId": "u", "email": "not-an-email", "name": "F", "signedUpAt": time.Now()})
-	otherType, _ := events.New("/tidings/post", events.TypePostCreated, "p1", "u1", events.PostCreated{PostID: "p1", AuthorID: "u1", AuthorName: "A", CreatedAt: time.Now()})
+	author := uuid.NewString()
+	otherType, err := events.New("/tidings/post", events.TypePostCreated, author, author, events.PostCreated{PostID: uuid.NewString(), AuthorID: author, AuthorName: "A", CreatedAt: time.Now()})
+	if err != nil {
+		t.Fatal(err)
+	}
 
 	for name, e := range map[string]cloudevents.Event{"no partition key": noKey, "schema": badSchema, "type it does not consume": otherType} {
 		rec := apptest.Deliver(t, h, e)

@@ -5,10 +5,15 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"testing"
+	"time"
 
+	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/cloudevents/sdk-go/v2/binding"
 	"github.com/cloudevents/sdk-go/v2/event"
 	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
+	"github.com/google/uuid"
+
+	"github.com/tidings-dev/tidings/events"
 
 	"github.com/tidings-dev/tidings/functions/internal/app"
 	"github.com/tidings-dev/tidings/functions/internal/session"
@@ -55,4 +60,24 @@ func Befriend(t testing.TB, a *app.App, x, y User) {
 	if _, err := a.Pool.Exec(context.Background(), `INSERT INTO friendships (user_id, friend_id) VALUES ($1, $2), ($2, $1)`, x.ID, y.ID); err != nil {
 		t.Fatalf("befriend: %v", err)
 	}
+}
+
+// Unchecked builds a CloudEvent the way events.New does but without
+// validating it, for tests that deliver deliberately bad events.
+func Unchecked(t testing.TB, source, eventType, subject, partitionKey string, payload any) event.Event {
+	t.Helper()
+	e := cloudevents.NewEvent()
+	e.SetID(uuid.NewString())
+	e.SetSource(source)
+	e.SetType(eventType)
+	e.SetSubject(subject)
+	e.SetTime(time.Now().UTC())
+	e.SetExtension(events.PartitionKeyExtension, partitionKey)
+	if spec, ok := events.Lookup(eventType); ok {
+		e.SetDataSchema(spec.SchemaURI())
+	}
+	if err := e.SetData(cloudevents.ApplicationJSON, payload); err != nil {
+		t.Fatal(err)
+	}
+	return e
 }

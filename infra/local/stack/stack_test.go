@@ -15,6 +15,7 @@ import (
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/cloudevents/sdk-go/v2/binding"
 	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
+	"github.com/google/uuid"
 
 	"github.com/tidings-dev/tidings/events"
 	"github.com/tidings-dev/tidings/infra/backing"
@@ -220,8 +221,9 @@ func walkingSkeleton(t *testing.T, w *world) {
 	})
 
 	t.Run("a redelivered user.signedup sends exactly one email", func(t *testing.T) {
-		e, err := events.New("/tidings/signup", events.TypeUserSignedUp, "u-dup", "u-dup",
-			events.UserSignedUp{UserID: "u-dup", Email: mail("dup"), Name: "Dup", SignedUpAt: time.Now().UTC()})
+		dup := uuid.NewString()
+		e, err := events.New("/tidings/signup", events.TypeUserSignedUp, dup, dup,
+			events.UserSignedUp{UserID: dup, Email: mail("dup"), Name: "Dup", SignedUpAt: time.Now().UTC()})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -242,8 +244,9 @@ func walkingSkeleton(t *testing.T, w *world) {
 		bad.SetID("bad-1")
 		bad.SetSource("/outside/producer")
 		bad.SetType(events.TypeUserSignedUp)
-		bad.SetExtension(events.PartitionKeyExtension, "u-bad")
-		_ = bad.SetData(cloudevents.ApplicationJSON, map[string]any{"userId": "u-bad", "name": "No Email"})
+		badUser := uuid.NewString() // a good id, so the only fault is the missing email
+		bad.SetExtension(events.PartitionKeyExtension, badUser)
+		_ = bad.SetData(cloudevents.ApplicationJSON, map[string]any{"userId": badUser, "name": "No Email"})
 		st0, _ := w.SourceStats("welcome")
 		if code := w.post("users", bad); code != 202 {
 			t.Fatalf("ingress: %d", code)
