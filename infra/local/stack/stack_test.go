@@ -275,7 +275,7 @@ func walkingSkeleton(t *testing.T, w *world) {
 		if code != 201 {
 			t.Fatalf("signup with SMTP down: %d", code)
 		}
-		eventually(t, 90*time.Second, "the retries to end in the dead-letter topic", func() bool { _, dl := w.welcomeStats(); return dl > dl0 })
+		eventually(t, 150*time.Second, "the retries to end in the dead-letter topic", func() bool { _, dl := w.welcomeStats(); return dl > dl0 })
 		w.startMail()
 		var bobEvent string
 		for id, l := range dlqList(t, w.kafkaAt, "welcome") {
