@@ -94,9 +94,15 @@ func (t *Topology) add(doc document) error {
 			return err
 		}
 		t.PingSources = append(t.PingSources, newPingSource(&raw, o))
+	case kindKey{EventingV1Alpha1, "EventPolicy"}:
+		var raw rawEventPolicy
+		if err := decodeStrict(doc, j, o, &raw); err != nil {
+			return err
+		}
+		t.EventPolicies = append(t.EventPolicies, newEventPolicy(&raw, o))
 	default:
 		o.kind = ""
-		return o.errorf("kind", "unknown kind %q with apiVersion %q (known: Service %s; KafkaSink %s; KafkaSource, SinkBinding, PingSource %s)",
+		return o.errorf("kind", "unknown kind %q with apiVersion %q (known: Service %s; KafkaSink, EventPolicy %s; KafkaSource, SinkBinding, PingSource %s)",
 			h.Kind, h.APIVersion, ServingV1, EventingV1Alpha1, SourcesV1)
 	}
 	return nil

@@ -81,6 +81,8 @@ type Topology struct {
 	KafkaSources []*KafkaSource
 	SinkBindings []*SinkBinding
 	PingSources  []*PingSource
+	// EventPolicies say who may send to the KafkaSinks (knative/eventpolicies.yaml).
+	EventPolicies []*EventPolicy
 }
 
 // ObjectRef points at another object (a sink, a dead-letter sink, a binding
