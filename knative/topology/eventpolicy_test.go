@@ -24,3 +24,27 @@ func TestShippedEventPolicies(t *testing.T) {
 		t.Errorf("audience %q", got)
 	}
 }
+
+// The relay holds a token for exactly the sinks whose policies admit it, at
+// the path the sink's URL names.
+func TestRelayHasATokenForEverySinkThatAdmitsIt(t *testing.T) {
+	topo := loadShipped(t)
+	relay := topo.Service("relay")
+	if relay == nil || relay.ServiceAccountName != "relay" {
+		t.Fatalf("relay: %+v", relay)
+	}
+	have := map[string]string{}
+	for _, f := range relay.Tokens {
+		have[f.Audience] = "/" + f.Path
+	}
+	for _, k := range topo.KafkaSinks {
+		admits := false
+		for _, p := range topo.EventPoliciesFor(k.Name) {
+			admits = admits || slices.Contains(p.Subjects(), "system:serviceaccount:tidings:relay")
+		}
+		aud := Audience(ObjectRef{APIVersion: EventingV1Alpha1, Kind: "KafkaSink", Name: k.Name}, k.Namespace)
+		if path, ok := have[aud]; ok != admits || (ok && path != k.IngressPath()) {
+			t.Errorf("sink %s: relay token at %q (%v), admitted %v, ingress path %s", k.Name, path, ok, admits, k.IngressPath())
+		}
+	}
+}

@@ -127,6 +127,7 @@ func newService(raw *rawService, o origin) *Service {
 		raw:                 raw,
 	}
 	spec := raw.Spec.Template.Spec
+	s.ServiceAccountName = spec.ServiceAccountName
 	if spec.ContainerConcurrency != nil {
 		s.ContainerConcurrency = int(*spec.ContainerConcurrency)
 	}
@@ -156,6 +157,7 @@ func newService(raw *rawService, o origin) *Service {
 	if len(spec.Containers) > 0 {
 		c := spec.Containers[0]
 		s.ContainerName = c.Name
+		s.Tokens = tokenFiles(spec.Volumes, c.VolumeMounts)
 		s.Image = c.Image
 		if len(c.Ports) > 0 && c.Ports[0].ContainerPort != 0 {
 			s.Port = int(c.Ports[0].ContainerPort)
