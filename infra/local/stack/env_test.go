@@ -3,10 +3,12 @@ package stack
 import (
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
+	"github.com/tidings-dev/tidings/infra/local/eventing/oidc"
 	"github.com/tidings-dev/tidings/knative/topology"
 )
 
@@ -95,5 +97,52 @@ func TestServiceAddressCarriesTheClusterLocalHost(t *testing.T) {
 	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodPost, "http://127.0.0.1:4242/", nil))
 	if host != "welcome.tidings.svc.cluster.local" {
 		t.Fatalf("Host %q, want welcome.tidings.svc.cluster.local", host)
+	}
+}
+
+// Each producer gets the token its SinkBinding would project, and the relay
+// one token per sink under the directory its OIDC_TOKEN_DIR names; the
+// tokens carry the subjects the EventPolicies admit.
+func TestServicesGetTheTokensAClusterWouldGive(t *testing.T) {
+	s := stackFor(t)
+	s.opts.DataDir = t.TempDir()
+	issuer, err := oidc.NewIssuer(issuerURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.tokens = &tokens{issuer: issuer, files: map[string][2]string{}}
+	read := func(path, aud string) oidc.Claims {
+		t.Helper()
+		raw, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := issuer.Verify(string(raw), aud)
+		if err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		return c
+	}
+	env, err := s.serviceEnv(s.topo.Service("signup"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := read(env["OIDC_TOKEN_FILE"], "eventing.knative.dev/kafkasink/tidings/users"); c.Subject != "system:serviceaccount:tidings:signup-sink-oidc-sources.knative.dev-sinkbinding" {
+		t.Errorf("signup's subject %q", c.Subject)
+	}
+	env, err = s.serviceEnv(s.topo.Service("relay"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range s.topo.KafkaSinks {
+		if len(s.topo.EventPoliciesFor(k.Name)) == 0 {
+			continue
+		}
+		if c := read(filepath.Join(env["OIDC_TOKEN_DIR"], filepath.FromSlash(k.IngressPath())), "eventing.knative.dev/kafkasink/tidings/"+k.Name); c.Subject != "system:serviceaccount:tidings:relay" {
+			t.Errorf("relay's subject for %s: %q", k.Name, c.Subject)
+		}
+	}
+	if env, _ := s.serviceEnv(s.topo.Service("session")); env["OIDC_TOKEN_FILE"] != "" || env["OIDC_TOKEN_DIR"] != "" {
+		t.Errorf("session, which sends no events, got tokens: %v", env)
 	}
 }

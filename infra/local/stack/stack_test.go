@@ -96,11 +96,26 @@ func (w *world) mailsTo(addr string) []string { return mailsTo(w.t, w.mail.HTTPU
 
 // post sends a CloudEvent to a KafkaSink through the ingress, as an outside
 // producer would.
+// signupIdentity is the token subject of signup's SinkBinding, the only
+// producer the users sink admits besides the relay.
+const signupIdentity = "system:serviceaccount:tidings:signup-sink-oidc-sources.knative.dev-sinkbinding"
+
+// post sends e to the KafkaSink as signup would, with its token.
 func (w *world) post(sink string, e cloudevents.Event) int {
+	w.t.Helper()
+	return w.postWith("Bearer "+w.MintToken(signupIdentity, sink), sink, e)
+}
+
+// postWith sends e to the KafkaSink with the Authorization header auth
+// (none when empty).
+func (w *world) postWith(auth, sink string, e cloudevents.Event) int {
 	w.t.Helper()
 	req, _ := http.NewRequest("POST", w.IngressURL+"/tidings/"+sink, nil)
 	if err := cehttp.WriteRequest(context.Background(), binding.ToMessage(&e), req); err != nil {
 		w.t.Fatal(err)
+	}
+	if auth != "" {
+		req.Header.Set("Authorization", auth)
 	}
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -237,6 +252,30 @@ func walkingSkeleton(t *testing.T, w *world) {
 		eventually(t, 30*time.Second, "three deliveries", func() bool { d, _ := w.welcomeStats(); return d >= before+3 })
 		if got := w.mailsTo(mail("ann")); len(got) != 1 {
 			t.Fatalf("mails: %q", got)
+		}
+	})
+
+	t.Run("a forged POST to a KafkaSink fails as on a cluster: 401 without a token, 403 from another producer", func(t *testing.T) {
+		u := uuid.NewString()
+		e, err := events.New("/outside", events.TypeUserSignedUp, u, u,
+			events.UserSignedUp{UserID: u, Email: mail("forged"), Name: "Forged", SignedUpAt: time.Now().UTC()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		friends := "system:serviceaccount:tidings:friends-sink-oidc-sources.knative.dev-sinkbinding"
+		for _, c := range []struct {
+			name, auth string
+			want       int
+		}{
+			{"no token", "", http.StatusUnauthorized},
+			{"a made-up token", "Bearer eyJhbGciOiJub25lIn0.e30.", http.StatusUnauthorized},
+			{"signup's token for another sink", "Bearer " + w.MintToken(signupIdentity, "posts"), http.StatusUnauthorized},
+			{"friends' token", "Bearer " + w.MintToken(friends, "users"), http.StatusForbidden},
+			{"an outside account", "Bearer " + w.MintToken("system:serviceaccount:tidings:default", "users"), http.StatusForbidden},
+		} {
+			if code := w.postWith(c.auth, "users", e); code != c.want {
+				t.Errorf("%s: %d, want %d", c.name, code, c.want)
+			}
 		}
 	})
 
