@@ -48,3 +48,25 @@ func TestRelayHasATokenForEverySinkThatAdmitsIt(t *testing.T) {
 		}
 	}
 }
+
+// Every KafkaSink has a policy: the event sinks name their producers, and a
+// dead-letter sink admits only the KafkaSource that dead-letters into it.
+func TestEverySinkHasItsWriters(t *testing.T) {
+	topo := loadShipped(t)
+	for _, k := range topo.KafkaSinks {
+		if len(topo.EventPoliciesFor(k.Name)) == 0 {
+			t.Errorf("KafkaSink %s has no EventPolicy: anyone in the namespace could write to it", k.Name)
+		}
+	}
+	for _, src := range topo.KafkaSources {
+		d := src.Delivery.DeadLetterSink
+		if d == nil || d.Ref == nil {
+			continue
+		}
+		ps := topo.EventPoliciesFor(d.Ref.Name)
+		want := OIDCSubject(ObjectRef{APIVersion: SourcesV1, Kind: "KafkaSource", Name: src.Name}, src.Namespace)
+		if len(ps) != 1 || !slices.Equal(ps[0].Subjects(), []string{want}) {
+			t.Errorf("dead-letter sink %s of %s: policies admit %v, want only %s", d.Ref.Name, src.Name, ps, want)
+		}
+	}
+}

@@ -5,9 +5,11 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
+	"github.com/tidings-dev/tidings/events"
 	"github.com/tidings-dev/tidings/infra/local/eventing/oidc"
 	"github.com/tidings-dev/tidings/knative/topology"
 )
@@ -135,8 +137,8 @@ func TestServicesGetTheTokensAClusterWouldGive(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, k := range s.topo.KafkaSinks {
-		if len(s.topo.EventPoliciesFor(k.Name)) == 0 {
-			continue
+		if len(events.TopicProducers(k.Topic)) == 0 {
+			continue // a dead-letter sink: only its KafkaSource writes there
 		}
 		if c := read(filepath.Join(env["OIDC_TOKEN_DIR"], filepath.FromSlash(k.IngressPath())), "eventing.knative.dev/kafkasink/tidings/"+k.Name); c.Subject != "system:serviceaccount:tidings:relay" {
 			t.Errorf("relay's subject for %s: %q", k.Name, c.Subject)
@@ -144,5 +146,46 @@ func TestServicesGetTheTokensAClusterWouldGive(t *testing.T) {
 	}
 	if env, _ := s.serviceEnv(s.topo.Service("session")); env["OIDC_TOKEN_FILE"] != "" || env["OIDC_TOKEN_DIR"] != "" {
 		t.Errorf("session, which sends no events, got tokens: %v", env)
+	}
+}
+
+// knative/eventpolicies.yaml says what the contract says: each event sink
+// admits its types' producers (through their SinkBindings) and the relay,
+// and only those types.
+func TestEventPoliciesAreTheContractsProducers(t *testing.T) {
+	s := stackFor(t)
+	for _, k := range s.topo.KafkaSinks {
+		producers := events.TopicProducers(k.Topic)
+		if len(producers) == 0 {
+			continue // a dead-letter sink: not part of the contract
+		}
+		var want, types []string
+		for _, p := range producers {
+			if p == events.Relay {
+				want = append(want, "system:serviceaccount:tidings:relay")
+				continue
+			}
+			b := s.topo.SinkBindingFor(p)
+			if b == nil || b.Sink.Ref == nil || b.Sink.Ref.Name != k.Name {
+				t.Fatalf("producer %s of %s is not bound to sink %s", p, k.Topic, k.Name)
+			}
+			want = append(want, topology.OIDCSubject(topology.ObjectRef{APIVersion: topology.SourcesV1, Kind: "SinkBinding", Name: b.Name}, b.Namespace))
+		}
+		for _, typ := range events.Types() {
+			if topic, _ := events.TopicOf(typ); topic == k.Topic {
+				types = append(types, typ)
+			}
+		}
+		var got, gotTypes []string
+		for _, p := range s.topo.EventPoliciesFor(k.Name) {
+			got = append(got, p.Subjects()...)
+			gotTypes = append(gotTypes, p.Types...)
+		}
+		slices.Sort(want)
+		slices.Sort(got)
+		slices.Sort(gotTypes)
+		if !slices.Equal(got, want) || !slices.Equal(gotTypes, types) {
+			t.Errorf("sink %s admits %v for %v, the contract says %v for %v", k.Name, got, gotTypes, want, types)
+		}
 	}
 }

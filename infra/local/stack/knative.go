@@ -211,10 +211,12 @@ func (s *Stack) startSources(ctx context.Context) error {
 			return fmt.Errorf("KafkaSource %s sink: %w", src.Name, err)
 		}
 		dls := ""
+		var dlsToken func() string
 		if src.Delivery.DeadLetterSink != nil {
 			if dls, err = s.resolve(*src.Delivery.DeadLetterSink); err != nil {
 				return fmt.Errorf("KafkaSource %s deadLetterSink: %w", src.Name, err)
 			}
+			dlsToken = s.sourceToken(src, *src.Delivery.DeadLetterSink)
 		}
 		d, err := kafkasource.Start(ctx, kafkasource.Config{
 			Name: src.Name, Namespace: src.Namespace, Brokers: s.backing.KafkaBrokers,
@@ -223,6 +225,7 @@ func (s *Stack) startSources(ctx context.Context) error {
 			Delivery: kafkasource.Delivery{
 				Retry: src.Delivery.Retry, BackoffPolicy: src.Delivery.BackoffPolicy,
 				BackoffDelay: src.Delivery.BackoffDelay, Timeout: src.Delivery.Timeout, DeadLetterURL: dls,
+				DeadLetterToken: dlsToken,
 			},
 		})
 		if err != nil {

@@ -151,3 +151,14 @@ func (s *Stack) MintToken(subject, sink string) string {
 	}
 	return s.tokens.issuer.Mint(subject, sinkAudience(ref, ns), tokenTTL)
 }
+
+// sourceToken mints, per send, the KafkaSource's OIDC token for a KafkaSink
+// it delivers to (its dead-letter sink); nil for any other destination.
+func (s *Stack) sourceToken(src *topology.KafkaSource, d topology.Destination) func() string {
+	if s.tokens == nil || d.Ref == nil || d.Ref.Kind != "KafkaSink" {
+		return nil
+	}
+	subject := topology.OIDCSubject(topology.ObjectRef{APIVersion: topology.SourcesV1, Kind: "KafkaSource", Name: src.Name}, src.Namespace)
+	audience := sinkAudience(*d.Ref, src.Namespace)
+	return func() string { return s.tokens.issuer.Mint(subject, audience, tokenTTL) }
+}
