@@ -279,6 +279,29 @@ func walkingSkeleton(t *testing.T, w *world) {
 		}
 	})
 
+	t.Run("a producer's token does not make a false claim true: a notification dated 2099 about no post is refused and dead-lettered", func(t *testing.T) {
+		fanout := "system:serviceaccount:tidings:fanout-sink-oidc-sources.knative.dev-sinkbinding"
+		post := uuid.NewString()
+		e, err := events.New("/tidings/fanout", events.TypeNotificationCreated, post, annID, events.NotificationCreated{
+			RecipientID: annID, Kind: events.KindPostCreated, ActorID: uuid.NewString(), ActorName: "Mallory",
+			PostID: post, CauseSource: "/tidings/post", CauseID: uuid.NewString(), CreatedAt: time.Date(2099, 1, 1, 0, 0, 0, 0, time.UTC)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if code := w.postWith("Bearer "+w.MintToken(fanout, "notifications"), "notifications", e); code != 202 {
+			t.Fatalf("ingress: %d", code)
+		}
+		var l letter
+		eventually(t, 60*time.Second, "the dead letter", func() bool {
+			var ok bool
+			l, ok = dlqList(t, w.kafkaAt, "notify")[e.ID()]
+			return ok
+		})
+		if l.code != "400" || !strings.Contains(l.reason, "refused") {
+			t.Fatalf("dead letter %+v, want 400 refused", l)
+		}
+	})
+
 	t.Run("an event that breaks the schema is dead-lettered at once with the reason", func(t *testing.T) {
 		bad := cloudevents.NewEvent()
 		bad.SetID("bad-1")
