@@ -288,3 +288,24 @@ func TestAsyncAPIHasKafkaBindings(t *testing.T) {
 		}
 	}
 }
+
+// Every type has its own producing functions and none from outside; the
+// relay may resend every topic's events and nothing else may.
+func TestEachTypeNamesItsProducers(t *testing.T) {
+	want := map[string][]string{
+		events.TypeUserSignedUp: {"signup"}, events.TypeFriendRequested: {"friends"}, events.TypeFriendAccepted: {"friends"},
+		events.TypePostCreated: {"post"}, events.TypeNotificationCreated: {"fanout"},
+	}
+	for _, typ := range events.Types() {
+		s, _ := events.Lookup(typ)
+		if !slices.Equal(s.Producers, want[typ]) {
+			t.Errorf("%s: producers %v, want %v", typ, s.Producers, want[typ])
+		}
+	}
+	if got := events.TopicProducers(events.TopicFriends); !slices.Equal(got, []string{"friends", "relay"}) {
+		t.Errorf("friends topic producers %v", got)
+	}
+	if got := events.TopicProducers("tidings.dlq.welcome"); len(got) != 0 {
+		t.Errorf("a topic outside the contract: %v", got)
+	}
+}

@@ -47,18 +47,27 @@ type Spec struct {
 	Schema string // file name under schemas/
 	// KeyDoc says which user the partition key is, for the AsyncAPI reader.
 	KeyDoc string
+	// Producers are the Tidings functions (Knative Service names) that may
+	// send the type to its KafkaSink. Outside producers may send no type
+	// today.
+	Producers []string
 }
+
+// Relay is the function that resends what producers left in their outboxes.
+// Each outbox row was written by one of a type's Producers in its own
+// transaction, so the relay may send every type, and only that.
+const Relay = "relay"
 
 // SchemaURI is the $id of the type's JSON Schema, which every event of the
 // type carries as its dataschema attribute.
 func (s Spec) SchemaURI() string { return SchemaBase + s.Schema }
 
 var specs = map[string]Spec{
-	TypeUserSignedUp:        {TypeUserSignedUp, TopicUsers, "user.signedup.v1.json", "the new user's id"},
-	TypeFriendRequested:     {TypeFriendRequested, TopicFriends, "friend.requested.v1.json", "the recipient's id"},
-	TypeFriendAccepted:      {TypeFriendAccepted, TopicFriends, "friend.accepted.v1.json", "the recipient's id (the original requester)"},
-	TypePostCreated:         {TypePostCreated, TopicPosts, "post.created.v1.json", "the author's id"},
-	TypeNotificationCreated: {TypeNotificationCreated, TopicNotifications, "notification.created.v1.json", "the recipient's id"},
+	TypeUserSignedUp:        {TypeUserSignedUp, TopicUsers, "user.signedup.v1.json", "the new user's id", []string{"signup"}},
+	TypeFriendRequested:     {TypeFriendRequested, TopicFriends, "friend.requested.v1.json", "the recipient's id", []string{"friends"}},
+	TypeFriendAccepted:      {TypeFriendAccepted, TopicFriends, "friend.accepted.v1.json", "the recipient's id (the original requester)", []string{"friends"}},
+	TypePostCreated:         {TypePostCreated, TopicPosts, "post.created.v1.json", "the author's id", []string{"post"}},
+	TypeNotificationCreated: {TypeNotificationCreated, TopicNotifications, "notification.created.v1.json", "the recipient's id", []string{"fanout"}},
 }
 
 // Lookup returns the spec of a known event type.
@@ -72,6 +81,29 @@ func Types() []string {
 	out := make([]string, 0, len(specs))
 	for t := range specs {
 		out = append(out, t)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// TopicProducers lists, sorted, the functions that may send to topic's
+// KafkaSink: the producers of every type on it, and the relay (none for a
+// topic outside the contract). This is what
+// the sink's EventPolicy (knative/eventpolicies.yaml) must allow, and all it
+// may allow.
+func TopicProducers(topic string) []string {
+	seen := map[string]bool{}
+	for _, s := range specs {
+		if s.Topic == topic {
+			seen[Relay] = true
+			for _, p := range s.Producers {
+				seen[p] = true
+			}
+		}
+	}
+	out := make([]string, 0, len(seen))
+	for p := range seen {
+		out = append(out, p)
 	}
 	sort.Strings(out)
 	return out

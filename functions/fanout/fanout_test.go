@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -15,14 +16,20 @@ import (
 	"github.com/tidings-dev/tidings/functions/internal/apptest"
 )
 
-// author makes a user with n friends and returns the author's id and the
-// friends' ids.
+// postID is the post each test's author wrote.
+const postID = "a2b5b3c4-1d2e-4f00-9a00-000000000001"
+
+// author makes a user with n friends and a post (postID), and returns the
+// author's id and the friends' ids.
 func author(t *testing.T, pool *pgxpool.Pool, n int) (string, map[string]bool) {
 	t.Helper()
 	ctx := context.Background()
 	var id string
 	if err := pool.QueryRow(ctx, `INSERT INTO users (email, name, password_hash) VALUES ($1, 'Ann', 'x') RETURNING id::text`,
 		time.Now().Format("150405.000000")+"@ann.example").Scan(&id); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pool.Exec(ctx, `INSERT INTO posts (id, author_id, text) VALUES ($1, $2, 'hello')`, postID, id); err != nil {
 		t.Fatal(err)
 	}
 	rows, err := pool.Query(ctx, `
@@ -51,8 +58,8 @@ func author(t *testing.T, pool *pgxpool.Pool, n int) (string, map[string]bool) {
 
 func postCreated(t *testing.T, authorID string) cloudevents.Event {
 	t.Helper()
-	e, err := events.New("/tidings/post", events.TypePostCreated, "a2b5b3c4-1d2e-4f00-9a00-000000000001", authorID, events.PostCreated{
-		PostID: "a2b5b3c4-1d2e-4f00-9a00-000000000001", AuthorID: authorID, AuthorName: "Ann", CreatedAt: time.Now().UTC(),
+	e, err := events.New("/tidings/post", events.TypePostCreated, postID, authorID, events.PostCreated{
+		PostID: postID, AuthorID: authorID, AuthorName: "Ann", CreatedAt: time.Now().UTC(),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -98,7 +105,7 @@ func TestThousandsOfFriendsEachGetOneNotification(t *testing.T) {
 			t.Fatalf("partition key %q, want the recipient %q", key, nc.RecipientID)
 		}
 		if nc.CauseSource != post.Source() || nc.CauseID != post.ID() || nc.Kind != events.KindPostCreated ||
-			nc.ActorID != ann || nc.ActorName != "Ann" || nc.PostID != "a2b5b3c4-1d2e-4f00-9a00-000000000001" {
+			nc.ActorID != ann || nc.ActorName != "Ann" || nc.PostID != postID {
 			t.Fatalf("payload %+v", nc)
 		}
 	}
@@ -168,8 +175,8 @@ func TestSinkDownLeavesEventsForTheRelay(t *testing.T) {
 
 func TestBadPostEventsAreRejectedAndWriteNothing(t *testing.T) {
 	a, sink, h := setup(t)
-	notUUID := apptest.Unchecked(t, "/tidings/post", events.TypePostCreated, "a2b5b3c4-1d2e-4f00-9a00-000000000001", "not-a-uuid", events.PostCreated{
-		PostID: "a2b5b3c4-1d2e-4f00-9a00-000000000001", AuthorID: "not-a-uuid", AuthorName: "Ann", CreatedAt: time.Now().UTC(),
+	notUUID := apptest.Unchecked(t, "/tidings/post", events.TypePostCreated, postID, "not-a-uuid", events.PostCreated{
+		PostID: postID, AuthorID: "not-a-uuid", AuthorName: "Ann", CreatedAt: time.Now().UTC(),
 	})
 	u := uuid.NewString()
 	other, err := events.New("/tidings/signup", events.TypeUserSignedUp, u, u, events.UserSignedUp{UserID: u, Email: "u1@example.com", Name: "U", SignedUpAt: time.Now()})
@@ -198,5 +205,47 @@ func TestDatabaseDownIsRetryable(t *testing.T) {
 	}
 	if len(sink.Events()) != 0 {
 		t.Fatal("events sent without a commit")
+	}
+}
+
+// A post.created is a claim: fanout announces only a post that exists under
+// the author it names, with the author's real name and the post's time.
+func TestForgedPostsNotifyNoOne(t *testing.T) {
+	a, sink, h := setup(t)
+	ann, _ := author(t, a.Pool, 3)
+	stranger := uuid.NewString()
+	forged := func(post, by string) cloudevents.Event {
+		e, err := events.New("/outside", events.TypePostCreated, post, by, events.PostCreated{
+			PostID: post, AuthorID: by, AuthorName: "Mallory", CreatedAt: time.Date(2099, 1, 1, 0, 0, 0, 0, time.UTC)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return e
+	}
+	for name, e := range map[string]cloudevents.Event{
+		"a post that does not exist":  forged(uuid.NewString(), ann),
+		"a post under another author": forged(postID, stranger),
+	} {
+		if rec := apptest.Deliver(t, h, e); rec.Code != http.StatusBadRequest || !strings.Contains(rec.Body.String(), "refused") {
+			t.Errorf("%s: %d %s, want 400 with the reason", name, rec.Code, rec.Body)
+		}
+	}
+	a.Outbox.Wait()
+	if len(sink.Events()) != 0 || apptest.Count(t, a.Pool, `SELECT count(*) FROM outbox`) != 0 {
+		t.Fatal("a forged post was announced")
+	}
+	// The real post, claimed with a false name and time, is announced as it is.
+	if rec := apptest.Deliver(t, h, forged(postID, ann)); rec.Code != http.StatusOK {
+		t.Fatalf("real post: %d %s", rec.Code, rec.Body)
+	}
+	a.Outbox.Wait()
+	for _, e := range sink.Events() {
+		n, err := events.Decode[events.NotificationCreated](e)
+		if err != nil || n.ActorName != "Ann" || n.CreatedAt.After(time.Now()) {
+			t.Fatalf("announced %+v (%v), want Ann's name and the post's time", n, err)
+		}
+	}
+	if len(sink.Events()) != 3 {
+		t.Fatalf("%d notifications, want 3", len(sink.Events()))
 	}
 }

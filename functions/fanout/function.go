@@ -2,11 +2,12 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
+	"time"
 
 	"github.com/cloudevents/sdk-go/v2/event"
-	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
 	"github.com/tidings-dev/tidings/events"
@@ -46,8 +47,17 @@ func fanOut(ctx context.Context, tx *outbox.Tx, e event.Event) error {
 	if err != nil {
 		return err
 	}
-	if _, err := uuid.Parse(p.AuthorID); err != nil {
-		return consume.Permanent(fmt.Errorf("authorId %q is not a user id", p.AuthorID))
+	// The event is a claim: announce only a post that exists under the
+	// author it names, with the author's current name and the post's time.
+	var authorName string
+	var createdAt time.Time
+	err = tx.QueryRow(ctx, `SELECT u.name, p.created_at FROM posts p JOIN users u ON u.id = p.author_id WHERE p.id = $1 AND p.author_id = $2`,
+		p.PostID, p.AuthorID).Scan(&authorName, &createdAt)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return consume.Permanent(fmt.Errorf("refused: no post %s by %s", p.PostID, p.AuthorID))
+	case err != nil:
+		return fmt.Errorf("post %s: %w", p.PostID, err)
 	}
 	rows, err := tx.Query(ctx, `SELECT friend_id::text FROM friendships WHERE user_id = $1`, p.AuthorID)
 	if err != nil {
@@ -63,11 +73,11 @@ func fanOut(ctx context.Context, tx *outbox.Tx, e event.Event) error {
 			RecipientID: friend,
 			Kind:        events.KindPostCreated,
 			ActorID:     p.AuthorID,
-			ActorName:   p.AuthorName,
+			ActorName:   authorName,
 			PostID:      p.PostID,
 			CauseSource: e.Source(),
 			CauseID:     e.ID(),
-			CreatedAt:   p.CreatedAt,
+			CreatedAt:   createdAt.UTC(),
 		})
 		if err != nil {
 			return fmt.Errorf("notification for %s: %w", friend, err)

@@ -10,9 +10,7 @@ import (
 	"time"
 
 	"github.com/cloudevents/sdk-go/v2/event"
-	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/tidings-dev/tidings/events"
@@ -76,71 +74,71 @@ func (f *Function) publish(ctx context.Context, recipient string, it notificatio
 	}
 }
 
-// store turns the event into a notification row. Redeliveries of the same
-// event stop at consume's dedup; a different event with the same cause
-// (a replay, a resend by another path) stops at the unique key.
+// store turns the event into a notification row, once its claims are
+// verified against the database. Redeliveries of the same event stop at
+// consume's dedup; a different event with the same cause (a replay, a resend
+// by another path) stops at the unique key.
 func store(ctx context.Context, tx *outbox.Tx, e event.Event, stored func(recipient string, it notification.Item)) error {
-	n, err := fromEvent(e)
+	c, err := fromEvent(e)
 	if err != nil {
 		return err
 	}
-	for field, id := range map[string]string{"recipient": n.RecipientID, "actor": n.ActorID} {
-		if _, err := uuid.Parse(id); err != nil {
-			return consume.Permanent(fmt.Errorf("%s %q is not a user id", field, id))
-		}
+	facts, err := verify(ctx, tx, c)
+	if err != nil {
+		return err
 	}
 	var postID *string
-	if n.PostID != "" {
-		if _, err := uuid.Parse(n.PostID); err != nil {
-			return consume.Permanent(fmt.Errorf("postId %q is not a post id", n.PostID))
-		}
-		postID = &n.PostID
+	if c.PostID != "" {
+		postID = &c.PostID
 	}
 	it, err := notification.Scan(tx.QueryRow(ctx, `
 		INSERT INTO notifications (recipient_id, kind, actor_id, actor_name, post_id, cause_source, cause_id, created_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
 		ON CONFLICT (recipient_id, kind, cause_source, cause_id) DO NOTHING
 		RETURNING `+notification.Columns(""),
-		n.RecipientID, n.Kind, n.ActorID, n.ActorName, postID, n.CauseSource, n.CauseID, n.CreatedAt))
-	var pgErr *pgconn.PgError
+		c.RecipientID, c.Kind, c.ActorID, facts.ActorName, postID, c.CauseSource, c.CauseID, facts.At))
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
 		return nil // stored before: nothing new to tell anyone
-	case errors.As(err, &pgErr) && pgErr.Code == "23503":
-		// The recipient does not exist (or was deleted): retrying cannot
-		// help, so the event goes to the dead-letter topic with the reason.
-		return consume.Permanent(fmt.Errorf("recipient %s is not a user", n.RecipientID))
 	case err != nil:
 		return fmt.Errorf("store notification: %w", err)
 	}
-	stored(n.RecipientID, it)
+	stored(c.RecipientID, it)
 	return nil
 }
 
-// fromEvent maps each consumed event to the notification it causes. A friend
-// event is its own cause; a fan-out event names the post event that caused it.
-func fromEvent(e event.Event) (events.NotificationCreated, error) {
+// fromEvent maps each consumed event to the notification it claims. A friend
+// event is its own cause; a fan-out event names the post event that caused
+// it and only ever announces a post.
+func fromEvent(e event.Event) (claim, error) {
 	switch e.Type() {
 	case events.TypeFriendRequested:
 		p, err := events.Decode[events.FriendRequested](e)
 		if err != nil {
-			return events.NotificationCreated{}, err
+			return claim{}, err
 		}
-		return events.NotificationCreated{
-			RecipientID: p.ToUserID, Kind: events.KindFriendRequested, ActorID: p.FromUserID, ActorName: p.FromName,
-			CauseSource: e.Source(), CauseID: e.ID(), CreatedAt: p.RequestedAt,
-		}, nil
+		return claim{events.NotificationCreated{
+			RecipientID: p.ToUserID, Kind: events.KindFriendRequested, ActorID: p.FromUserID,
+			CauseSource: e.Source(), CauseID: e.ID(),
+		}, p.RequestID}, nil
 	case events.TypeFriendAccepted:
 		p, err := events.Decode[events.FriendAccepted](e)
 		if err != nil {
-			return events.NotificationCreated{}, err
+			return claim{}, err
 		}
-		return events.NotificationCreated{
-			RecipientID: p.RequesterID, Kind: events.KindFriendAccepted, ActorID: p.AccepterID, ActorName: p.AccepterName,
-			CauseSource: e.Source(), CauseID: e.ID(), CreatedAt: p.AcceptedAt,
-		}, nil
+		return claim{events.NotificationCreated{
+			RecipientID: p.RequesterID, Kind: events.KindFriendAccepted, ActorID: p.AccepterID,
+			CauseSource: e.Source(), CauseID: e.ID(),
+		}, p.RequestID}, nil
 	case events.TypeNotificationCreated:
-		return events.Decode[events.NotificationCreated](e)
+		n, err := events.Decode[events.NotificationCreated](e)
+		if err != nil {
+			return claim{}, err
+		}
+		if n.Kind != events.KindPostCreated || n.PostID == "" {
+			return claim{}, consume.Permanent(fmt.Errorf("%s announces posts only (kind post.created with a postId), not %q", e.Type(), n.Kind))
+		}
+		return claim{NotificationCreated: n}, nil
 	}
-	return events.NotificationCreated{}, consume.Permanent(fmt.Errorf("notify does not consume %s", e.Type()))
+	return claim{}, consume.Permanent(fmt.Errorf("notify does not consume %s", e.Type()))
 }

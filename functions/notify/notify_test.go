@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -39,7 +40,23 @@ func setup(t *testing.T) fixture {
 			t.Fatal(err)
 		}
 	}
+	f.facts(t)
 	return f
+}
+
+// facts makes true what the fixture's events claim: Ann's friend request to
+// Bob (accepted, so they are friends) and Ann's post.
+func (f fixture) facts(t *testing.T) {
+	t.Helper()
+	for q, args := range map[string][]any{
+		`INSERT INTO friend_requests (id, from_user, to_user, status) VALUES ($1, $2, $3, 'accepted')`: {requestID, f.ann, f.bob},
+		`INSERT INTO friendships (user_id, friend_id) VALUES ($1, $2), ($2, $1)`:                       {f.ann, f.bob},
+		`INSERT INTO posts (id, author_id, text) VALUES ($1, $2, 'hello')`:                             {postID, f.ann},
+	} {
+		if _, err := f.a.Pool.Exec(context.Background(), q, args...); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
 }
 
 // listen subscribes to user's live channel and returns its messages.
@@ -86,8 +103,12 @@ func mustEvent(t *testing.T, typ, subject, key string, payload any) cloudevents.
 	return e
 }
 
-// requestID is the friend request the fixture's friend events are about.
-const requestID = "0c9a3b1e-0000-4000-8000-0000000000a1"
+// requestID and postID are the friend request and the post the fixture's
+// events are about.
+const (
+	requestID = "0c9a3b1e-0000-4000-8000-0000000000a1"
+	postID    = "0c9a3b1e-0000-4000-8000-000000000001"
+)
 
 func (f fixture) requested(t *testing.T) cloudevents.Event {
 	return mustEvent(t, events.TypeFriendRequested, requestID, f.bob, events.FriendRequested{
@@ -102,7 +123,7 @@ func (f fixture) accepted(t *testing.T) cloudevents.Event {
 func (f fixture) posted(t *testing.T, causeID string) cloudevents.Event {
 	return mustEvent(t, events.TypeNotificationCreated, "p1", f.bob, events.NotificationCreated{
 		RecipientID: f.bob, Kind: events.KindPostCreated, ActorID: f.ann, ActorName: "Ann",
-		PostID: "0c9a3b1e-0000-4000-8000-000000000001", CauseSource: "/tidings/post", CauseID: causeID, CreatedAt: time.Now().UTC()})
+		PostID: postID, CauseSource: "/tidings/post", CauseID: causeID, CreatedAt: time.Now().UTC()})
 }
 
 func TestEachEventIsStoredAndPublishedLive(t *testing.T) {
@@ -216,6 +237,7 @@ func TestNotifyStartsAndIsReadyWithoutRedis(t *testing.T) {
 	f := fixture{a: a, h: fn}
 	f.ann = apptest.NewUser(t, a, "Ann", "ann@example.com").ID
 	f.bob = apptest.NewUser(t, a, "Bob", "bob@example.com").ID
+	f.facts(t)
 	if rec := apptest.Deliver(t, f.h, f.requested(t)); rec.Code != http.StatusOK {
 		t.Fatalf("status %d with Redis down, want 200", rec.Code)
 	}
@@ -262,4 +284,69 @@ func TestBadEventsAreRejectedAndStoreNothing(t *testing.T) {
 		t.Fatalf("rejected events left %d rows", n)
 	}
 	quiet(t, live)
+}
+
+// Events are claims: notify stores only what the database confirms, with
+// the database's names and times.
+func TestForgedEventsAreRefusedAndStoreNothing(t *testing.T) {
+	f := setup(t)
+	cid := apptest.NewUser(t, f.a, "Cid", "cid@example.com").ID
+	bobLive, cidLive := listen(t, f.a.Redis, f.bob), listen(t, f.a.Redis, cid)
+	future := time.Date(2099, 1, 1, 0, 0, 0, 0, time.UTC)
+	postTo := func(recipient, post, actor string) cloudevents.Event {
+		return mustEvent(t, events.TypeNotificationCreated, post, recipient, events.NotificationCreated{
+			RecipientID: recipient, Kind: events.KindPostCreated, ActorID: actor, ActorName: "Ann",
+			PostID: post, CauseSource: "/outside", CauseID: uuid.NewString(), CreatedAt: future})
+	}
+	accepted := func(req, requester, accepter string) cloudevents.Event {
+		return mustEvent(t, events.TypeFriendAccepted, req, requester, events.FriendAccepted{
+			RequestID: req, RequesterID: requester, AccepterID: accepter, AccepterName: "X", AcceptedAt: time.Now().UTC()})
+	}
+	pending := uuid.NewString()
+	if _, err := f.a.Pool.Exec(context.Background(), `INSERT INTO friend_requests (id, from_user, to_user, status) VALUES ($1, $2, $3, 'pending')`, pending, cid, f.ann); err != nil {
+		t.Fatal(err)
+	}
+	friendKind := postTo(f.bob, postID, f.ann)
+	_ = friendKind.SetData(cloudevents.ApplicationJSON, events.NotificationCreated{RecipientID: f.bob, Kind: events.KindFriendAccepted,
+		ActorID: f.ann, ActorName: "Ann", CauseSource: "/outside", CauseID: "x", CreatedAt: future})
+	for name, e := range map[string]cloudevents.Event{
+		"a post notification, dated 2099, to a stranger": postTo(cid, postID, f.ann),
+		"a post that does not exist":                     postTo(f.bob, uuid.NewString(), f.ann),
+		"a post under another author":                    postTo(f.bob, postID, cid),
+		"friend.accepted for no friendship":              accepted(uuid.NewString(), cid, f.bob),
+		"friend.accepted for a request still pending":    accepted(pending, cid, f.ann),
+		"friend.accepted with the parties swapped":       accepted(requestID, f.bob, f.ann),
+		"friend.requested for no request": mustEvent(t, events.TypeFriendRequested, "r", cid, events.FriendRequested{
+			RequestID: uuid.NewString(), FromUserID: f.bob, FromName: "Bob", ToUserID: cid, RequestedAt: time.Now().UTC()}),
+		"a friend notification as notification.created": friendKind,
+	} {
+		rec := apptest.Deliver(t, f.h, e)
+		if rec.Code != http.StatusBadRequest || !strings.Contains(rec.Body.String(), "detail") {
+			t.Errorf("%s: %d %s, want 400 with the reason", name, rec.Code, rec.Body)
+		}
+	}
+	if n := apptest.Count(t, f.a.Pool, `SELECT count(*) FROM notifications`) + apptest.Count(t, f.a.Pool, `SELECT count(*) FROM processed_events`); n != 0 {
+		t.Fatalf("forged events left %d rows", n)
+	}
+	quiet(t, bobLive)
+	quiet(t, cidLive)
+}
+
+func TestAClaimedTimeAndNameGiveWayToTheDatabase(t *testing.T) {
+	f := setup(t)
+	live := listen(t, f.a.Redis, f.bob)
+	e := mustEvent(t, events.TypeNotificationCreated, postID, f.bob, events.NotificationCreated{
+		RecipientID: f.bob, Kind: events.KindPostCreated, ActorID: f.ann, ActorName: "Mallory",
+		PostID: postID, CauseSource: "/tidings/post", CauseID: uuid.NewString(), CreatedAt: time.Date(2099, 1, 1, 0, 0, 0, 0, time.UTC)})
+	if rec := apptest.Deliver(t, f.h, e); rec.Code != http.StatusOK {
+		t.Fatalf("%d %s", rec.Code, rec.Body)
+	}
+	it := next(t, live)
+	var posted time.Time
+	if err := f.a.Pool.QueryRow(context.Background(), `SELECT created_at FROM posts WHERE id = $1`, postID).Scan(&posted); err != nil {
+		t.Fatal(err)
+	}
+	if !it.CreatedAt.Equal(posted.UTC()) || it.CreatedAt.After(time.Now()) || it.Actor.Name != "Ann" || it.Text != "Ann posted" {
+		t.Fatalf("stored %+v, want the post's time %v and the author's name", it, posted)
+	}
 }

@@ -61,8 +61,10 @@ func setup(t *testing.T, smtpAddr string) (*app.App, http.Handler) {
 	return a, f
 }
 
-func signedUp(t *testing.T, email, name string) cloudevents.Event {
-	id := uuid.NewString()
+// signedUp makes the user in a's database and returns the event signup
+// emits for them.
+func signedUp(t *testing.T, a *app.App, email, name string) cloudevents.Event {
+	id := apptest.NewUser(t, a, name, email).ID
 	e, err := events.New("/tidings/signup", events.TypeUserSignedUp, id, id,
 		events.UserSignedUp{UserID: id, Email: email, Name: name, SignedUpAt: time.Now().UTC()})
 	if err != nil {
@@ -73,9 +75,9 @@ func signedUp(t *testing.T, email, name string) cloudevents.Event {
 
 func TestWelcomeEmailIsSentExactlyOnce(t *testing.T) {
 	mail := testenv.Mail(t)
-	_, h := setup(t, mail.SMTPAddr())
+	a, h := setup(t, mail.SMTPAddr())
 	box := mailbox{mail.HTTPURL()}
-	e := signedUp(t, "dana@example.com", "Dana")
+	e := signedUp(t, a, "dana@example.com", "Dana")
 	for i := 0; i < 3; i++ { // the first delivery and two redeliveries
 		if rec := apptest.Deliver(t, h, e); rec.Code != 200 {
 			t.Fatalf("delivery %d: %d %s", i+1, rec.Code, rec.Body)
@@ -95,7 +97,7 @@ func TestSMTPDownIsRetryableAndRecordsNothing(t *testing.T) {
 	closed := ln.Addr().String()
 	ln.Close()
 	a, h := setup(t, closed)
-	rec := apptest.Deliver(t, h, signedUp(t, "eve@example.com", "Eve"))
+	rec := apptest.Deliver(t, h, signedUp(t, a, "eve@example.com", "Eve"))
 	if rec.Code != http.StatusInternalServerError {
 		t.Fatalf("status %d, want 500 so the KafkaSource retries", rec.Code)
 	}
@@ -104,8 +106,8 @@ func TestSMTPDownIsRetryableAndRecordsNothing(t *testing.T) {
 	}
 	// SMTP is back: the retry sends the mail.
 	mail := testenv.Mail(t)
-	_, h2 := setup(t, mail.SMTPAddr())
-	if rec := apptest.Deliver(t, h2, signedUp(t, "eve@example.com", "Eve")); rec.Code != 200 {
+	a2, h2 := setup(t, mail.SMTPAddr())
+	if rec := apptest.Deliver(t, h2, signedUp(t, a2, "eve@example.com", "Eve")); rec.Code != 200 {
 		t.Fatalf("retry: %d", rec.Code)
 	}
 	if got := (mailbox{mail.HTTPURL()}).to(t, "eve@example.com"); len(got) != 1 {
@@ -116,7 +118,7 @@ func TestSMTPDownIsRetryableAndRecordsNothing(t *testing.T) {
 func TestBadEventsAreRejectedAsNotRetryable(t *testing.T) {
 	mail := testenv.Mail(t)
 	a, h := setup(t, mail.SMTPAddr())
-	good := signedUp(t, "fay@example.com", "Fay")
+	good := signedUp(t, a, "fay@example.com", "Fay")
 
 	noKey := good.Clone()
 	noKey.SetExtension("partitionkey", nil)
@@ -158,5 +160,42 @@ func TestMailHeadersCannotBeInjected(t *testing.T) {
 	m := &mailer{addr: "127.0.0.1:1", from: "hello@tidings.dev", timeout: time.Second}
 	if err := m.send(context.Background(), message{To: "a@b.co\r\nBcc: x@y.z"}); err == nil {
 		t.Fatal("a recipient with a line break was accepted")
+	}
+}
+
+// A user.signedup is a claim: the mail goes to the user Postgres knows, at
+// their current address and under their current name, once.
+func TestForgedSignupsMailOnlyTheRealUserOnce(t *testing.T) {
+	mail := testenv.Mail(t)
+	a, h := setup(t, mail.SMTPAddr())
+	box := mailbox{mail.HTTPURL()}
+	gil := apptest.NewUser(t, a, "Gil", "gil@example.com").ID
+	forged := func(id, email, name string) cloudevents.Event {
+		e, err := events.New("/outside", events.TypeUserSignedUp, id, id,
+			events.UserSignedUp{UserID: id, Email: email, Name: name, SignedUpAt: time.Now().UTC()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return e
+	}
+	unknown := apptest.Deliver(t, h, forged(uuid.NewString(), "victim@example.com", "Buy pills at evil.example"))
+	if unknown.Code != http.StatusBadRequest || !strings.Contains(unknown.Body.String(), "no user") {
+		t.Fatalf("unknown user: %d %s, want 400 with the reason", unknown.Code, unknown.Body)
+	}
+	if rec := apptest.Deliver(t, h, forged(gil, "victim@example.com", "Buy pills at evil.example")); rec.Code != 200 {
+		t.Fatalf("real user, false claims: %d %s", rec.Code, rec.Body)
+	}
+	if got := box.to(t, "victim@example.com"); len(got) != 0 {
+		t.Fatalf("mail went to the claimed address: %q", got)
+	}
+	if got := box.to(t, "gil@example.com"); len(got) != 1 || got[0] != "Welcome to Tidings, Gil" {
+		t.Fatalf("mails to gil: %q, want one under his own name", got)
+	}
+	// Another event for a user already welcomed mails nobody.
+	if rec := apptest.Deliver(t, h, forged(gil, "gil@example.com", "Gil")); rec.Code != 200 {
+		t.Fatalf("second signup event: %d %s", rec.Code, rec.Body)
+	}
+	if got := box.to(t, "gil@example.com"); len(got) != 1 {
+		t.Fatalf("gil welcomed %d times", len(got))
 	}
 }

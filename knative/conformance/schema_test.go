@@ -12,7 +12,8 @@ package conformance
 //     k8s.io/apiextensions-apiserver: defaulting, unknown fields (pruning),
 //     the OpenAPI schema, list-type invariants and the x-kubernetes-validations
 //     CEL rules, in the order of pkg/registry/customresource/strategy.go;
-//   - a core kind (Namespace, ConfigMap, Service, StatefulSet, Deployment, Job)
+//   - a core kind (Namespace, ConfigMap, Service, ServiceAccount, NetworkPolicy,
+//     StatefulSet, Deployment, Job)
 //     decoded strictly into its k8s.io/api type (unknown and mistyped fields);
 //   - KafkaSink, KafkaSource (eventing-kafka-broker, which the module proxy does
 //     not serve) and the Strimzi kinds are knative/topology's job: it checks them
@@ -34,6 +35,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apiextensions-apiserver/pkg/apis/apiextensions"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	structuralschema "k8s.io/apiextensions-apiserver/pkg/apiserver/schema"
@@ -68,12 +70,14 @@ var crdSources = []struct{ module, glob string }{
 
 // coreKinds are checked by a strict decode into their Go types.
 var coreKinds = map[string]func() any{
-	"v1/Namespace":        func() any { return &corev1.Namespace{} },
-	"v1/ConfigMap":        func() any { return &corev1.ConfigMap{} },
-	"v1/Service":          func() any { return &corev1.Service{} },
-	"apps/v1/StatefulSet": func() any { return &appsv1.StatefulSet{} },
-	"apps/v1/Deployment":  func() any { return &appsv1.Deployment{} },
-	"batch/v1/Job":        func() any { return &batchv1.Job{} },
+	"v1/Namespace":                       func() any { return &corev1.Namespace{} },
+	"v1/ConfigMap":                       func() any { return &corev1.ConfigMap{} },
+	"v1/Service":                         func() any { return &corev1.Service{} },
+	"apps/v1/StatefulSet":                func() any { return &appsv1.StatefulSet{} },
+	"apps/v1/Deployment":                 func() any { return &appsv1.Deployment{} },
+	"batch/v1/Job":                       func() any { return &batchv1.Job{} },
+	"v1/ServiceAccount":                  func() any { return &corev1.ServiceAccount{} },
+	"networking.k8s.io/v1/NetworkPolicy": func() any { return &networkingv1.NetworkPolicy{} },
 }
 
 // ourRules are the kinds knative/topology checks instead.

@@ -106,7 +106,7 @@ func TestBrokenManifests(t *testing.T) {
 	}{
 		// Strict decoding (Load).
 		{"typo in a delivery field",
-			[]edit{{"sources.yaml", welcomeSrc, "    retry: 5", "    retyr: 5"}},
+			[]edit{{"sources.yaml", welcomeSrc, "    retry: 6", "    retyr: 6"}},
 			[]want{{"sources.yaml", "KafkaSource", "welcome", "spec.delivery.retyr", "unknown field"}}},
 		{"wrong case in a field name",
 			[]edit{{"sources.yaml", welcomeSrc, "backoffDelay: PT0.5S", "BackoffDelay: PT0.5S"}},
@@ -127,7 +127,7 @@ func TestBrokenManifests(t *testing.T) {
 			[]edit{{"pings.yaml", "", "  schedule:", "  schedul:"}},
 			[]want{{"pings.yaml", "PingSource", "outbox-relay", "spec.schedul", "unknown field"}}},
 		{"wrong value type",
-			[]edit{{"sources.yaml", welcomeSrc, "retry: 5", "retry: six"}},
+			[]edit{{"sources.yaml", welcomeSrc, "retry: 6", "retry: six"}},
 			[]want{{"sources.yaml", "KafkaSource", "welcome", "spec.delivery.retry", "wrong type"}}},
 		{"unknown kind",
 			[]edit{{"pings.yaml", "", "apiVersion: sources.knative.dev/v1\nkind: PingSource", "apiVersion: v1\nkind: ConfigMap"}},
@@ -164,7 +164,7 @@ func TestBrokenManifests(t *testing.T) {
 			[]edit{{"sources.yaml", notifySrc, "timeout: PT10S", "timeout: 10s"}},
 			[]want{{"sources.yaml", "KafkaSource", "notify", "spec.delivery.timeout", "not an ISO-8601 duration"}}},
 		{"negative retry",
-			[]edit{{"sources.yaml", welcomeSrc, "retry: 5", "retry: -1"}},
+			[]edit{{"sources.yaml", welcomeSrc, "retry: 6", "retry: -1"}},
 			[]want{{"sources.yaml", "KafkaSource", "welcome", "spec.delivery.retry", "must be >= 0"}}},
 		{"delivery timeout longer than the Service's",
 			[]edit{{"sources.yaml", notifySrc, "timeout: PT10S", "timeout: PT45S"}},
@@ -297,7 +297,7 @@ func TestLoadReportsAllDecodeProblems(t *testing.T) {
 func TestLoadRejectsBadInput(t *testing.T) {
 	t.Run("duplicate key", func(t *testing.T) {
 		dir := copyShipped(t)
-		applyEdit(t, dir, edit{"sources.yaml", "", "    retry: 5\n", "    retry: 5\n    retry: 7\n"})
+		applyEdit(t, dir, edit{"sources.yaml", "", "    retry: 6\n", "    retry: 6\n    retry: 7\n"})
 		_, err := Load(dir)
 		// The parser's line number is the line in the file, not in the document.
 		data, _ := os.ReadFile(filepath.Join(dir, "sources.yaml"))

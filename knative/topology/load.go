@@ -101,9 +101,15 @@ func (t *Topology) add(doc document) error {
 			return err
 		}
 		t.KafkaTopics = append(t.KafkaTopics, newKafkaTopic(&raw, o))
+	case kindKey{EventingV1Alpha1, "EventPolicy"}:
+		var raw rawEventPolicy
+		if err := decodeStrict(doc, j, o, &raw); err != nil {
+			return err
+		}
+		t.EventPolicies = append(t.EventPolicies, newEventPolicy(&raw, o))
 	default:
 		o.kind = ""
-		return o.errorf("kind", "unknown kind %q with apiVersion %q (known: Service %s; KafkaSink %s; KafkaSource, SinkBinding, PingSource %s; KafkaTopic %s)",
+		return o.errorf("kind", "unknown kind %q with apiVersion %q (known: Service %s; KafkaSink, EventPolicy %s; KafkaSource, SinkBinding, PingSource %s; KafkaTopic %s)",
 			h.Kind, h.APIVersion, ServingV1, EventingV1Alpha1, SourcesV1, StrimziV1Beta2)
 	}
 	return nil
@@ -128,6 +134,7 @@ func newService(raw *rawService, o origin) *Service {
 		raw:                 raw,
 	}
 	spec := raw.Spec.Template.Spec
+	s.ServiceAccountName = spec.ServiceAccountName
 	if spec.ContainerConcurrency != nil {
 		s.ContainerConcurrency = int(*spec.ContainerConcurrency)
 	}
@@ -157,6 +164,7 @@ func newService(raw *rawService, o origin) *Service {
 	if len(spec.Containers) > 0 {
 		c := spec.Containers[0]
 		s.ContainerName = c.Name
+		s.Tokens = tokenFiles(spec.Volumes, c.VolumeMounts)
 		s.Image = c.Image
 		if len(c.Ports) > 0 && c.Ports[0].ContainerPort != 0 {
 			s.Port = int(c.Ports[0].ContainerPort)

@@ -56,18 +56,21 @@ type rawTemplateMeta struct {
 type rawRevisionSpec struct {
 	ContainerConcurrency *int64         `json:"containerConcurrency"`
 	TimeoutSeconds       *int64         `json:"timeoutSeconds"`
+	ServiceAccountName   string         `json:"serviceAccountName"`
+	Volumes              []rawVolume    `json:"volumes"`
 	Containers           []rawContainer `json:"containers"`
 }
 
 type rawContainer struct {
-	Name           string        `json:"name"`
-	Image          string        `json:"image"`
-	Env            []rawEnvVar   `json:"env"`
-	EnvFrom        []rawEnvFrom  `json:"envFrom"`
-	Ports          []rawPort     `json:"ports"`
-	ReadinessProbe *rawProbe     `json:"readinessProbe"`
-	LivenessProbe  *rawProbe     `json:"livenessProbe"`
-	Resources      *rawResources `json:"resources"`
+	Name           string           `json:"name"`
+	Image          string           `json:"image"`
+	Env            []rawEnvVar      `json:"env"`
+	EnvFrom        []rawEnvFrom     `json:"envFrom"`
+	Ports          []rawPort        `json:"ports"`
+	ReadinessProbe *rawProbe        `json:"readinessProbe"`
+	LivenessProbe  *rawProbe        `json:"livenessProbe"`
+	Resources      *rawResources    `json:"resources"`
+	VolumeMounts   []rawVolumeMount `json:"volumeMounts"`
 }
 
 type rawEnvVar struct {

@@ -160,7 +160,7 @@ func TestShippedTopologyMatchesBrief(t *testing.T) {
 		}
 	}
 	// The concrete delivery numbers of welcome, as commented in sources.yaml.
-	if d := topo.KafkaSource("welcome").Delivery; d.Retry != 5 || d.BackoffDelay != 500*time.Millisecond || d.Timeout != 30*time.Second {
+	if d := topo.KafkaSource("welcome").Delivery; d.Retry != 6 || d.BackoffDelay != 500*time.Millisecond || d.Timeout != 30*time.Second {
 		t.Errorf("welcome delivery = %+v", d)
 	}
 

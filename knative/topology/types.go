@@ -89,6 +89,8 @@ type Topology struct {
 	SinkBindings []*SinkBinding
 	PingSources  []*PingSource
 	KafkaTopics  []*KafkaTopic
+	// EventPolicies say who may send to the KafkaSinks (knative/eventpolicies.yaml).
+	EventPolicies []*EventPolicy
 }
 
 // ObjectRef points at another object (a sink, a dead-letter sink, a binding
@@ -169,6 +171,10 @@ type Service struct {
 	Readiness     ProbeTiming // readinessProbe's schedule; Period 0 = Knative's aggressive probing until ready
 	Liveness      ProbeTiming // livenessProbe's schedule
 	Resources     Resources
+	// ServiceAccountName is the pod's identity ("" = the namespace's default).
+	ServiceAccountName string
+	// Tokens are the ServiceAccount tokens projected into the container.
+	Tokens []TokenFile
 
 	MinScale             int           // 0 = may scale to zero
 	MaxScale             int           // 0 = unlimited

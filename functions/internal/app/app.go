@@ -76,10 +76,15 @@ type Settings struct {
 	// config.DefaultPublicURL); PublicOrigins lists more origins pages may
 	// come from, comma-separated.
 	PublicURL, PublicOrigins string
+	// Tokens locate the OIDC token(s) sends present to sinks:
+	// OIDC_TOKEN_FILE (default outbox.DefaultTokenFile, a SinkBinding's)
+	// and OIDC_TOKEN_DIR (one token per sink, the relay's).
+	Tokens outbox.Tokens
 }
 
-// SettingsFromEnv reads DATABASE_URL, REDIS_URL, K_SINK, PUBLIC_URL and
-// PUBLIC_ORIGINS, defaulting to the local stack.
+// SettingsFromEnv reads DATABASE_URL, REDIS_URL, K_SINK, PUBLIC_URL,
+// PUBLIC_ORIGINS, OIDC_TOKEN_FILE and OIDC_TOKEN_DIR, defaulting to the
+// local stack.
 func SettingsFromEnv() Settings {
 	return Settings{
 		DatabaseURL:   config.String("DATABASE_URL", config.DefaultDatabaseURL),
@@ -87,6 +92,7 @@ func SettingsFromEnv() Settings {
 		Sink:          os.Getenv("K_SINK"),
 		PublicURL:     config.String("PUBLIC_URL", config.DefaultPublicURL),
 		PublicOrigins: os.Getenv("PUBLIC_ORIGINS"),
+		Tokens:        outbox.Tokens{File: config.String("OIDC_TOKEN_FILE", outbox.DefaultTokenFile), Dir: os.Getenv("OIDC_TOKEN_DIR")},
 	}
 }
 
@@ -135,6 +141,7 @@ func New(ctx context.Context, name string, needs Needs, s Settings) (*App, error
 		a.Close()
 		return nil, err
 	}
+	a.Outbox.Tokens = s.Tokens
 	return a, nil
 }
 

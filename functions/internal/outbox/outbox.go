@@ -35,6 +35,8 @@ type Outbox struct {
 	log    *slog.Logger
 	// SendTimeout bounds one delivery to the sink.
 	SendTimeout time.Duration
+	// Tokens is where each send finds the OIDC token for its sink.
+	Tokens Tokens
 	// SendWorkers bounds how many events of one batch are sent at once.
 	// Each send runs two short statements (none during the HTTP call); the
 	// cap at half the pool keeps a big batch from crowding out requests.
@@ -323,10 +325,18 @@ func (o *Outbox) sendOne(ctx context.Context, id int64) (sent bool, err error) {
 	return true, nil
 }
 
-// deliver POSTs e in binary mode and wants a 2xx back.
+// deliver POSTs e in binary mode, with the sink's OIDC token if there is
+// one, and wants a 2xx back.
 func (o *Outbox) deliver(ctx context.Context, sink string, e event.Event) error {
 	ctx, cancel := context.WithTimeout(ctx, o.SendTimeout)
 	defer cancel()
+	token, err := o.Tokens.forSink(sink)
+	if err != nil {
+		return err
+	}
+	if token != "" {
+		ctx = cehttp.WithCustomHeader(ctx, http.Header{"Authorization": {"Bearer " + token}})
+	}
 	result := o.client.Send(cloudevents.ContextWithTarget(ctx, sink), e)
 	if cloudevents.IsACK(result) {
 		return nil

@@ -3,10 +3,14 @@ package stack
 import (
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
+	"github.com/tidings-dev/tidings/events"
+	"github.com/tidings-dev/tidings/infra/local/eventing/oidc"
 	"github.com/tidings-dev/tidings/knative/topology"
 )
 
@@ -95,5 +99,93 @@ func TestServiceAddressCarriesTheClusterLocalHost(t *testing.T) {
 	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodPost, "http://127.0.0.1:4242/", nil))
 	if host != "welcome.tidings.svc.cluster.local" {
 		t.Fatalf("Host %q, want welcome.tidings.svc.cluster.local", host)
+	}
+}
+
+// Each producer gets the token its SinkBinding would project, and the relay
+// one token per sink under the directory its OIDC_TOKEN_DIR names; the
+// tokens carry the subjects the EventPolicies admit.
+func TestServicesGetTheTokensAClusterWouldGive(t *testing.T) {
+	s := stackFor(t)
+	s.opts.DataDir = t.TempDir()
+	issuer, err := oidc.NewIssuer(issuerURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.tokens = &tokens{issuer: issuer, files: map[string][2]string{}}
+	read := func(path, aud string) oidc.Claims {
+		t.Helper()
+		raw, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := issuer.Verify(string(raw), aud)
+		if err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		return c
+	}
+	env, err := s.serviceEnv(s.topo.Service("signup"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := read(env["OIDC_TOKEN_FILE"], "eventing.knative.dev/kafkasink/tidings/users"); c.Subject != "system:serviceaccount:tidings:signup-sink-oidc-sources.knative.dev-sinkbinding" {
+		t.Errorf("signup's subject %q", c.Subject)
+	}
+	env, err = s.serviceEnv(s.topo.Service("relay"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range s.topo.KafkaSinks {
+		if len(events.TopicProducers(k.Topic)) == 0 {
+			continue // a dead-letter sink: only its KafkaSource writes there
+		}
+		if c := read(filepath.Join(env["OIDC_TOKEN_DIR"], filepath.FromSlash(k.IngressPath())), "eventing.knative.dev/kafkasink/tidings/"+k.Name); c.Subject != "system:serviceaccount:tidings:relay" {
+			t.Errorf("relay's subject for %s: %q", k.Name, c.Subject)
+		}
+	}
+	if env, _ := s.serviceEnv(s.topo.Service("session")); env["OIDC_TOKEN_FILE"] != "" || env["OIDC_TOKEN_DIR"] != "" {
+		t.Errorf("session, which sends no events, got tokens: %v", env)
+	}
+}
+
+// knative/eventpolicies.yaml says what the contract says: each event sink
+// admits its types' producers (through their SinkBindings) and the relay,
+// and only those types.
+func TestEventPoliciesAreTheContractsProducers(t *testing.T) {
+	s := stackFor(t)
+	for _, k := range s.topo.KafkaSinks {
+		producers := events.TopicProducers(k.Topic)
+		if len(producers) == 0 {
+			continue // a dead-letter sink: not part of the contract
+		}
+		var want, types []string
+		for _, p := range producers {
+			if p == events.Relay {
+				want = append(want, "system:serviceaccount:tidings:relay")
+				continue
+			}
+			b := s.topo.SinkBindingFor(p)
+			if b == nil || b.Sink.Ref == nil || b.Sink.Ref.Name != k.Name {
+				t.Fatalf("producer %s of %s is not bound to sink %s", p, k.Topic, k.Name)
+			}
+			want = append(want, topology.OIDCSubject(topology.ObjectRef{APIVersion: topology.SourcesV1, Kind: "SinkBinding", Name: b.Name}, b.Namespace))
+		}
+		for _, typ := range events.Types() {
+			if topic, _ := events.TopicOf(typ); topic == k.Topic {
+				types = append(types, typ)
+			}
+		}
+		var got, gotTypes []string
+		for _, p := range s.topo.EventPoliciesFor(k.Name) {
+			got = append(got, p.Subjects()...)
+			gotTypes = append(gotTypes, p.Types...)
+		}
+		slices.Sort(want)
+		slices.Sort(got)
+		slices.Sort(gotTypes)
+		if !slices.Equal(got, want) || !slices.Equal(gotTypes, types) {
+			t.Errorf("sink %s admits %v for %v, the contract says %v for %v", k.Name, got, gotTypes, want, types)
+		}
 	}
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/tidings-dev/tidings/infra/local/eventing/kafkasink"
 	"github.com/tidings-dev/tidings/infra/local/eventing/kafkasource"
+	"github.com/tidings-dev/tidings/infra/local/eventing/oidc"
 	"github.com/tidings-dev/tidings/infra/local/eventing/pingsource"
 	"github.com/tidings-dev/tidings/infra/local/serving"
 	"github.com/tidings-dev/tidings/knative/topology"
@@ -53,8 +54,18 @@ func (s *Stack) build(ctx context.Context) (map[string]string, error) {
 }
 
 // startEventingIngress serves every KafkaSink at /<namespace>/<name>.
+// With EventPolicies in the manifests it is protected as a cluster's
+// receiver is with Eventing OIDC on (oidc.go).
 func (s *Stack) startEventingIngress(ctx context.Context) error {
-	in, err := kafkasink.NewIngress(kafkasink.Config{Brokers: s.backing.KafkaBrokers, Logger: s.opts.Logger})
+	issuer, err := oidc.NewIssuer(issuerURL)
+	if err != nil {
+		return err
+	}
+	s.tokens = &tokens{issuer: issuer, files: map[string][2]string{}}
+	refreshCtx, stopRefresh := context.WithCancel(context.WithoutCancel(ctx))
+	go s.tokens.refresh(refreshCtx, tokenRefresh)
+	s.closers = append(s.closers, func(context.Context) error { stopRefresh(); return nil })
+	in, err := kafkasink.NewIngress(kafkasink.Config{Brokers: s.backing.KafkaBrokers, Logger: s.opts.Logger, Issuer: issuer})
 	if err != nil {
 		return err
 	}
@@ -63,6 +74,9 @@ func (s *Stack) startEventingIngress(ctx context.Context) error {
 		if err := in.Register(k.Namespace, k.Name, k.Topic, k.ContentMode); err != nil {
 			return fmt.Errorf("KafkaSink %s: %w", k.Name, err)
 		}
+	}
+	if err := s.protectSinks(in); err != nil {
+		return err
 	}
 	s.IngressURL, err = s.listen(s.opts.Ports.Ingress, in)
 	return err
@@ -170,6 +184,11 @@ func (s *Stack) serviceEnv(svc *topology.Service) (map[string]string, error) {
 			env[e.Name] = e.Value
 		}
 	}
+	tokenEnv, err := s.tokenEnv(svc)
+	if err != nil {
+		return nil, fmt.Errorf("OIDC tokens for %s: %w", svc.Name, err)
+	}
+	maps.Copy(env, tokenEnv)
 	b := s.topo.SinkBindingFor(svc.Name)
 	if b == nil {
 		return env, nil
@@ -205,10 +224,12 @@ func (s *Stack) startSources(ctx context.Context) error {
 			return fmt.Errorf("KafkaSource %s sink: %w", src.Name, err)
 		}
 		dls := ""
+		var dlsToken func() string
 		if src.Delivery.DeadLetterSink != nil {
 			if dls, err = s.resolve(*src.Delivery.DeadLetterSink); err != nil {
 				return fmt.Errorf("KafkaSource %s deadLetterSink: %w", src.Name, err)
 			}
+			dlsToken = s.sourceToken(src, *src.Delivery.DeadLetterSink)
 		}
 		d, err := kafkasource.Start(ctx, kafkasource.Config{
 			Name: src.Name, Namespace: src.Namespace, Brokers: s.backing.KafkaBrokers,
@@ -217,6 +238,7 @@ func (s *Stack) startSources(ctx context.Context) error {
 			Delivery: kafkasource.Delivery{
 				Retry: src.Delivery.Retry, BackoffPolicy: src.Delivery.BackoffPolicy,
 				BackoffDelay: src.Delivery.BackoffDelay, Timeout: src.Delivery.Timeout, DeadLetterURL: dls,
+				DeadLetterToken: dlsToken,
 			},
 		})
 		if err != nil {

@@ -87,6 +87,7 @@ type Stack struct {
 	dispatchers map[string]*kafkasource.Dispatcher
 	pingers     map[string]*pingsource.Pinger
 	closers     []func(context.Context) error
+	tokens      *tokens // nil until the ingress starts
 	// GatewayURL is where the web app and /api live.
 	GatewayURL string
 	// PublicURL is the site's browser-facing origin, given to every function

@@ -96,11 +96,26 @@ func (w *world) mailsTo(addr string) []string { return mailsTo(w.t, w.mail.HTTPU
 
 // post sends a CloudEvent to a KafkaSink through the ingress, as an outside
 // producer would.
+// signupIdentity is the token subject of signup's SinkBinding, the only
+// producer the users sink admits besides the relay.
+const signupIdentity = "system:serviceaccount:tidings:signup-sink-oidc-sources.knative.dev-sinkbinding"
+
+// post sends e to the KafkaSink as signup would, with its token.
 func (w *world) post(sink string, e cloudevents.Event) int {
+	w.t.Helper()
+	return w.postWith("Bearer "+w.MintToken(signupIdentity, sink), sink, e)
+}
+
+// postWith sends e to the KafkaSink with the Authorization header auth
+// (none when empty).
+func (w *world) postWith(auth, sink string, e cloudevents.Event) int {
 	w.t.Helper()
 	req, _ := http.NewRequest("POST", w.IngressURL+"/tidings/"+sink, nil)
 	if err := cehttp.WriteRequest(context.Background(), binding.ToMessage(&e), req); err != nil {
 		w.t.Fatal(err)
+	}
+	if auth != "" {
+		req.Header.Set("Authorization", auth)
 	}
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -220,10 +235,11 @@ func walkingSkeleton(t *testing.T, w *world) {
 		}
 	})
 
-	t.Run("a redelivered user.signedup sends exactly one email", func(t *testing.T) {
-		dup := uuid.NewString()
-		e, err := events.New("/tidings/signup", events.TypeUserSignedUp, dup, dup,
-			events.UserSignedUp{UserID: dup, Email: mail("dup"), Name: "Dup", SignedUpAt: time.Now().UTC()})
+	t.Run("a user.signedup again for a welcomed user sends no second email", func(t *testing.T) {
+		// welcome mails each user once, at the address Postgres holds, so
+		// redeliveries and new events claiming the same user send nothing.
+		e, err := events.New("/tidings/signup", events.TypeUserSignedUp, annID, annID,
+			events.UserSignedUp{UserID: annID, Email: mail("ann"), Name: "Ann", SignedUpAt: time.Now().UTC()})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -234,8 +250,55 @@ func walkingSkeleton(t *testing.T, w *world) {
 			}
 		}
 		eventually(t, 30*time.Second, "three deliveries", func() bool { d, _ := w.welcomeStats(); return d >= before+3 })
-		if got := w.mailsTo(mail("dup")); len(got) != 1 {
+		if got := w.mailsTo(mail("ann")); len(got) != 1 {
 			t.Fatalf("mails: %q", got)
+		}
+	})
+
+	t.Run("a forged POST to a KafkaSink fails as on a cluster: 401 without a token, 403 from another producer", func(t *testing.T) {
+		u := uuid.NewString()
+		e, err := events.New("/outside", events.TypeUserSignedUp, u, u,
+			events.UserSignedUp{UserID: u, Email: mail("forged"), Name: "Forged", SignedUpAt: time.Now().UTC()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		friends := "system:serviceaccount:tidings:friends-sink-oidc-sources.knative.dev-sinkbinding"
+		for _, c := range []struct {
+			name, auth string
+			want       int
+		}{
+			{"no token", "", http.StatusUnauthorized},
+			{"a made-up token", "Bearer eyJhbGciOiJub25lIn0.e30.", http.StatusUnauthorized},
+			{"signup's token for another sink", "Bearer " + w.MintToken(signupIdentity, "posts"), http.StatusUnauthorized},
+			{"friends' token", "Bearer " + w.MintToken(friends, "users"), http.StatusForbidden},
+			{"an outside account", "Bearer " + w.MintToken("system:serviceaccount:tidings:default", "users"), http.StatusForbidden},
+		} {
+			if code := w.postWith(c.auth, "users", e); code != c.want {
+				t.Errorf("%s: %d, want %d", c.name, code, c.want)
+			}
+		}
+	})
+
+	t.Run("a producer's token does not make a false claim true: a notification dated 2099 about no post is refused and dead-lettered", func(t *testing.T) {
+		fanout := "system:serviceaccount:tidings:fanout-sink-oidc-sources.knative.dev-sinkbinding"
+		post := uuid.NewString()
+		e, err := events.New("/tidings/fanout", events.TypeNotificationCreated, post, annID, events.NotificationCreated{
+			RecipientID: annID, Kind: events.KindPostCreated, ActorID: uuid.NewString(), ActorName: "Mallory",
+			PostID: post, CauseSource: "/tidings/post", CauseID: uuid.NewString(), CreatedAt: time.Date(2099, 1, 1, 0, 0, 0, 0, time.UTC)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if code := w.postWith("Bearer "+w.MintToken(fanout, "notifications"), "notifications", e); code != 202 {
+			t.Fatalf("ingress: %d", code)
+		}
+		var l letter
+		eventually(t, 60*time.Second, "the dead letter", func() bool {
+			var ok bool
+			l, ok = dlqList(t, w.kafkaAt, "notify")[e.ID()]
+			return ok
+		})
+		if l.code != "400" || !strings.Contains(l.reason, "refused") {
+			t.Fatalf("dead letter %+v, want 400 refused", l)
 		}
 	})
 
@@ -274,7 +337,7 @@ func walkingSkeleton(t *testing.T, w *world) {
 		if code != 201 {
 			t.Fatalf("signup with SMTP down: %d", code)
 		}
-		eventually(t, 90*time.Second, "the retries to end in the dead-letter topic", func() bool { _, dl := w.welcomeStats(); return dl > dl0 })
+		eventually(t, 150*time.Second, "the retries to end in the dead-letter topic", func() bool { _, dl := w.welcomeStats(); return dl > dl0 })
 		w.startMail()
 		var bobEvent string
 		for id, l := range dlqList(t, w.kafkaAt, "welcome") {

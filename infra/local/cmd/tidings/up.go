@@ -46,7 +46,7 @@ func printTable(out io.Writer, s *stack.Stack, took time.Duration) {
 	if b.MailURL != "" {
 		row("Mail catcher", localhost(b.MailURL), "captured mail, JSON at /api/v1/messages")
 	}
-	row("KafkaSinks", s.IngressURL+"/<namespace>/<name>", "POST CloudEvents here")
+	row("KafkaSinks", s.IngressURL+"/<namespace>/<name>", "CloudEvents from Tidings functions only (knative/eventpolicies.yaml: 401/403)")
 	row("Kafka", strings.Join(b.KafkaBrokers, ","), b.Origin["kafka"])
 	row("Postgres", redact(b.DatabaseURL), b.Origin["postgres"])
 	row("Redis", b.RedisURL, b.Origin["redis"])

@@ -9,7 +9,9 @@
 // not a valid CloudEvent, 404 for an unknown sink, 405 for anything but POST,
 // and 503 when the record cannot be produced: Kafka refuses or cannot be
 // reached, or the record is over the producer's max.request.size of 1 MiB.
-// The reason goes to the log.
+// A sink with EventPolicies (Protect) first answers 401 without a valid
+// token for its audience and 403 for a producer or event no policy admits,
+// before anything else is read (auth.go). The reason goes to the log.
 package kafkasink
 
 import (
@@ -32,6 +34,7 @@ import (
 	"github.com/cloudevents/sdk-go/v2/types"
 
 	"github.com/tidings-dev/tidings/infra/local/eventing/internal/kafkaconf"
+	"github.com/tidings-dev/tidings/infra/local/eventing/oidc"
 	"github.com/tidings-dev/tidings/knative/topology"
 )
 
@@ -58,12 +61,15 @@ type Config struct {
 	Logger  *slog.Logger
 	// ProduceTimeout overrides ProduceTimeout when > 0.
 	ProduceTimeout time.Duration
+	// Issuer verifies the tokens of protected sinks (Eventing OIDC on).
+	Issuer *oidc.Issuer
 }
 
 // Ingress is an http.Handler serving every registered KafkaSink.
 type Ingress struct {
 	log     *slog.Logger
 	timeout time.Duration
+	issuer  *oidc.Issuer
 
 	mu    sync.RWMutex
 	sinks map[string]sink // key "<namespace>/<name>"
@@ -74,6 +80,9 @@ type Ingress struct {
 type sink struct {
 	topic       string
 	contentMode string
+	// audience and policies are set by Protect; no policies means open.
+	audience string
+	policies []Policy
 }
 
 // NewIngress returns an Ingress producing to brokers. It does not contact
@@ -94,6 +103,7 @@ func NewIngress(cfg Config) (*Ingress, error) {
 	return &Ingress{
 		log:       log.With("component", "kafka-sink-ingress"),
 		timeout:   timeout,
+		issuer:    cfg.Issuer,
 		sinks:     map[string]sink{},
 		producers: &producerPool{brokers: cfg.Brokers, log: log},
 	}, nil
@@ -147,6 +157,15 @@ func (in *Ingress) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		in.answer(w, r, start, http.StatusMethodNotAllowed, "only POST is accepted", nil)
 		return
 	}
+	var admitted []Policy
+	if len(s.policies) > 0 {
+		var code int
+		var why string
+		if admitted, code, why = in.authenticate(s, r); code != 0 {
+			in.answer(w, r, start, code, why, nil)
+			return
+		}
+	}
 	if r.ContentLength > MaxBodyBytes {
 		in.answer(w, r, start, http.StatusServiceUnavailable, fmt.Sprintf("body larger than the %d bytes a record may have", MaxBodyBytes), nil)
 		return
@@ -165,6 +184,10 @@ func (in *Ingress) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ev, err := decodeEvent(r.Context(), r.Header, body)
 	if err != nil {
 		in.answer(w, r, start, http.StatusBadRequest, err.Error(), nil)
+		return
+	}
+	if admitted != nil && !admits(admitted, ev) {
+		in.answer(w, r, start, http.StatusForbidden, "no EventPolicy admits "+ev.Type()+" from this producer", ev)
 		return
 	}
 

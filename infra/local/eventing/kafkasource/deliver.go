@@ -160,6 +160,9 @@ func (d *Dispatcher) send(ctx context.Context, url string, ev *event.Event) atte
 	}
 	req.Header.Set("Prefer", "reply")
 	req.Header.Set("Kn-Namespace", d.cfg.Namespace)
+	if tok := d.cfg.Delivery.DeadLetterToken; tok != nil && url == d.cfg.Delivery.DeadLetterURL {
+		req.Header.Set("Authorization", "Bearer "+tok())
+	}
 	resp, err := d.client.Do(req)
 	if err != nil {
 		return attemptResult{err: err}

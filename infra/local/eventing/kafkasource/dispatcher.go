@@ -62,6 +62,11 @@ type Delivery struct {
 	// DeadLetterURL receives events that could not be delivered. Empty means
 	// such events are logged and dropped, as Knative does.
 	DeadLetterURL string
+	// DeadLetterToken, when set, gives the source's OIDC token for the
+	// dead-letter sink, sent as Authorization: Bearer as the dispatcher does
+	// with Eventing OIDC on (eventing-kafka-broker
+	// data-plane/dispatcher/.../impl/http/WebClientCloudEventSender.java).
+	DeadLetterToken func() string
 }
 
 // Config describes one KafkaSource.
