@@ -511,7 +511,10 @@ func (s *security) forged(t *testing.T) {
 	if code, _ := bob.do("POST", "/api/friends/requests/"+reqID+"/accept", ""); code >= 300 {
 		t.Fatalf("Bob accepts Ann: %d", code)
 	}
-	count := func(b *browser) int { _, body := b.do("GET", "/api/notifications", ""); return len(items(body, "notifications")) }
+	count := func(b *browser) int {
+		_, body := b.do("GET", "/api/notifications", "")
+		return len(items(body, "notifications"))
+	}
 	eventually(t, 30*time.Second, "Ann's friend.accepted notification", func() bool { return count(ann) == 1 })
 	carolBefore := count(carol)
 	forge := func(typ, subject string, data any) cloudevents.Event {
