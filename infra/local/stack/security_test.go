@@ -4,11 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -38,22 +40,51 @@ func TestSecurity(t *testing.T) {
 	t.Run("social", sec.social)
 	t.Run("events", sec.events)
 	t.Run("forged events", sec.forged)
+	sec.contractRow(t)
 }
 
 type security struct {
 	w *world
 	r *report
+
+	mu         sync.Mutex
+	violations map[string]bool // first lines of API contract violations seen
+}
+
+// contractRow records whether every API response of the run matched the
+// contract (functions/apicontract/openapi.yaml), as TestLocalStack demands.
+func (s *security) contractRow(t *testing.T) {
+	s.mu.Lock()
+	seen := slices.Sorted(maps.Keys(s.violations))
+	s.mu.Unlock()
+	observed := "all matched"
+	if len(seen) > 0 {
+		observed = strings.Join(seen, "; ")
+	}
+	s.r.record(t, verdict{name: "every API response of this run against the OpenAPI contract", expected: "all matched",
+		observed: observed, ok: len(seen) == 0})
+}
+
+func (s *security) violation(err error) {
+	first, _, _ := strings.Cut(err.Error(), "\n")
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.violations == nil {
+		s.violations = map[string]bool{}
+	}
+	s.violations[strings.TrimSuffix(strings.TrimSpace(first), ":")] = true
 }
 
 // client is a browser on a loopback address of its own: the signup limit
 // counts per client address (the gateway appends the peer to
 // X-Forwarded-For), and this run must not share a count with other runs or
-// suites on the shared Redis.
+// suites on the shared Redis. Every response is checked against the API
+// contract; what breaks it is one row of the report (contractRow).
 func (s *security) client(t *testing.T) *browser {
 	ip := net.IPv4(127, byte(1+rand.IntN(250)), byte(rand.IntN(256)), byte(1+rand.IntN(250)))
 	dial := &net.Dialer{LocalAddr: &net.TCPAddr{IP: ip}, Timeout: 10 * time.Second}
 	jar, _ := cookiejar.New(nil)
-	contract := apicontract.Checking(&http.Transport{DialContext: dial.DialContext}, func(err error) { t.Error(err) })
+	contract := apicontract.Checking(&http.Transport{DialContext: dial.DialContext}, s.violation)
 	return &browser{t: t, base: s.w.GatewayURL, c: &http.Client{Jar: jar, Timeout: 30 * time.Second, Transport: contract}}
 }
 
@@ -186,7 +217,7 @@ func (s *security) accounts(t *testing.T) {
 		b, _, _ := s.signUp(t, "Sniff", "correct horse")
 		var seen []string
 		ok := true
-		for _, path := range []string{"/api/me", "/api/notifications", "/api/nowhere"} {
+		for _, path := range []string{"/api/me", "/api/notifications", "/api/users?q=nob"} {
 			req, _ := http.NewRequest("GET", s.w.GatewayURL+path, nil)
 			code, _, h := b.send(req)
 			seen = append(seen, fmt.Sprintf("%s %d %q", path, code, h.Get("X-Content-Type-Options")))
@@ -417,19 +448,22 @@ func (s *security) refusedOrDeadLettered(t *testing.T, sink, source string, e cl
 }
 
 func (s *security) events(t *testing.T) {
-	signedUp := func(name string) map[string]any {
-		return map[string]any{"userId": uuid.NewString(), "email": mail("sec-event"), "name": name, "signedUpAt": "2026-01-02T03:04:05Z"}
+	signedUp := func(name, addr string) map[string]any {
+		return map[string]any{"userId": uuid.NewString(), "email": addr, "name": name, "signedUpAt": "2026-01-02T03:04:05Z"}
 	}
 	t.Run("CR/LF in an event id", func(t *testing.T) {
-		e := unchecked(t, events.TypeUserSignedUp, uuid.NewString(), signedUp("Crlf"))
+		e := unchecked(t, events.TypeUserSignedUp, uuid.NewString(), signedUp("Crlf", mail("sec-crlf")))
 		e.SetID("forged\r\nid")
 		observed, ok, _ := s.refusedOrDeadLettered(t, "users", "welcome", e, 30*time.Second)
+		if !ok {
+			observed += fmt.Sprintf("; welcome mails to its address: %d", len(s.w.mailsTo(mail("sec-crlf"))))
+		}
 		s.r.record(t, verdict{name: "event id with CR/LF posted to the users sink", expected: "refused (4xx) or dead-lettered with a reason; never dropped",
 			observed: observed, ok: ok})
 	})
 
 	t.Run("NUL in a payload string", func(t *testing.T) {
-		e := unchecked(t, events.TypeUserSignedUp, uuid.NewString(), signedUp("Nul\x00Name"))
+		e := unchecked(t, events.TypeUserSignedUp, uuid.NewString(), signedUp("Nul\x00Name", mail("sec-nul")))
 		observed, ok, l := s.refusedOrDeadLettered(t, "users", "welcome", e, 60*time.Second)
 		ok = ok && (l.code == "" || l.code[0] == '4') // a data error is permanent, not a retried 500
 		s.r.record(t, verdict{name: "NUL in user.signedup's name posted to the users sink", expected: "refused (4xx) or dead-lettered at once as permanent (4xx) with a reason",
