@@ -363,7 +363,7 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
-        /** @description A bare address (name@example.com); at most 254 bytes (RFC 5321). */
+        /** @description A bare address (name@example.com) as the event contract's $defs/email (events/schemas/defs.v1.json) defines it; at most 254 characters. */
         Email: string;
         /** @description In characters; argon2id is slow on purpose, so the length is bounded. */
         Password: string;
@@ -588,7 +588,7 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
-        /** @description Too many failed logins for this account; wait Retry-After seconds. */
+        /** @description Over a limit (failed logins per account, signups per client address, searches or friend requests per account, live sockets per user); wait Retry-After seconds. */
         TooManyRequests: {
             headers: {
                 /** @description Whole seconds. */
@@ -762,6 +762,7 @@ export interface operations {
             409: components["responses"]["Conflict"];
             413: components["responses"]["TooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
             500: components["responses"]["Internal"];
             502: components["responses"]["BadGateway"];
             503: components["responses"]["Unavailable"];
@@ -882,6 +883,7 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            429: components["responses"]["TooManyRequests"];
             500: components["responses"]["Internal"];
             502: components["responses"]["BadGateway"];
             503: components["responses"]["Unavailable"];
@@ -981,6 +983,7 @@ export interface operations {
             409: components["responses"]["Conflict"];
             413: components["responses"]["TooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
             500: components["responses"]["Internal"];
             502: components["responses"]["BadGateway"];
             503: components["responses"]["Unavailable"];
@@ -1399,6 +1402,7 @@ export interface operations {
                     "text/plain": string;
                 };
             };
+            429: components["responses"]["TooManyRequests"];
             /** @description The connection could not be taken over (plain text), or the platform's problem. */
             500: {
                 headers: {
