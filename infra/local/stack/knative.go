@@ -174,9 +174,11 @@ var functionSettings = []string{
 func (s *Stack) serviceEnv(svc *topology.Service) (map[string]string, error) {
 	env := s.backing.Env()
 	env["PUBLIC_URL"] = s.PublicURL
-	for _, k := range functionSettings {
-		if v := s.opts.Env(k); v != "" {
-			env[k] = v
+	if s.opts.Env != nil { // nil in a Stack built by hand (tests)
+		for _, k := range functionSettings {
+			if v := s.opts.Env(k); v != "" {
+				env[k] = v
+			}
 		}
 	}
 	for _, e := range svc.Env {
