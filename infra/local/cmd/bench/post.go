@@ -56,7 +56,7 @@ func postLatency(ctx context.Context, repo string, o options) error {
 		return err
 	}
 	live := &liveWatch{seen: map[string][]arrival{}, other: map[string]int{}}
-	closeSockets, err := live.open(ctx, base, friends, o.setupParallel*4)
+	closeSockets, err := live.open(ctx, base, s.PublicURL, friends, o.setupParallel*4)
 	if err != nil {
 		return err
 	}
@@ -366,9 +366,10 @@ type arrival struct {
 	at     time.Time
 }
 
-// open dials every friend's socket with their session cookie and the
-// gateway's own Origin, as the web app does, and starts its reader.
-func (l *liveWatch) open(ctx context.Context, base string, friends []*member, width int) (func(), error) {
+// open dials every friend's socket with their session cookie and the site's
+// public origin, as the web app opened from the printed address does (inbox
+// checks Origin against PUBLIC_URL, never the gateway's Host), and starts its reader.
+func (l *liveWatch) open(ctx context.Context, base, origin string, friends []*member, width int) (func(), error) {
 	fmt.Fprintf(os.Stderr, "opening %d WebSockets…\n", len(friends))
 	readCtx, stopReading := context.WithCancel(context.WithoutCancel(ctx))
 	conns := make([]*websocket.Conn, len(friends))
@@ -383,7 +384,7 @@ func (l *liveWatch) open(ctx context.Context, base string, friends []*member, wi
 	u, _ := url.Parse(base)
 	wsURL := "ws" + strings.TrimPrefix(base, "http") + "/api/notifications/stream"
 	err := runParallel(ctx, len(friends), width, func(g int) error {
-		hdr := http.Header{"Origin": {base}}
+		hdr := http.Header{"Origin": {origin}}
 		for _, c := range friends[g].client.Jar.Cookies(u) {
 			hdr.Add("Cookie", c.Name+"="+c.Value)
 		}
