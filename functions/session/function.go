@@ -14,9 +14,9 @@ import (
 	"github.com/tidings-dev/tidings/functions/internal/app"
 	"github.com/tidings-dev/tidings/functions/internal/jsonbody"
 	"github.com/tidings-dev/tidings/functions/internal/password"
-	"github.com/tidings-dev/tidings/functions/internal/problem"
 	"github.com/tidings-dev/tidings/functions/internal/ratelimit"
 	"github.com/tidings-dev/tidings/functions/internal/session"
+	"github.com/tidings-dev/tidings/functions/problem"
 )
 
 // Name is the function's Knative Service.

@@ -12,8 +12,8 @@ import (
 	"github.com/tidings-dev/tidings/functions/internal/outbox"
 	"github.com/tidings-dev/tidings/functions/internal/password"
 	"github.com/tidings-dev/tidings/functions/internal/pg"
-	"github.com/tidings-dev/tidings/functions/internal/problem"
 	"github.com/tidings-dev/tidings/functions/internal/session"
+	"github.com/tidings-dev/tidings/functions/problem"
 )
 
 // Name is the function's Knative Service.
