@@ -481,14 +481,14 @@ func (s *Service) startProcess() (*process, error) {
 	closed := s.closed
 	s.mu.Unlock()
 	if closed {
-		p.terminate(context.Background(), s.cfg.StopGracePeriod)
+		_ = p.terminate(context.Background(), s.cfg.StopGracePeriod) // closing: errClosed is the answer
 		return nil, errClosed
 	}
 
 	ctx, cancel := context.WithTimeout(s.life, s.cfg.StartTimeout)
 	defer cancel()
 	if err := p.waitReady(ctx, s.cfg.Readiness); err != nil {
-		p.terminate(context.Background(), min(s.cfg.StopGracePeriod, time.Second))
+		_ = p.terminate(context.Background(), min(s.cfg.StopGracePeriod, time.Second)) // the readiness error is the one to report
 		if s.life.Err() != nil {
 			return nil, errClosed
 		}
