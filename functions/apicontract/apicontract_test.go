@@ -12,7 +12,7 @@ import (
 	"github.com/tidings-dev/tidings/functions/apicontract"
 	"github.com/tidings-dev/tidings/functions/internal/jsonbody"
 	"github.com/tidings-dev/tidings/functions/internal/page"
-	"github.com/tidings-dev/tidings/functions/internal/problem"
+	"github.com/tidings-dev/tidings/functions/problem"
 )
 
 const userID = "0b8f3c1e-6a57-4c0e-9d7e-2f1b5a9c4d11"

@@ -12,8 +12,8 @@ import (
 	"github.com/tidings-dev/tidings/functions/internal/jsonbody"
 	"github.com/tidings-dev/tidings/functions/internal/notification"
 	"github.com/tidings-dev/tidings/functions/internal/page"
-	"github.com/tidings-dev/tidings/functions/internal/problem"
 	"github.com/tidings-dev/tidings/functions/internal/session"
+	"github.com/tidings-dev/tidings/functions/problem"
 )
 
 // MaxReadIDs bounds one "mark these read" request.

@@ -9,9 +9,9 @@ import (
 
 	"github.com/coder/websocket"
 
-	"github.com/tidings-dev/tidings/functions/internal/problem"
 	"github.com/tidings-dev/tidings/functions/internal/session"
 	"github.com/tidings-dev/tidings/functions/internal/site"
+	"github.com/tidings-dev/tidings/functions/problem"
 )
 
 // Stream serves GET /api/notifications/stream: a WebSocket carrying each new

@@ -11,7 +11,6 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/tidings-dev/tidings/functions/internal/app"
-	"github.com/tidings-dev/tidings/functions/internal/apptest"
 	"github.com/tidings-dev/tidings/functions/internal/session"
 	"github.com/tidings-dev/tidings/infra/testenv"
 )
@@ -89,7 +88,7 @@ func TestStreamClosesWhenTheSessionEnds(t *testing.T) {
 			if !errors.As(err, &ce) || ce.Code != websocket.StatusPolicyViolation || ce.Reason != "session ended" {
 				t.Fatalf("after the session ended: %v, want 1008 session ended", err)
 			}
-			apptest.Eventually(t, "the ended socket to leave", func() bool { return f.hub.Subscribers(f.bob) == 0 })
+			testenv.Eventually(t, 5*time.Second, "the ended socket to leave", func() bool { return f.hub.Subscribers(f.bob) == 0 })
 			if c.recheck == time.Hour {
 				// Another user's socket is untouched.
 				f.subscribed(t, f.ann, 1)
@@ -133,7 +132,7 @@ func TestStreamCapsSocketsPerUser(t *testing.T) {
 	}
 	// Closing one makes room.
 	open[0].Close(websocket.StatusNormalClosure, "bye")
-	apptest.Eventually(t, "the room", func() bool { return f.hub.Subscribers(f.bob) == 2 })
+	testenv.Eventually(t, 5*time.Second, "the room", func() bool { return f.hub.Subscribers(f.bob) == 2 })
 	if _, _, err := dial(t, srv, f.bobKey, "", false); err != nil {
 		t.Fatalf("after a close: %v", err)
 	}
@@ -165,7 +164,7 @@ func TestLogoutClosesOnlyThatSessionsSockets(t *testing.T) {
 	if _, _, err := phone.Read(ctx); websocket.CloseStatus(err) != websocket.StatusPolicyViolation {
 		t.Fatalf("the logged-out socket: %v", err)
 	}
-	apptest.Eventually(t, "the logged-out socket to leave", func() bool { return f.hub.Subscribers(f.bob) == 1 })
+	testenv.Eventually(t, 5*time.Second, "the logged-out socket to leave", func() bool { return f.hub.Subscribers(f.bob) == 1 })
 	f.publish(t, f.bob, item("still"))
 	if got := read(t, laptop); got.ID != "still" {
 		t.Fatalf("the other session's socket: %+v", got)

@@ -18,6 +18,7 @@ import (
 	"github.com/tidings-dev/tidings/functions/internal/apptest"
 	"github.com/tidings-dev/tidings/functions/internal/config"
 	"github.com/tidings-dev/tidings/functions/internal/notification"
+	"github.com/tidings-dev/tidings/infra/testenv"
 )
 
 // smallSendBuffers makes the server's socket send buffers tiny, so a client
@@ -81,7 +82,7 @@ func (f *fixture) publish(t *testing.T, user string, it notification.Item) {
 // the hub's subscription.
 func (f *fixture) subscribed(t *testing.T, user string, n int) {
 	t.Helper()
-	apptest.Eventually(t, "the live subscription", func() bool {
+	testenv.Eventually(t, 5*time.Second, "the live subscription", func() bool {
 		counts, err := f.a.Redis.PubSubNumSub(context.Background(), notification.Channel(user)).Result()
 		return err == nil && counts[notification.Channel(user)] == 1 && f.hub.Subscribers(user) == n
 	})
@@ -128,7 +129,7 @@ func TestStreamDeliversPublishedNotifications(t *testing.T) {
 	}
 	// Closing the socket removes the subscription.
 	conn.Close(websocket.StatusNormalClosure, "bye")
-	apptest.Eventually(t, "the unsubscribe", func() bool {
+	testenv.Eventually(t, 5*time.Second, "the unsubscribe", func() bool {
 		counts, err := f.a.Redis.PubSubNumSub(context.Background(), notification.Channel(f.bob)).Result()
 		return err == nil && counts[notification.Channel(f.bob)] == 0 && f.hub.Subscribers(f.bob) == 0
 	})
@@ -278,7 +279,7 @@ func TestHeartbeatsDropAClientThatDoesNotAnswer(t *testing.T) {
 	}
 	_ = dead // never reads, so its pongs never come
 	f.subscribed(t, f.ann, 1)
-	apptest.Eventually(t, "the silent client to be dropped", func() bool { return f.hub.Subscribers(f.bob) == 0 })
+	testenv.Eventually(t, 5*time.Second, "the silent client to be dropped", func() bool { return f.hub.Subscribers(f.bob) == 0 })
 	time.Sleep(500 * time.Millisecond) // many heartbeats
 	if f.hub.Subscribers(f.ann) != 1 {
 		t.Fatal("a client answering pings was dropped")

@@ -13,9 +13,9 @@ import (
 	"github.com/tidings-dev/tidings/functions/internal/jsonbody"
 	"github.com/tidings-dev/tidings/functions/internal/outbox"
 	"github.com/tidings-dev/tidings/functions/internal/page"
-	"github.com/tidings-dev/tidings/functions/internal/problem"
 	"github.com/tidings-dev/tidings/functions/internal/session"
 	"github.com/tidings-dev/tidings/functions/post/feed"
+	"github.com/tidings-dev/tidings/functions/problem"
 )
 
 // maxTextLen bounds a post, in characters.

@@ -9,7 +9,7 @@ import (
 	"github.com/tidings-dev/tidings/functions/internal/config"
 	"github.com/tidings-dev/tidings/functions/internal/jsonbody"
 	"github.com/tidings-dev/tidings/functions/internal/outbox"
-	"github.com/tidings-dev/tidings/functions/internal/problem"
+	"github.com/tidings-dev/tidings/functions/problem"
 )
 
 // Name is the function's Knative Service.

@@ -14,9 +14,9 @@ import (
 	"github.com/tidings-dev/tidings/functions/internal/app"
 	"github.com/tidings-dev/tidings/functions/internal/jsonbody"
 	"github.com/tidings-dev/tidings/functions/internal/password"
-	"github.com/tidings-dev/tidings/functions/internal/problem"
 	"github.com/tidings-dev/tidings/functions/internal/ratelimit"
 	"github.com/tidings-dev/tidings/functions/internal/session"
+	"github.com/tidings-dev/tidings/functions/problem"
 )
 
 // Name is the function's Knative Service.
@@ -54,12 +54,6 @@ func New(a *app.App) (*Function, error) {
 	mux.Handle("GET /api/me", a.Sessions.Require(a.Log, http.HandlerFunc(f.me)))
 	f.Handler = a.PublicAPI(mux)
 	return f, nil
-}
-
-type user struct {
-	ID    string `json:"id"`
-	Email string `json:"email"`
-	Name  string `json:"name"`
 }
 
 type loginRequest struct {
@@ -108,7 +102,7 @@ func (f *Function) login(w http.ResponseWriter, r *http.Request) {
 		problem.TooMany(w, wait, "Too many failed logins for this account. Try again later.")
 		return
 	}
-	var u user
+	var u session.User
 	var hash string
 	err = f.pool.QueryRow(ctx, `SELECT id::text, email, name, password_hash FROM users WHERE email_lower = lower($1)`,
 		email).Scan(&u.ID, &u.Email, &u.Name, &hash)
@@ -186,7 +180,7 @@ func (f *Function) logout(w http.ResponseWriter, r *http.Request) {
 }
 
 func (f *Function) me(w http.ResponseWriter, r *http.Request) {
-	var u user
+	var u session.User
 	err := f.pool.QueryRow(r.Context(), `SELECT id::text, email, name FROM users WHERE id = $1`, session.UserID(r.Context())).
 		Scan(&u.ID, &u.Email, &u.Name)
 	if errors.Is(err, pgx.ErrNoRows) {

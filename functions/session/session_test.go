@@ -56,7 +56,7 @@ func TestLoginMeLogout(t *testing.T) {
 		t.Fatal("no HttpOnly session cookie")
 	}
 	me := apptest.Serve(h, apptest.Request("GET", "/api/me", "", first))
-	var u user
+	var u session.User
 	if me.Code != 200 || json.Unmarshal(me.Body.Bytes(), &u) != nil || u.Email != ann || u.Name != "Ann" || u.ID == "" {
 		t.Fatalf("me: %d %s", me.Code, me.Body)
 	}

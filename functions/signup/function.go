@@ -12,8 +12,8 @@ import (
 	"github.com/tidings-dev/tidings/functions/internal/outbox"
 	"github.com/tidings-dev/tidings/functions/internal/password"
 	"github.com/tidings-dev/tidings/functions/internal/pg"
-	"github.com/tidings-dev/tidings/functions/internal/problem"
 	"github.com/tidings-dev/tidings/functions/internal/session"
+	"github.com/tidings-dev/tidings/functions/problem"
 )
 
 // Name is the function's Knative Service.
@@ -47,12 +47,6 @@ func New(a *app.App) (*Function, error) {
 	return f, nil
 }
 
-type user struct {
-	ID    string `json:"id"`
-	Email string `json:"email"`
-	Name  string `json:"name"`
-}
-
 // signup creates the account and its user.signedup event in one
 // transaction, then logs the new user in.
 func (f *Function) signup(w http.ResponseWriter, r *http.Request) {
@@ -73,7 +67,7 @@ func (f *Function) signup(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
-	u := user{Email: req.Email, Name: req.Name}
+	u := session.User{Email: req.Email, Name: req.Name}
 	err = f.outbox.Run(ctx, func(tx *outbox.Tx) error {
 		var created time.Time
 		err := tx.QueryRow(ctx, `INSERT INTO users (email, name, password_hash) VALUES ($1, $2, $3) RETURNING id::text, created_at`,

@@ -49,7 +49,7 @@ func TestSignupCreatesUserSessionAndEvent(t *testing.T) {
 	if rec.Code != http.StatusCreated {
 		t.Fatalf("status %d: %s", rec.Code, rec.Body)
 	}
-	var u user
+	var u session.User
 	if err := json.Unmarshal(rec.Body.Bytes(), &u); err != nil || u.ID == "" || u.Email != "Ann@Example.com" || u.Name != "Ann" {
 		t.Fatalf("body %s (%v)", rec.Body, err)
 	}

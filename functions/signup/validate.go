@@ -8,7 +8,7 @@ import (
 
 	"github.com/tidings-dev/tidings/events"
 	"github.com/tidings-dev/tidings/functions/internal/password"
-	"github.com/tidings-dev/tidings/functions/internal/problem"
+	"github.com/tidings-dev/tidings/functions/problem"
 )
 
 type signupRequest struct {

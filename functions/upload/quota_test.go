@@ -8,8 +8,10 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/tidings-dev/tidings/functions/internal/apptest"
+	"github.com/tidings-dev/tidings/infra/testenv"
 )
 
 // An account keeps at most its quota of pictures, by count and by bytes;
@@ -64,7 +66,7 @@ func TestUploadQuotaHoldsUnderConcurrency(t *testing.T) {
 	if count[201] != 2 || count[403] != 6 {
 		t.Fatalf("statuses %v, want 2 × 201 and 6 × 403", count)
 	}
-	apptest.Eventually(t, "refused objects to be removed", func() bool { return len(e.objects(t)) == 2 })
+	testenv.Eventually(t, 5*time.Second, "refused objects to be removed", func() bool { return len(e.objects(t)) == 2 })
 }
 
 // The sweep removes pictures older than a day that no post uses, object and

@@ -11,8 +11,8 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/tidings-dev/tidings/functions/internal/objectstore"
-	"github.com/tidings-dev/tidings/functions/internal/problem"
 	"github.com/tidings-dev/tidings/functions/internal/session"
+	"github.com/tidings-dev/tidings/functions/problem"
 )
 
 // cacheControl lets the viewer's browser keep a picture for a while but no

@@ -2,9 +2,6 @@ package main
 
 import "bytes"
 
-// sniffLen is how many leading bytes sniff needs.
-const sniffLen = 12
-
 // sniff names the picture type by its magic number, or returns "" for
 // anything else. The client's declared type is never trusted: a file served
 // back with a type we did not check could be HTML.

@@ -9,7 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/tidings-dev/tidings/functions/internal/jsonbody"
-	"github.com/tidings-dev/tidings/functions/internal/problem"
+	"github.com/tidings-dev/tidings/functions/problem"
 )
 
 // SweepPath is where a PingSource wakes the sweep. It is outside /api/, so

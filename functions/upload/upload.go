@@ -12,8 +12,8 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/tidings-dev/tidings/functions/internal/jsonbody"
-	"github.com/tidings-dev/tidings/functions/internal/problem"
 	"github.com/tidings-dev/tidings/functions/internal/session"
+	"github.com/tidings-dev/tidings/functions/problem"
 )
 
 // Upload limits.

@@ -88,7 +88,7 @@ func TestPostgresStartsPrivateServerWhenDefaultIsDown(t *testing.T) {
 			s.private.Stop(context.Background())
 		}
 	})
-	dbURL := s.database(t)
+	dbURL := s.database(t, "template0")
 	if s.private == nil {
 		t.Fatal("no private server was started")
 	}
@@ -102,9 +102,70 @@ func TestPostgresStartsPrivateServerWhenDefaultIsDown(t *testing.T) {
 	}
 	// Reused, not started again, for the next call.
 	before := s.private
-	s.database(t)
+	s.database(t, "template0")
 	if s.private != before {
 		t.Fatal("a second private server was started")
+	}
+}
+
+func TestPostgresFromCopiesATemplatePreparedOnce(t *testing.T) {
+	key := RandomName("k")
+	prepared := 0
+	prepare := func(ctx context.Context, url string) error {
+		prepared++
+		conn, err := pgx.Connect(ctx, url)
+		if err != nil {
+			return err
+		}
+		defer conn.Close(context.Background())
+		_, err = conn.Exec(ctx, `CREATE TABLE seed (n int); INSERT INTO seed VALUES (1)`)
+		return err
+	}
+	a, b := PostgresFrom(t, key, prepare), PostgresFrom(t, key, prepare)
+	if prepared != 1 {
+		t.Fatalf("prepare ran %d times, want once per binary", prepared)
+	}
+	if a == b {
+		t.Fatalf("two calls returned the same database %s", a)
+	}
+	ctx := context.Background()
+	if _, err := connect(t, a).Exec(ctx, `INSERT INTO seed VALUES (2)`); err != nil {
+		t.Fatal(err)
+	}
+	for url, want := range map[string]int{a: 2, b: 1} {
+		var n int
+		if err := connect(t, url).QueryRow(ctx, `SELECT count(*) FROM seed`).Scan(&n); err != nil || n != want {
+			t.Errorf("%s: %d rows (%v), want %d: each copy is its own", url, n, err, want)
+		}
+	}
+}
+
+func TestStaleTemplatesOfEndedBinariesAreDropped(t *testing.T) {
+	Postgres(t) // finds the server
+	s := sharedPostgres
+	ctx := context.Background()
+	// A pid that cannot be alive: beyond the kernel's pid_max default range.
+	dead, mine := "tidings_tpl_99999999_"+RandomName(""), RandomName(templatePrefix)
+	for _, name := range []string{dead, mine} {
+		if err := execAdmin(ctx, s.baseURL, "CREATE DATABASE "+name); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Cleanup(func() { _ = execAdmin(ctx, s.baseURL, "DROP DATABASE IF EXISTS "+mine) })
+	s.dropStaleTemplates(ctx)
+	exists := func(name string) bool {
+		var ok bool
+		err := connect(t, s.baseURL).QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)`, name).Scan(&ok)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ok
+	}
+	if exists(dead) {
+		t.Errorf("%s of an ended binary is still there", dead)
+	}
+	if !exists(mine) {
+		t.Errorf("%s of this binary was dropped", mine)
 	}
 }
 

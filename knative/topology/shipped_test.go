@@ -41,9 +41,9 @@ func TestShippedManifestsPassCheck(t *testing.T) {
 	}
 }
 
-// TestShippedTopologyMatchesBrief pins the names and wiring that every other part
-// of Tidings relies on (briefs/topology.md).
-func TestShippedTopologyMatchesBrief(t *testing.T) {
+// TestShippedTopologyNamesAndWiring pins the names and wiring that every other part
+// of Tidings relies on (the README's Events table and the functions' env).
+func TestShippedTopologyNamesAndWiring(t *testing.T) {
 	topo := loadShipped(t)
 
 	var services []string

@@ -9,6 +9,8 @@ import (
 	"os"
 	"path"
 	"strings"
+
+	"github.com/tidings-dev/tidings/functions/problem"
 )
 
 // Cache policies: Vite puts a content hash in every file name under
@@ -61,9 +63,7 @@ func (s *site) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	urlPath := path.Clean("/" + r.URL.Path)
 	// An /api/ path that reached us has no function behind it: answer like the API would.
 	if urlPath == "/api" || strings.HasPrefix(urlPath, "/api/") {
-		h.Set("Content-Type", "application/problem+json")
-		w.WriteHeader(http.StatusNotFound)
-		_, _ = w.Write([]byte(`{"type":"about:blank","title":"Not Found","status":404,"detail":"no such API route"}`))
+		problem.Platform(w, http.StatusNotFound, "no such API route")
 		return
 	}
 

@@ -29,10 +29,10 @@ import (
 	"github.com/tidings-dev/tidings/functions/internal/logging"
 	"github.com/tidings-dev/tidings/functions/internal/outbox"
 	"github.com/tidings-dev/tidings/functions/internal/pg"
-	"github.com/tidings-dev/tidings/functions/internal/problem"
 	"github.com/tidings-dev/tidings/functions/internal/server"
 	"github.com/tidings-dev/tidings/functions/internal/session"
 	"github.com/tidings-dev/tidings/functions/internal/site"
+	"github.com/tidings-dev/tidings/functions/problem"
 )
 
 // Needs says which backing services a function uses, and so which of them

@@ -1,5 +1,5 @@
 // Package apptest builds a function's App against real test services: a
-// fresh, migrated Postgres database, the test Redis, and an HTTP sink that records
+// fresh, migrated Postgres database (copied from a template), the test Redis, and an HTTP sink that records
 // every CloudEvent it is sent, like a KafkaSink would accept them.
 package apptest
 
@@ -10,6 +10,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/cloudevents/sdk-go/v2/event"
 	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
@@ -18,6 +19,20 @@ import (
 	"github.com/tidings-dev/tidings/functions/internal/pg"
 	"github.com/tidings-dev/tidings/infra/testenv"
 )
+
+// Database returns the URL of a fresh database with every migration applied:
+// a copy of a template migrated once per test binary.
+func Database(t testing.TB) string {
+	t.Helper()
+	return testenv.PostgresFrom(t, "migrated", func(ctx context.Context, url string) error {
+		pool, err := pg.Connect(ctx, url, 10*time.Second)
+		if err != nil {
+			return err
+		}
+		defer pool.Close()
+		return pg.Migrate(ctx, pool)
+	})
+}
 
 // New returns an App named name on a fresh database; sink may be "".
 func New(t testing.TB, name string, needs app.Needs, sink string) *app.App {
@@ -29,8 +44,9 @@ func New(t testing.TB, name string, needs app.Needs, sink string) *app.App {
 // is down); an empty DatabaseURL or RedisURL gets the test services.
 func NewWith(t testing.TB, name string, needs app.Needs, s app.Settings) *app.App {
 	t.Helper()
-	if s.DatabaseURL == "" {
-		s.DatabaseURL = testenv.Postgres(t)
+	ownDatabase := s.DatabaseURL != ""
+	if !ownDatabase {
+		s.DatabaseURL = Database(t)
 	}
 	if s.RedisURL == "" && (needs.Redis || needs.Sessions) {
 		s.RedisURL = testenv.Redis(t)
@@ -41,8 +57,10 @@ func NewWith(t testing.TB, name string, needs app.Needs, s app.Settings) *app.Ap
 	}
 	t.Cleanup(func() { a.Outbox.Wait(); a.Close() })
 	// What the release's migrate Job does before any function runs.
-	if err := pg.Migrate(context.Background(), a.Pool); err != nil {
-		t.Fatalf("migrate: %v", err)
+	if ownDatabase {
+		if err := pg.Migrate(context.Background(), a.Pool); err != nil {
+			t.Fatalf("migrate: %v", err)
+		}
 	}
 	return a
 }

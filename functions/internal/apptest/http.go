@@ -8,7 +8,6 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 )
@@ -92,16 +91,4 @@ func Cookie(rec *httptest.ResponseRecorder, name string) *http.Cookie {
 		}
 	}
 	return nil
-}
-
-// Eventually polls cond until it is true or the test's patience (5 s) ends.
-func Eventually(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	for i := 0; i < 500; i++ {
-		if cond() {
-			return
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	t.Fatalf("timed out waiting for %s", what)
 }

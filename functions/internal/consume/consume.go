@@ -27,7 +27,7 @@ import (
 	"github.com/tidings-dev/tidings/events"
 	"github.com/tidings-dev/tidings/functions/internal/logging"
 	"github.com/tidings-dev/tidings/functions/internal/outbox"
-	"github.com/tidings-dev/tidings/functions/internal/problem"
+	"github.com/tidings-dev/tidings/functions/problem"
 )
 
 // Func applies one event inside tx. Return Permanent(err) (or an

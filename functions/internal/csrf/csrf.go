@@ -18,7 +18,7 @@ package csrf
 import (
 	"net/http"
 
-	"github.com/tidings-dev/tidings/functions/internal/problem"
+	"github.com/tidings-dev/tidings/functions/problem"
 )
 
 // Header is the header every unsafe request must carry, with value "tidings".

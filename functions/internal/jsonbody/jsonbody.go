@@ -13,7 +13,7 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/tidings-dev/tidings/functions/internal/problem"
+	"github.com/tidings-dev/tidings/functions/problem"
 )
 
 // DefaultLimit bounds a JSON request body; our requests are small forms.

@@ -13,7 +13,7 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/tidings-dev/tidings/functions/internal/problem"
+	"github.com/tidings-dev/tidings/functions/problem"
 )
 
 // Limits on the page size.

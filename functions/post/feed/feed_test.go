@@ -10,24 +10,21 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/tidings-dev/tidings/functions/internal/apptest"
 	"github.com/tidings-dev/tidings/functions/internal/page"
 	"github.com/tidings-dev/tidings/functions/internal/pg"
 	"github.com/tidings-dev/tidings/functions/post/feed"
 	"github.com/tidings-dev/tidings/functions/post/feed/seed"
-	"github.com/tidings-dev/tidings/infra/testenv"
 )
 
 func seeded(t *testing.T, s seed.Sizes) *pgxpool.Pool {
 	t.Helper()
 	ctx := context.Background()
-	pool, err := pg.Connect(ctx, testenv.Postgres(t), 10*time.Second)
+	pool, err := pg.Connect(ctx, apptest.Database(t), 10*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(pool.Close)
-	if err := pg.Migrate(ctx, pool); err != nil {
-		t.Fatal(err)
-	}
 	if err := seed.Seed(ctx, pool, s); err != nil {
 		t.Fatal(err)
 	}

@@ -19,7 +19,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/tidings-dev/tidings/infra/local/internal/problem"
+	"github.com/tidings-dev/tidings/functions/problem"
 )
 
 // Rule is what the HTTPRoute rule matching a request says to do with it.
@@ -84,7 +84,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if p != nil && p != http.ErrAbortHandler {
 			g.log.Error("backend panicked", "backend", backend, "path", r.URL.Path, "panic", fmt.Sprint(p))
 			if !rec.wroteHeader {
-				problem.Write(rec, http.StatusInternalServerError, "the backend failed")
+				problem.Platform(rec, http.StatusInternalServerError, "the backend failed")
 			}
 		}
 		g.logRequest(r, rec, backend, traceID, time.Since(start))
@@ -94,7 +94,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}()
 
 	if !strings.HasPrefix(r.URL.Path, "/") {
-		problem.Write(rec, http.StatusBadRequest, "request target must be an absolute path")
+		problem.Platform(rec, http.StatusBadRequest, "request target must be an absolute path")
 		return
 	}
 	r = r.Clone(r.Context())
@@ -108,7 +108,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		backend = rule.Backend
 		h = g.backends[rule.Backend]
 		if h == nil {
-			problem.Write(rec, http.StatusBadGateway, fmt.Sprintf("the route for %s names backend %q, which is not running", r.URL.Path, rule.Backend))
+			problem.Platform(rec, http.StatusBadGateway, fmt.Sprintf("the route for %s names backend %q, which is not running", r.URL.Path, rule.Backend))
 			return
 		}
 		applyFilters(r, rule)
@@ -116,7 +116,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		backend = FallbackBackend
 		h = g.fallback
 	default:
-		problem.Write(rec, http.StatusNotFound, fmt.Sprintf("no route for %s", r.URL.Path))
+		problem.Platform(rec, http.StatusNotFound, fmt.Sprintf("no route for %s", r.URL.Path))
 		return
 	}
 	h.ServeHTTP(rec, r)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/tidings-dev/tidings/infra/local/gateway"
+	"github.com/tidings-dev/tidings/infra/testenv"
 )
 
 // The stack's real request path: gateway → Service (activator/queue-proxy)
@@ -38,7 +39,7 @@ func TestBehindGateway(t *testing.T) {
 		t.Fatalf("POST /echo via gateway = %d, function saw traceparent %q", resp.StatusCode, seen)
 	}
 	// The log line is written after the response has gone out.
-	eventually(t, "gateway log with the trace id the function saw ("+seen+")", func() bool {
+	testenv.Eventually(t, 15*time.Second, "gateway log with the trace id the function saw ("+seen+")", func() bool {
 		return strings.Contains(logs.String(), "trace_id="+seen[3:35])
 	})
 
@@ -77,7 +78,7 @@ func TestBehindGateway(t *testing.T) {
 	if resp.StatusCode != http.StatusGatewayTimeout {
 		t.Fatalf("slow request via gateway = %d, want 504", resp.StatusCode)
 	}
-	eventually(t, "gateway log of the 504", func() bool {
+	testenv.Eventually(t, 15*time.Second, "gateway log of the 504", func() bool {
 		return strings.Contains(logs.String(), "path=/slow status=504")
 	})
 }

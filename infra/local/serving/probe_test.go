@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tidings-dev/tidings/infra/testenv"
 	"github.com/tidings-dev/tidings/knative/topology"
 )
 
@@ -33,7 +34,7 @@ func TestFailingReadinessHoldsRequestsBack(t *testing.T) {
 		t.Fatalf("first request = %d", status)
 	}
 	h.direct(t, "/probe?name=ready&status=503")
-	eventually(t, "readiness failure to be noticed", func() bool {
+	testenv.Eventually(t, 15*time.Second, "readiness failure to be noticed", func() bool {
 		return strings.Contains(h.logs.String(), "readiness probe failing")
 	})
 	if status, _ := h.get(t, "/stats"); status != http.StatusGatewayTimeout {
@@ -41,7 +42,7 @@ func TestFailingReadinessHoldsRequestsBack(t *testing.T) {
 	}
 
 	h.direct(t, "/probe?name=ready&status=204")
-	eventually(t, "readiness to pass again", func() bool {
+	testenv.Eventually(t, 15*time.Second, "readiness to pass again", func() bool {
 		return strings.Contains(h.logs.String(), "readiness probe passes again")
 	})
 	if status, _ := h.get(t, "/stats"); status != http.StatusOK {
@@ -59,7 +60,7 @@ func TestLivenessFailuresRestartTheProcess(t *testing.T) {
 	})
 	first := h.env(t)
 	h.direct(t, "/probe?name=live&status=500")
-	eventually(t, "the unhealthy process to be stopped", func() bool { return processGone(first.Pid) })
+	testenv.Eventually(t, 15*time.Second, "the unhealthy process to be stopped", func() bool { return processGone(first.Pid) })
 	if !strings.Contains(h.logs.String(), "liveness probe failed: restarting") {
 		t.Fatalf("restart not logged:\n%s", h.logs)
 	}

@@ -110,7 +110,7 @@ func (p *process) terminate(ctx context.Context, grace time.Duration) error {
 // function may have spawned go too.
 func signalGroup(pid int, sig syscall.Signal) {
 	if err := syscall.Kill(-pid, sig); err != nil {
-		syscall.Kill(pid, sig)
+		_ = syscall.Kill(pid, sig) // no group: the process alone; gone already is fine
 	}
 }
 
@@ -218,7 +218,7 @@ func (p *process) probe(ctx context.Context, pr Probe) error {
 	if err != nil {
 		return err
 	}
-	io.Copy(io.Discard, resp.Body)
+	_, _ = io.Copy(io.Discard, resp.Body) // drained so the connection is reused
 	resp.Body.Close()
 	if resp.StatusCode < 200 || resp.StatusCode > 399 {
 		return fmt.Errorf("GET %s answered %s", pr.Path, resp.Status)
@@ -256,7 +256,7 @@ type lineWriter struct {
 func (w *lineWriter) Write(b []byte) (int, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	w.tail.Write(b)
+	_, _ = w.tail.Write(b)
 	w.pending = append(w.pending, b...)
 	for {
 		i := bytes.IndexByte(w.pending, '\n')
@@ -288,7 +288,7 @@ func (w *lineWriter) emit(line []byte) {
 	buf := make([]byte, 0, len(w.prefix)+len(line))
 	buf = append(buf, w.prefix...)
 	buf = append(buf, line...)
-	w.out.Write(buf)
+	_, _ = w.out.Write(buf) // a log line that cannot be written is lost, nothing more
 }
 
 // tailBuffer keeps the last max bytes written to it.

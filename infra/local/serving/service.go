@@ -23,7 +23,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/tidings-dev/tidings/infra/local/internal/problem"
+	"github.com/tidings-dev/tidings/functions/problem"
 	"github.com/tidings-dev/tidings/knative/topology"
 )
 
@@ -307,7 +307,7 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 
 	if !s.enter() {
-		problem.Write(w, http.StatusServiceUnavailable, fmt.Sprintf("service %s is stopped", s.cfg.Name))
+		problem.Platform(w, http.StatusServiceUnavailable, fmt.Sprintf("service %s is stopped", s.cfg.Name))
 		return
 	}
 	defer s.leave()
@@ -333,12 +333,12 @@ func (s *Service) waitFailed(w http.ResponseWriter, r *http.Request, waitCtx con
 	case r.Context().Err() != nil:
 		return // the client went away; nobody to answer
 	case waitCtx.Err() != nil: // this request's own timeout
-		problem.Write(w, http.StatusGatewayTimeout, fmt.Sprintf("service %s: timed out after %s %s", s.cfg.Name, s.cfg.Timeout, phase))
+		problem.Platform(w, http.StatusGatewayTimeout, fmt.Sprintf("service %s: timed out after %s %s", s.cfg.Name, s.cfg.Timeout, phase))
 	case errors.Is(err, errQueueFull):
-		problem.Write(w, http.StatusServiceUnavailable, fmt.Sprintf("service %s is overloaded: %v", s.cfg.Name, err))
+		problem.Platform(w, http.StatusServiceUnavailable, fmt.Sprintf("service %s is overloaded: %v", s.cfg.Name, err))
 	default:
 		s.log.Debug("request failed", "phase", phase, "err", err) // the cause is logged once where it happened
-		problem.Write(w, http.StatusServiceUnavailable, fmt.Sprintf("service %s: %s: %v", s.cfg.Name, phase, err))
+		problem.Platform(w, http.StatusServiceUnavailable, fmt.Sprintf("service %s: %s: %v", s.cfg.Name, phase, err))
 	}
 }
 
@@ -481,14 +481,14 @@ func (s *Service) startProcess() (*process, error) {
 	closed := s.closed
 	s.mu.Unlock()
 	if closed {
-		p.terminate(context.Background(), s.cfg.StopGracePeriod)
+		_ = p.terminate(context.Background(), s.cfg.StopGracePeriod) // closing: errClosed is the answer
 		return nil, errClosed
 	}
 
 	ctx, cancel := context.WithTimeout(s.life, s.cfg.StartTimeout)
 	defer cancel()
 	if err := p.waitReady(ctx, s.cfg.Readiness); err != nil {
-		p.terminate(context.Background(), min(s.cfg.StopGracePeriod, time.Second))
+		_ = p.terminate(context.Background(), min(s.cfg.StopGracePeriod, time.Second)) // the readiness error is the one to report
 		if s.life.Err() != nil {
 			return nil, errClosed
 		}
@@ -738,11 +738,11 @@ func (s *Service) proxyError(w http.ResponseWriter, r *http.Request, err error) 
 	t := r.Context().Value(proxyCtxKey{}).(*proxyTarget)
 	switch {
 	case t.state.Load() == headersTimedOut:
-		problem.Write(w, http.StatusGatewayTimeout, fmt.Sprintf("service %s did not answer within %s", s.cfg.Name, s.cfg.Timeout))
+		problem.Platform(w, http.StatusGatewayTimeout, fmt.Sprintf("service %s did not answer within %s", s.cfg.Name, s.cfg.Timeout))
 	case r.Context().Err() != nil && t.state.Load() == headersPending:
 		// The client went away: nothing to answer.
 	default:
 		s.log.Warn("proxy error", "path", r.URL.Path, "err", err)
-		problem.Write(w, http.StatusBadGateway, fmt.Sprintf("service %s: %v", s.cfg.Name, err))
+		problem.Platform(w, http.StatusBadGateway, fmt.Sprintf("service %s: %v", s.cfg.Name, err))
 	}
 }

@@ -21,6 +21,8 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+
+	"github.com/tidings-dev/tidings/infra/testenv"
 )
 
 const helloImport = "ko://github.com/tidings-dev/tidings/infra/local/serving/testdata/hello"
@@ -194,18 +196,6 @@ func (h *harness) tryStats() (statsReply, bool) {
 	return s, json.NewDecoder(resp.Body).Decode(&s) == nil
 }
 
-// eventually polls cond until it holds or the deadline passes.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
 // processGone reports whether pid no longer exists, zombies included.
 func processGone(pid int) bool {
 	return errors.Is(syscall.Kill(pid, 0), syscall.ESRCH)
@@ -293,11 +283,11 @@ func TestScaleToZeroAfterIdleThenColdStartAgain(t *testing.T) {
 	h := start(t, Config{IdleTimeout: 200 * time.Millisecond})
 	first := h.env(t)
 
-	eventually(t, "scale to zero", func() bool { return h.svc.State() == StateStopped })
+	testenv.Eventually(t, 15*time.Second, "scale to zero", func() bool { return h.svc.State() == StateStopped })
 	if !strings.Contains(h.logs.String(), "scaled to zero") {
 		t.Fatalf("no 'scaled to zero' log line:\n%s", h.logs)
 	}
-	eventually(t, "idle process to exit", func() bool { return processGone(first.Pid) })
+	testenv.Eventually(t, 15*time.Second, "idle process to exit", func() bool { return processGone(first.Pid) })
 	if h.svc.Addr() != "" {
 		t.Fatalf("Addr after scale to zero = %q, want empty", h.svc.Addr())
 	}
@@ -356,7 +346,7 @@ func TestQueueOverflowGets503(t *testing.T) {
 		resp.Body.Close()
 		holder <- resp.StatusCode
 	}()
-	eventually(t, "first request to hold the only slot", func() bool { return h.stats(t).Inflight == 1 })
+	testenv.Eventually(t, 15*time.Second, "first request to hold the only slot", func() bool { return h.stats(t).Inflight == 1 })
 
 	queued := make(chan int, 1)
 	go func() {
@@ -368,7 +358,7 @@ func TestQueueOverflowGets503(t *testing.T) {
 		resp.Body.Close()
 		queued <- resp.StatusCode
 	}()
-	eventually(t, "second request to wait in the queue", func() bool {
+	testenv.Eventually(t, 15*time.Second, "second request to wait in the queue", func() bool {
 		h.svc.mu.Lock()
 		defer h.svc.mu.Unlock()
 		return h.svc.waiting == 1
@@ -398,7 +388,7 @@ func TestRequestTimeoutGives504(t *testing.T) {
 		t.Fatalf("504 body is not problem+json: %s", body)
 	}
 	// The function sees its request cancelled, and keeps serving.
-	eventually(t, "slow handler to be cancelled", func() bool { return h.stats(t).Inflight == 0 })
+	testenv.Eventually(t, 15*time.Second, "slow handler to be cancelled", func() bool { return h.stats(t).Inflight == 0 })
 	if status, _ := h.get(t, "/healthz"); status != http.StatusOK {
 		t.Fatalf("request after a timeout = %d, want 200", status)
 	}
@@ -432,7 +422,7 @@ func TestCrashedProcessIsRestartedOnNextRequest(t *testing.T) {
 	if status != http.StatusBadGateway {
 		t.Fatalf("request that crashed the process = %d, want 502", status)
 	}
-	eventually(t, "crash to be noticed", func() bool { return h.svc.State() == StateStopped })
+	testenv.Eventually(t, 15*time.Second, "crash to be noticed", func() bool { return h.svc.State() == StateStopped })
 	if !strings.Contains(h.logs.String(), "process exited unexpectedly") {
 		t.Fatalf("crash not logged:\n%s", h.logs)
 	}
@@ -500,7 +490,7 @@ func TestWebSocketThroughProxyKeepsProcessUp(t *testing.T) {
 	echo(t, ctx, conn, "still here")
 
 	conn.Close(websocket.StatusNormalClosure, "")
-	eventually(t, "scale to zero after the WebSocket closed", func() bool { return h.svc.State() == StateStopped })
+	testenv.Eventually(t, 15*time.Second, "scale to zero after the WebSocket closed", func() bool { return h.svc.State() == StateStopped })
 }
 
 // timeoutSeconds ends an upgraded connection as queue-proxy does: the
@@ -521,7 +511,7 @@ func TestWebSocketClosedAtRequestTimeout(t *testing.T) {
 	if open := time.Since(opened); open < timeout {
 		t.Fatalf("closed after %s, before the %s timeout", open, timeout)
 	}
-	eventually(t, "the function to see its WebSocket end", func() bool {
+	testenv.Eventually(t, 15*time.Second, "the function to see its WebSocket end", func() bool {
 		s, ok := h.tryStats()
 		return ok && s.Inflight == 0
 	})
@@ -586,7 +576,7 @@ func TestExitAtStartReportsOutput(t *testing.T) {
 
 func TestMinScaleStartsEagerlyAndRestarts(t *testing.T) {
 	h := start(t, Config{MinScale: 1, IdleTimeout: 100 * time.Millisecond})
-	eventually(t, "eager start", func() bool { return h.svc.State() == StateRunning })
+	testenv.Eventually(t, 15*time.Second, "eager start", func() bool { return h.svc.State() == StateRunning })
 	first := h.stats(t).Pid
 
 	time.Sleep(300 * time.Millisecond) // three idle timeouts
@@ -598,7 +588,7 @@ func TestMinScaleStartsEagerlyAndRestarts(t *testing.T) {
 	if err == nil {
 		resp.Body.Close()
 	}
-	eventually(t, "restart after crash", func() bool {
+	testenv.Eventually(t, 15*time.Second, "restart after crash", func() bool {
 		st, ok := h.tryStats()
 		return ok && st.Pid != first
 	})
@@ -642,5 +632,5 @@ func TestGracefulStopUsesSIGTERM(t *testing.T) {
 		t.Fatalf("process %d survived Stop", pid)
 	}
 	// The function's own shutdown path ran, so SIGTERM (not SIGKILL) stopped it.
-	eventually(t, "shutdown message", func() bool { return strings.Contains(h.output.String(), "[hello] hello stopped") })
+	testenv.Eventually(t, 15*time.Second, "shutdown message", func() bool { return strings.Contains(h.output.String(), "[hello] hello stopped") })
 }

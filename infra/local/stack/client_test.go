@@ -47,19 +47,6 @@ func (b *browser) do(method, path, body string) (int, map[string]any) {
 	return res.StatusCode, out
 }
 
-// eventually polls cond for up to d.
-func eventually(t *testing.T, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for time.Now().Before(deadline) {
-		if cond() {
-			return
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	t.Fatalf("timed out after %s waiting for %s", d, what)
-}
-
 type mailMessage struct {
 	ID      string `json:"ID"`
 	Subject string `json:"Subject"`

@@ -24,6 +24,7 @@ import (
 	"github.com/tidings-dev/tidings/events"
 	"github.com/tidings-dev/tidings/functions/apicontract"
 	"github.com/tidings-dev/tidings/infra/local/dlq"
+	"github.com/tidings-dev/tidings/infra/testenv"
 )
 
 // TestSecurity replays the cases of issue 8 against a whole stack of its
@@ -571,7 +572,7 @@ func (s *security) forged(t *testing.T) {
 		_, body := b.do("GET", "/api/notifications", "")
 		return len(items(body, "notifications"))
 	}
-	eventually(t, 30*time.Second, "Ann's friend.accepted notification", func() bool { return count(ann) == 1 })
+	testenv.Eventually(t, 30*time.Second, "Ann's friend.accepted notification", func() bool { return count(ann) == 1 })
 	carolBefore := count(carol)
 	forge := func(typ, subject string, data any) cloudevents.Event {
 		e, err := events.New("/tidings/forger", typ, subject, subject, data)

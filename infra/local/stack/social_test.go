@@ -19,6 +19,7 @@ import (
 
 	"github.com/tidings-dev/tidings/events"
 	"github.com/tidings-dev/tidings/infra/local/eventing/deadletter"
+	"github.com/tidings-dev/tidings/infra/testenv"
 )
 
 // person is someone using Tidings through the gateway, with a live
@@ -289,7 +290,7 @@ func socialCore(t *testing.T, w *world) {
 		if err := deadletter.Replay(ctx, []string{w.kafkaAt}, all, deadletter.TopicByType(topics)); err != nil {
 			t.Fatal(err)
 		}
-		eventually(t, 30*time.Second, "the replayed events to be delivered again", func() bool {
+		testenv.Eventually(t, 30*time.Second, "the replayed events to be delivered again", func() bool {
 			st, _ := w.SourceStats("notify")
 			return st.Delivered >= st0.Delivered+int64(len(all))-1 // the post.created goes to fanout
 		})

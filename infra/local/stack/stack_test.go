@@ -178,7 +178,7 @@ func walkingSkeleton(t *testing.T, w *world) {
 		if code, me := ann.do("GET", "/api/me", ""); code != 200 || me["id"] != annID {
 			t.Fatalf("me: %d %v", code, me)
 		}
-		eventually(t, 60*time.Second, "the welcome email", func() bool { return len(w.mailsTo(mail("ann"))) > 0 })
+		testenv.Eventually(t, 60*time.Second, "the welcome email", func() bool { return len(w.mailsTo(mail("ann"))) > 0 })
 		if got := w.mailsTo(mail("ann")); len(got) != 1 || got[0] != "Welcome to Tidings, Ann" {
 			t.Fatalf("mail: %q", got)
 		}
@@ -256,7 +256,7 @@ func walkingSkeleton(t *testing.T, w *world) {
 				t.Fatalf("ingress: %d", code)
 			}
 		}
-		eventually(t, 30*time.Second, "three deliveries", func() bool { d, _ := w.welcomeStats(); return d >= before+3 })
+		testenv.Eventually(t, 30*time.Second, "three deliveries", func() bool { d, _ := w.welcomeStats(); return d >= before+3 })
 		if got := w.mailsTo(mail("ann")); len(got) != 1 {
 			t.Fatalf("mails: %q", got)
 		}
@@ -299,7 +299,7 @@ func walkingSkeleton(t *testing.T, w *world) {
 			t.Fatalf("ingress: %d", code)
 		}
 		var l letter
-		eventually(t, 60*time.Second, "the dead letter", func() bool {
+		testenv.Eventually(t, 60*time.Second, "the dead letter", func() bool {
 			var ok bool
 			l, ok = dlqList(t, w.kafkaAt, "notify")[e.ID()]
 			return ok
@@ -321,7 +321,7 @@ func walkingSkeleton(t *testing.T, w *world) {
 		if code := w.post("users", bad); code != 202 {
 			t.Fatalf("ingress: %d", code)
 		}
-		eventually(t, 30*time.Second, "the dead letter", func() bool { _, dl := w.welcomeStats(); return dl > st0.DeadLettered })
+		testenv.Eventually(t, 30*time.Second, "the dead letter", func() bool { _, dl := w.welcomeStats(); return dl > st0.DeadLettered })
 		st1, _ := w.SourceStats("welcome")
 		if st1.Retried != st0.Retried {
 			t.Fatalf("a schema error was retried (%d → %d retries)", st0.Retried, st1.Retried)
@@ -344,7 +344,7 @@ func walkingSkeleton(t *testing.T, w *world) {
 		if code != 201 {
 			t.Fatalf("signup with SMTP down: %d", code)
 		}
-		eventually(t, 150*time.Second, "the retries to end in the dead-letter topic", func() bool { _, dl := w.welcomeStats(); return dl > dl0 })
+		testenv.Eventually(t, 150*time.Second, "the retries to end in the dead-letter topic", func() bool { _, dl := w.welcomeStats(); return dl > dl0 })
 		w.startMail()
 		var bobEvent string
 		for id, l := range dlqList(t, w.kafkaAt, "welcome") {
@@ -359,7 +359,7 @@ func walkingSkeleton(t *testing.T, w *world) {
 			t.Fatal("Bob's signup is not on the dead-letter topic")
 		}
 		dlqReplay(t, w.kafkaAt, "welcome", bobEvent)
-		eventually(t, 30*time.Second, "Bob's email after the replay", func() bool { return len(w.mailsTo(mail("bob"))) > 0 })
+		testenv.Eventually(t, 30*time.Second, "Bob's email after the replay", func() bool { return len(w.mailsTo(mail("bob"))) > 0 })
 		dlqReplay(t, w.kafkaAt, "welcome", bobEvent) // a second replay changes nothing
 		time.Sleep(time.Second)
 		if got := w.mailsTo(mail("bob")); len(got) != 1 {
@@ -380,7 +380,7 @@ func walkingSkeleton(t *testing.T, w *world) {
 			t.Fatal("mail arrived while Kafka was down?")
 		}
 		w.startKafka()
-		eventually(t, 90*time.Second, "Cid's email after Kafka came back", func() bool {
+		testenv.Eventually(t, 90*time.Second, "Cid's email after Kafka came back", func() bool {
 			w.Ping(context.Background(), "outbox-relay") //nolint:errcheck
 			return len(w.mailsTo(mail("cid"))) > 0
 		})
@@ -391,7 +391,7 @@ func walkingSkeleton(t *testing.T, w *world) {
 
 	t.Run("idle functions scale to zero and cold-start on the next request", func(t *testing.T) {
 		signup := w.Service("signup")
-		eventually(t, 30*time.Second, "signup to scale to zero", func() bool { return signup.State() == serving.StateStopped })
+		testenv.Eventually(t, 30*time.Second, "signup to scale to zero", func() bool { return signup.State() == serving.StateStopped })
 		before := len(signup.ColdStarts())
 		code, _ := newBrowser(t, w.GatewayURL).do("POST", "/api/signup", `{"email":"`+mail("dee")+`","password":"correct horse","name":"Dee"}`)
 		if code != 201 {

@@ -390,7 +390,7 @@ func (l *liveWatch) open(ctx context.Context, base, origin string, friends []*me
 		}
 		dialCtx, cancel := context.WithTimeout(ctx, 60*time.Second)
 		defer cancel()
-		conn, resp, err := websocket.Dial(dialCtx, wsURL, &websocket.DialOptions{HTTPHeader: hdr})
+		conn, resp, err := websocket.Dial(dialCtx, wsURL, &websocket.DialOptions{HTTPHeader: hdr}) //nolint:bodyclose // websocket.Dial's response has no body to close
 		if err != nil {
 			status := 0
 			if resp != nil {

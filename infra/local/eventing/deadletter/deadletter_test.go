@@ -17,6 +17,7 @@ import (
 	"github.com/tidings-dev/tidings/infra/local/eventing/internal/kafkatest"
 	"github.com/tidings-dev/tidings/infra/local/eventing/kafkasink"
 	"github.com/tidings-dev/tidings/infra/local/eventing/kafkasource"
+	"github.com/tidings-dev/tidings/infra/testenv"
 )
 
 const (
@@ -53,17 +54,6 @@ func (s *subscriber) seen() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return append([]string(nil), s.ids...)
-}
-
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }
 
 // The whole loop the way the local stack wires it: KafkaSink ingress →
@@ -118,7 +108,7 @@ func TestDeadLetterListAndReplayRoundTrip(t *testing.T) {
 			t.Fatalf("ingress answered %d", resp.StatusCode)
 		}
 	}
-	waitFor(t, "both events dead-lettered", func() bool { return src.Stats().DeadLettered == 2 })
+	testenv.Eventually(t, 30*time.Second, "both events dead-lettered", func() bool { return src.Stats().DeadLettered == 2 })
 	if n := len(sub.seen()); n != 2 {
 		t.Errorf("422 is not retryable: subscriber saw %d attempts for 2 events, want 2", n)
 	}
@@ -148,7 +138,7 @@ func TestDeadLetterListAndReplayRoundTrip(t *testing.T) {
 	if err := Replay(ctx, b.Brokers(), chosen, TopicByType(map[string]string{signedUp: usersTopic})); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the replayed event delivered", func() bool { return src.Stats().Delivered == 1 })
+	testenv.Eventually(t, 30*time.Second, "the replayed event delivered", func() bool { return src.Stats().Delivered == 1 })
 	if got := sub.seen(); got[len(got)-1] != "signup-2" {
 		t.Errorf("subscriber got %v, want signup-2 last", got)
 	}

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/IBM/sarama"
+
+	"github.com/tidings-dev/tidings/infra/testenv"
 )
 
 // offlineDispatcher is a Dispatcher without Kafka: dispatch is called
@@ -258,7 +260,7 @@ func TestConnectionErrorsAndTimeoutsAreRetriedWithoutCode(t *testing.T) {
 	})
 	d = offlineDispatcher(t, slow.srv.URL, Delivery{Retry: 1, BackoffDelay: time.Millisecond, Timeout: 50 * time.Millisecond, DeadLetterURL: dls.srv.URL})
 	d.dispatch(context.Background(), binaryRecord("slow"))
-	waitFor(t, 5*time.Second, "both timed-out attempts to reach the server", func() bool { return slow.count() == 2 })
+	testenv.Eventually(t, 5*time.Second, "both timed-out attempts to reach the server", func() bool { return slow.count() == 2 })
 	if s := d.Stats(); s.Attempts != 2 || s.DeadLettered != 1 {
 		t.Errorf("timeout: stats %+v, want 2 attempts then dead-lettered", s)
 	}
@@ -316,7 +318,7 @@ func TestShutdownDuringRetriesAbandonsTheRecord(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan bool)
 	go func() { done <- d.dispatch(ctx, binaryRecord("x")) }()
-	waitFor(t, 5*time.Second, "a retry", func() bool { return sub.count() >= 2 })
+	testenv.Eventually(t, 5*time.Second, "a retry", func() bool { return sub.count() >= 2 })
 	cancel()
 	select {
 	case finished := <-done:

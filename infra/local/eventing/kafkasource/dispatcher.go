@@ -3,7 +3,8 @@
 // binary-mode CloudEvent, retries and dead-letters as the source's delivery
 // spec says, and commits an offset only once its record was delivered or
 // dead-lettered. The behaviour follows eventing-kafka-broker's Java data
-// plane (see shared/reference/knative-semantics.md, section 2).
+// plane: knative-extensions/eventing-kafka-broker
+// data-plane/dispatcher/src/main/java/dev/knative/eventing/kafka/broker/dispatcher/impl/RecordDispatcherImpl.java.
 package kafkasource
 
 import (

@@ -11,6 +11,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/tidings-dev/tidings/infra/local/eventing/internal/kafkatest"
+	"github.com/tidings-dev/tidings/infra/testenv"
 )
 
 const topic = "tidings.users"
@@ -73,7 +74,7 @@ func TestSourceDeliversFromKafka(t *testing.T) {
 	b.Produce(context.Background(), &kgo.Record{Topic: topic, Key: []byte("k"), Value: []byte("plain text")})
 
 	d := start(t, sourceConfig(b, "g-deliver", sub.srv.URL))
-	waitFor(t, 20*time.Second, "4 deliveries", func() bool { return sub.count() == 4 })
+	testenv.Eventually(t, 20*time.Second, "4 deliveries", func() bool { return sub.count() == 4 })
 	got := sub.ids()
 	if fmt.Sprint(got[:3]) != fmt.Sprint(want) || got[3] != "partition:0/offset:3" {
 		t.Errorf("delivered %v, want %v then the wrapped record", got, want)
@@ -92,7 +93,7 @@ func TestSourceDeadLettersThroughKafkaPipeline(t *testing.T) {
 	cfg.Delivery.Retry = 3
 	cfg.Delivery.DeadLetterURL = dls.srv.URL
 	d := start(t, cfg)
-	waitFor(t, 20*time.Second, "the dead letter", func() bool { return dls.count() == 1 })
+	testenv.Eventually(t, 20*time.Second, "the dead letter", func() bool { return dls.count() == 1 })
 	if sub.count() != 4 {
 		t.Errorf("subscriber saw %d attempts, want 4", sub.count())
 	}
@@ -124,7 +125,7 @@ func TestOrderedIsSequentialPerPartition(t *testing.T) {
 	cfg := sourceConfig(b, "g-ordered", tracking.srv.URL)
 	cfg.Ordering = OrderingOrdered
 	start(t, cfg)
-	waitFor(t, 30*time.Second, "30 deliveries", func() bool { return tracking.count() == 30 })
+	testenv.Eventually(t, 30*time.Second, "30 deliveries", func() bool { return tracking.count() == 30 })
 
 	var got0, got1 []string
 	for _, id := range tracking.ids() {
@@ -155,7 +156,7 @@ func TestOrderedWaitsForRetriesBeforeNextRecord(t *testing.T) {
 	})
 	produceEvents(t, b, 0, "o", 2)
 	start(t, sourceConfig(b, "g-ordered-retry", sub.srv.URL))
-	waitFor(t, 20*time.Second, "4 requests", func() bool { return sub.count() == 4 })
+	testenv.Eventually(t, 20*time.Second, "4 requests", func() bool { return sub.count() == 4 })
 	if got := fmt.Sprint(sub.ids()); got != "[o-0 o-0 o-0 o-1]" {
 		t.Errorf("requests %s: o-1 must wait until o-0 succeeded", got)
 	}
@@ -182,7 +183,7 @@ func TestUnorderedRunsInParallel(t *testing.T) {
 	cfg := sourceConfig(b, "g-unordered", sub.srv.URL)
 	cfg.Ordering = OrderingUnordered
 	d := start(t, cfg)
-	waitFor(t, 30*time.Second, "20 deliveries", func() bool { return d.Stats().Delivered == 20 })
+	testenv.Eventually(t, 30*time.Second, "20 deliveries", func() bool { return d.Stats().Delivered == 20 })
 	if got := sub.maxInFlight.Load(); got < want {
 		t.Errorf("max concurrent deliveries on one partition %d, want at least %d", got, want)
 	}
@@ -199,7 +200,7 @@ func TestUnorderedRespectsMaxInFlight(t *testing.T) {
 	cfg.Ordering = OrderingUnordered
 	cfg.MaxInFlight = 3
 	d := start(t, cfg)
-	waitFor(t, 30*time.Second, "30 deliveries", func() bool { return d.Stats().Delivered == 30 })
+	testenv.Eventually(t, 30*time.Second, "30 deliveries", func() bool { return d.Stats().Delivered == 30 })
 	if got := sub.maxInFlight.Load(); got > 3 {
 		t.Errorf("max in flight %d exceeds MaxInFlight 3", got)
 	}
@@ -221,7 +222,7 @@ func TestUnorderedMaxInFlightIsPerSourceNotPerPartition(t *testing.T) {
 	cfg.Ordering = OrderingUnordered
 	cfg.MaxInFlight = limit
 	d := start(t, cfg)
-	waitFor(t, 30*time.Second, "every delivery", func() bool { return d.Stats().Delivered == partitions*perPartition })
+	testenv.Eventually(t, 30*time.Second, "every delivery", func() bool { return d.Stats().Delivered == partitions*perPartition })
 	if got := sub.maxInFlight.Load(); got > limit {
 		t.Errorf("max in flight across %d partitions = %d, want at most %d for the source", partitions, got, limit)
 	}
@@ -244,7 +245,7 @@ func TestOrderedOffsetsNotCommittedBeforeSuccess(t *testing.T) {
 	cfg.Delivery.BackoffPolicy = BackoffLinear
 	cfg.Delivery.BackoffDelay = 10 * time.Millisecond
 	first := start(t, cfg)
-	waitFor(t, 20*time.Second, "c-1 to be retried", func() bool { return first.Stats().Retried >= 2 })
+	testenv.Eventually(t, 20*time.Second, "c-1 to be retried", func() bool { return first.Stats().Retried >= 2 })
 	if err := first.Close(); err != nil {
 		t.Fatalf("close: %v", err)
 	}
@@ -252,7 +253,7 @@ func TestOrderedOffsetsNotCommittedBeforeSuccess(t *testing.T) {
 	up := newEndpoint(t, status(http.StatusOK))
 	cfg.SubscriberURL = up.srv.URL
 	second := start(t, cfg)
-	waitFor(t, 20*time.Second, "c-1 to be redelivered", func() bool { return second.Stats().Delivered >= 1 })
+	testenv.Eventually(t, 20*time.Second, "c-1 to be redelivered", func() bool { return second.Stats().Delivered >= 1 })
 	time.Sleep(300 * time.Millisecond) // give a wrongly redelivered c-0 the chance to show up
 	if got := fmt.Sprint(up.ids()); got != "[c-1]" {
 		t.Errorf("after restart the subscriber got %s, want only [c-1]", got)
@@ -277,7 +278,7 @@ func TestUnorderedCommitsOnlyBelowOldestUnfinished(t *testing.T) {
 	cfg := sourceConfig(b, "g-unordered-crash", stuck.srv.URL)
 	cfg.Ordering = OrderingUnordered
 	first := start(t, cfg)
-	waitFor(t, 20*time.Second, "h-1..h-4 delivered", func() bool { return first.Stats().Delivered == 4 })
+	testenv.Eventually(t, 20*time.Second, "h-1..h-4 delivered", func() bool { return first.Stats().Delivered == 4 })
 	if err := first.Close(); err != nil {
 		t.Fatalf("close: %v", err)
 	}
@@ -287,7 +288,7 @@ func TestUnorderedCommitsOnlyBelowOldestUnfinished(t *testing.T) {
 	second := start(t, cfg)
 	// Offsets 1-4 finished but 0 did not, so nothing past 0 was committed and
 	// all five come back (at-least-once: duplicates, never loss).
-	waitFor(t, 20*time.Second, "all five redelivered", func() bool { return second.Stats().Delivered == 5 })
+	testenv.Eventually(t, 20*time.Second, "all five redelivered", func() bool { return second.Stats().Delivered == 5 })
 	seen := map[string]bool{}
 	for _, id := range up.ids() {
 		seen[id] = true

@@ -1,5 +1,8 @@
 // Package problem writes RFC 9457 problem details: every error a client sees
-// is JSON that says what went wrong and, for bad input, which field.
+// is JSON that says what went wrong and, for bad input, which field. It is the
+// one writer of that shape: the functions use it, and so do the web server and
+// the local stack's gateway and serving (another module, which is why it is not
+// under internal/), so a client sees one kind of error whoever failed.
 package problem
 
 import (
@@ -28,10 +31,23 @@ const typeBase = "https://tidings.dev/problems/"
 
 // Write sends a problem with the given status; slug names its type.
 func Write(w http.ResponseWriter, status int, slug, title, detail string, fields ...FieldError) {
-	w.Header().Set("Content-Type", "application/problem+json")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(Details{Type: typeBase + slug, Title: title, Status: status, Detail: detail, Errors: fields})
+	send(w, Details{Type: typeBase + slug, Title: title, Status: status, Detail: detail, Errors: fields})
+}
+
+// Platform sends the problem the platform answers with when no function did
+// (no route, a stopped or failed service, a timeout): RFC 9457's "about:blank"
+// type, whose title is the status's own text.
+func Platform(w http.ResponseWriter, status int, detail string) {
+	send(w, Details{Type: "about:blank", Title: http.StatusText(status), Status: status, Detail: detail})
+}
+
+func send(w http.ResponseWriter, d Details) {
+	h := w.Header()
+	h.Set("Content-Type", "application/problem+json")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(d.Status)
+	_ = json.NewEncoder(w).Encode(d)
 }
 
 // Invalid answers 400 with the invalid fields.
