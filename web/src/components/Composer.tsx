@@ -1,8 +1,9 @@
-import { useEffect, useId, useRef, useState, type FormEvent } from 'react';
+import { useEffect, useId, useMemo, useRef, useState, type FormEvent } from 'react';
 import { ApiError, describeError } from '../api/client';
 import { api } from '../api/tidings';
 import type { Post } from '../api/types';
-import { MAX_POST_CHARS, PICTURE_TYPES, charLength, validatePicture, validatePostText } from '../auth/validation';
+import { MAX_POST_CHARS, PICTURE_TYPES, validatePicture, validatePostText } from '../posts/rules';
+import { charLength } from '../text/charLength';
 
 type Phase = 'idle' | 'uploading' | 'posting';
 
@@ -17,7 +18,6 @@ export function Composer({ onPosted, uploadPicture = api.uploadPicture, createPo
   const id = useId();
   const [text, setText] = useState('');
   const [file, setFile] = useState<File | null>(null);
-  const [preview, setPreview] = useState<string | null>(null);
   const [textError, setTextError] = useState<string>();
   const [pictureError, setPictureError] = useState<string>();
   const [formError, setFormError] = useState<string>();
@@ -30,15 +30,13 @@ export function Composer({ onPosted, uploadPicture = api.uploadPicture, createPo
   // An upload that worked is kept, so a retry after a failed post does not send the picture twice.
   const uploaded = useRef<{ file: File; id: string } | null>(null);
 
-  useEffect(() => {
-    if (!file) {
-      setPreview(null);
-      return;
-    }
-    const url = URL.createObjectURL(file);
-    setPreview(url);
-    return () => URL.revokeObjectURL(url);
-  }, [file]);
+  const preview = useMemo(() => (file ? URL.createObjectURL(file) : null), [file]);
+  useEffect(
+    () => () => {
+      if (preview) URL.revokeObjectURL(preview);
+    },
+    [preview],
+  );
 
   useEffect(() => () => abortRef.current?.abort(), []);
 

@@ -38,7 +38,9 @@ export function LiveProvider({ children, WebSocketImpl, url, loadUnread = defaul
   const listeners = useRef(new Set<Listener>());
   const resyncListeners = useRef(new Set<ResyncListener>());
   const loadUnreadRef = useRef(loadUnread);
-  loadUnreadRef.current = loadUnread;
+  useEffect(() => {
+    loadUnreadRef.current = loadUnread;
+  }, [loadUnread]);
 
   const sync = useCallback(() => {
     loadUnreadRef.current().then(

@@ -1,8 +1,10 @@
+import { QueryClientProvider } from '@tanstack/react-query';
 import { render, screen, waitFor } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { MemoryRouter, Route, Routes } from 'react-router';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { AuthProvider } from '../auth/AuthContext';
+import { newQueryClient } from '../query/client';
 import { fakeFetch, json } from '../testing/fakeFetch';
 import { LoginPage, SignupPage } from './AuthForms';
 
@@ -10,13 +12,15 @@ afterEach(() => vi.unstubAllGlobals());
 
 function renderAt(path: string, element: React.ReactNode) {
   return render(
-    <AuthProvider loadMe={() => Promise.reject(new Error('not used'))}>
-      <MemoryRouter initialEntries={[path]}>
-        <Routes>
-          <Route path={path} element={element} />
-        </Routes>
-      </MemoryRouter>
-    </AuthProvider>,
+    <QueryClientProvider client={newQueryClient()}>
+      <AuthProvider loadMe={() => Promise.reject(new Error('not used'))}>
+        <MemoryRouter initialEntries={[path]}>
+          <Routes>
+            <Route path={path} element={element} />
+          </Routes>
+        </MemoryRouter>
+      </AuthProvider>
+    </QueryClientProvider>,
   );
 }
 
