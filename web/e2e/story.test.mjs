@@ -235,7 +235,7 @@ test('two friends share a picture live; a stranger is refused', { timeout: 6 * 6
     await ann.getByRole('button', { name: 'Post', exact: true }).click();
     const mine = postArticle(ann, postText);
     await mine.waitFor();
-    const img = mine.getByRole('img', { name: `Picture posted by ${people.ann.name}` });
+    const img = mine.getByRole('img', { name: `Posted by ${people.ann.name}` });
     assert.ok(await until('Ann\'s own picture to load', () => imageLoaded(img)));
     pictureSrc = await img.getAttribute('src');
     assert.ok(pictureSrc && !pictureSrc.startsWith('blob:'), `the post shows the server's picture, got ${pictureSrc}`);
@@ -247,7 +247,7 @@ test('two friends share a picture live; a stranger is refused', { timeout: 6 * 6
     await until('Bob\'s bell to count Ann\'s post', async () => (await unreadCount(bob)) >= 1, LIVE_TIMEOUT);
     const post = postArticle(bob, postText);
     await post.waitFor({ timeout: LIVE_TIMEOUT });
-    const img = post.getByRole('img', { name: `Picture posted by ${people.ann.name}` });
+    const img = post.getByRole('img', { name: `Posted by ${people.ann.name}` });
     assert.ok(await until('the picture in Bob\'s feed to load', () => imageLoaded(img)));
     const natural = await img.evaluate((el) => el.naturalWidth);
     assert.equal(natural, 96, 'the picture is the one Ann uploaded');
