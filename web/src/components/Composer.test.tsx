@@ -22,6 +22,16 @@ const made = (text: string, src?: string): Post => ({
 });
 
 describe('Composer', () => {
+  it('gives the focus back to the text box once it is enabled again after posting', async () => {
+    const createPost = vi.fn(async (input: { text: string }) => made(input.text));
+    render(<Composer onPosted={() => {}} createPost={createPost} />);
+    const user = userEvent.setup();
+    await user.type(screen.getByLabelText("What's new?"), 'Hello');
+    await user.click(screen.getByRole('button', { name: 'Post' }));
+    await waitFor(() => expect(screen.getByLabelText("What's new?")).toHaveFocus());
+    expect(screen.getByLabelText("What's new?")).toBeEnabled();
+  });
+
   it('previews the picture, shows upload progress, then posts with the file id', async () => {
     let report!: (p: UploadProgress) => void;
     let finish!: (v: { id: string; src: string }) => void;

@@ -40,6 +40,16 @@ export function Composer({ onPosted, uploadPicture = api.uploadPicture, createPo
 
   useEffect(() => () => abortRef.current?.abort(), []);
 
+  // The text box is disabled while posting, and a disabled control cannot take
+  // focus: after a post the focus goes back once the box is enabled again.
+  const refocusText = useRef(false);
+  useEffect(() => {
+    if (phase === 'idle' && refocusText.current) {
+      refocusText.current = false;
+      textRef.current?.focus();
+    }
+  }, [phase]);
+
   function pickFile(f: File | null) {
     setPictureError(undefined);
     setFormError(undefined);
@@ -106,7 +116,7 @@ export function Composer({ onPosted, uploadPicture = api.uploadPicture, createPo
       if (fileRef.current) fileRef.current.value = '';
       setStatus('Posted.');
       onPosted(post);
-      textRef.current?.focus();
+      refocusText.current = true;
     } catch (e) {
       if (e instanceof DOMException && e.name === 'AbortError') {
         setStatus('Upload cancelled.');

@@ -113,6 +113,11 @@ export function LiveProvider({ children, WebSocketImpl, url, loadUnread = defaul
   return <LiveContext.Provider value={value}>{children}</LiveContext.Provider>;
 }
 
+/** The unread count, or 0 outside the signed-in app (no live connection there). */
+export function useUnreadCount(): number {
+  return useContext(LiveContext)?.unread ?? 0;
+}
+
 export function useLive(): LiveValue {
   const v = useContext(LiveContext);
   if (!v) throw new Error('useLive outside LiveProvider');

@@ -100,6 +100,8 @@ describe('LoginPage', () => {
     await user.click(screen.getByRole('button', { name: 'Log in' }));
     expect(await screen.findByRole('alert')).toHaveTextContent('Invalid email or password');
     expect(screen.getByLabelText('Email')).not.toHaveAttribute('aria-invalid');
+    // The pressed button was disabled meanwhile; the focus goes to the form, not to the page's top.
+    await waitFor(() => expect(screen.getByLabelText('Email')).toHaveFocus());
   });
 
   it('says how long to wait after too many attempts', async () => {

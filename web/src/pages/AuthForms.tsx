@@ -100,8 +100,10 @@ function useAuthForm<F extends string>(
       const { fieldErrors, formError } = serverErrorsFor(err, order);
       setErrors(fieldErrors);
       setFormError(formError);
-      focusFirst(fieldErrors);
       setBusy(false);
+      // The button just pressed was disabled and lost the focus: it goes to the
+      // field to fix, or the first one when the answer names none (a wrong password).
+      if (!focusFirst(fieldErrors)) refs[order[0]].current?.focus();
     }
   }
 
