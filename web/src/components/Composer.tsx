@@ -4,8 +4,12 @@ import { api } from '../api/tidings';
 import type { Post } from '../api/types';
 import { MAX_POST_CHARS, PICTURE_TYPES, validatePicture, validatePostText } from '../posts/rules';
 import { charLength } from '../text/charLength';
+import { asSentence } from '../text/sentence';
 
 type Phase = 'idle' | 'uploading' | 'posting';
+
+const NOT_A_PICTURE = "That file isn't a picture we can show. Pick a PNG, JPEG, GIF or WebP.";
+const TOO_BIG = 'Pictures can be up to 10 MB.';
 
 interface Props {
   onPosted: (post: Post) => void;
@@ -120,12 +124,13 @@ export function Composer({ onPosted, uploadPicture = api.uploadPicture, createPo
     } catch (e) {
       if (e instanceof DOMException && e.name === 'AbortError') {
         setStatus('Upload cancelled.');
-      } else if (e instanceof ApiError && (e.fieldErrors.text || e.fieldErrors.fileId || e.fieldErrors.file)) {
-        setTextError(e.fieldErrors.text);
-        setPictureError(e.fieldErrors.fileId || e.fieldErrors.file);
-        setStatus('');
       } else if (e instanceof ApiError && (e.status === 413 || e.status === 415)) {
-        setPictureError(describeError(e));
+        setPictureError(e.status === 413 ? TOO_BIG : NOT_A_PICTURE);
+        setStatus('');
+      } else if (e instanceof ApiError && (e.fieldErrors.text || e.fieldErrors.fileId || e.fieldErrors.file)) {
+        setTextError(e.fieldErrors.text && asSentence(e.fieldErrors.text));
+        const picture = e.fieldErrors.fileId || e.fieldErrors.file;
+        setPictureError(picture && asSentence(picture));
         setStatus('');
       } else {
         setFormError(describeError(e));

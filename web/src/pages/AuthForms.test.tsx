@@ -75,7 +75,13 @@ describe('SignupPage', () => {
 
   it('puts a duplicate email (409) next to the email field', async () => {
     fakeFetch({
-      'POST /api/signup': () => json(409, { title: 'Conflict', status: 409, detail: 'An account with this email already exists' }),
+      'POST /api/signup': () =>
+        json(409, {
+          title: 'Conflict',
+          status: 409,
+          detail: 'An account with this email already exists.',
+          errors: [{ field: 'email', detail: 'is already registered' }],
+        }),
     });
     renderAt('/signup', <SignupPage />);
     const user = userEvent.setup();
@@ -84,7 +90,7 @@ describe('SignupPage', () => {
     await user.type(screen.getByLabelText('Password'), 'long enough pw');
     await user.click(screen.getByRole('button', { name: 'Sign up' }));
     await waitFor(() =>
-      expect(screen.getByLabelText('Email')).toHaveAccessibleDescription('An account with this email already exists.'),
+      expect(screen.getByLabelText('Email')).toHaveAccessibleDescription('An account with this email already exists — log in instead?'),
     );
     expect(screen.queryByRole('alert')).not.toBeInTheDocument();
   });
@@ -113,6 +119,6 @@ describe('LoginPage', () => {
     await user.type(screen.getByLabelText('Email'), 'ann@example.com');
     await user.type(screen.getByLabelText('Password'), 'whatever1');
     await user.click(screen.getByRole('button', { name: 'Log in' }));
-    expect(await screen.findByRole('alert')).toHaveTextContent('Please try again in 1 second.');
+    expect(await screen.findByRole('alert')).toHaveTextContent('Too many attempts. Try again in 1 second.');
   });
 });
