@@ -1,4 +1,4 @@
-import { useEffect, useState, type ReactNode } from 'react';
+import { useEffect, useLayoutEffect, useRef, useState, type ReactNode } from 'react';
 import { Link, NavLink, useLocation, useNavigate, useNavigationType } from 'react-router';
 import { restorePosition, savedPosition, savePosition } from '../navigation/scroll';
 import { useAuth } from '../auth/AuthContext';
@@ -21,11 +21,18 @@ export function useFocusOnRouteChange() {
     if ('scrollRestoration' in window.history) window.history.scrollRestoration = 'manual';
   }, []);
 
+  // Each scroll is saved for the entry on screen. The key moves on as soon as
+  // the new page is in the DOM (a layout effect, before the browser fires the
+  // scroll event of a shorter page), so that clamp is never saved as the old entry's place.
+  const shown = useRef(key);
+  useLayoutEffect(() => {
+    shown.current = key;
+  }, [key]);
   useEffect(() => {
-    const save = () => savePosition(key, window.scrollY);
+    const save = () => savePosition(shown.current, window.scrollY);
     window.addEventListener('scroll', save, { passive: true });
     return () => window.removeEventListener('scroll', save);
-  }, [key]);
+  }, []);
 
   useEffect(() => {
     if (key === 'default') return;
