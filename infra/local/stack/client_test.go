@@ -8,10 +8,13 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tidings-dev/tidings/functions/apicontract"
 )
 
 // browser is a person using the API through the gateway: a cookie jar and
-// the CSRF header the web app sends.
+// the CSRF header the web app sends. Every response it gets is checked
+// against the API contract (functions/apicontract/openapi.yaml).
 type browser struct {
 	t    *testing.T
 	base string
@@ -20,7 +23,8 @@ type browser struct {
 
 func newBrowser(t *testing.T, base string) *browser {
 	jar, _ := cookiejar.New(nil)
-	return &browser{t: t, base: base, c: &http.Client{Jar: jar, Timeout: 30 * time.Second}}
+	contract := apicontract.Checking(nil, func(err error) { t.Error(err) })
+	return &browser{t: t, base: base, c: &http.Client{Jar: jar, Timeout: 30 * time.Second, Transport: contract}}
 }
 
 func (b *browser) do(method, path, body string) (int, map[string]any) {

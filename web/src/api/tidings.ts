@@ -1,6 +1,27 @@
-// Typed calls for each API route in the API document.
+// Typed calls for each API route; the types come from the API contract (types.ts).
 import { request, uploadMultipart, type UploadProgress } from './client';
-import type { FriendRequest, Notification, Page, Person, Post, SearchResult, User } from './types';
+import type {
+  AuthorPostPage,
+  FriendRequest,
+  FriendRequests,
+  Friends,
+  LoginRequest,
+  Notification,
+  NotificationPage,
+  Person,
+  Post,
+  PostPage,
+  SignupRequest,
+  UploadedPicture,
+  User,
+  UserSearch,
+} from './types';
+
+/** One page of a cursor-paged list, whatever the list's JSON key is. */
+export interface Page<T> {
+  items: T[];
+  nextCursor: string | null;
+}
 
 function withCursor(path: string, cursor?: string | null, limit?: number): string {
   const params = new URLSearchParams();
@@ -11,47 +32,47 @@ function withCursor(path: string, cursor?: string | null, limit?: number): strin
 }
 
 export const api = {
-  signup: (input: { email: string; password: string; name: string }) =>
+  signup: (input: SignupRequest) =>
     request<User>('POST', '/api/signup', { body: input, quietUnauthorized: true }),
-  login: (input: { email: string; password: string }) =>
+  login: (input: LoginRequest) =>
     request<User>('POST', '/api/login', { body: input, quietUnauthorized: true }),
   logout: () => request<void>('POST', '/api/logout', { quietUnauthorized: true }),
   me: (signal?: AbortSignal) => request<User>('GET', '/api/me', { signal, quietUnauthorized: true }),
 
   searchUsers: (q: string, signal?: AbortSignal) =>
-    request<{ users: SearchResult[] }>('GET', `/api/users?q=${encodeURIComponent(q)}`, { signal }).then((r) => r.users ?? []),
+    request<UserSearch>('GET', `/api/users?q=${encodeURIComponent(q)}`, { signal }).then((r) => r.users ?? []),
   sendFriendRequest: (userId: string) => request<FriendRequest>('POST', '/api/friends/requests', { body: { userId } }),
   friendRequests: () =>
-    request<{ incoming: FriendRequest[] | null; outgoing: FriendRequest[] | null }>('GET', '/api/friends/requests').then((r) => ({
+    request<FriendRequests>('GET', '/api/friends/requests').then((r) => ({
       incoming: r.incoming ?? [],
       outgoing: r.outgoing ?? [],
     })),
   acceptRequest: (id: string) => request<FriendRequest>('POST', `/api/friends/requests/${encodeURIComponent(id)}/accept`),
   declineRequest: (id: string) => request<void>('POST', `/api/friends/requests/${encodeURIComponent(id)}/decline`),
   cancelRequest: (id: string) => request<void>('DELETE', `/api/friends/requests/${encodeURIComponent(id)}`),
-  friends: () => request<{ friends: Person[] | null }>('GET', '/api/friends').then((r) => r.friends ?? []),
+  friends: () => request<Friends>('GET', '/api/friends').then((r) => r.friends ?? []),
   unfriend: (userId: string) => request<void>('DELETE', `/api/friends/${encodeURIComponent(userId)}`),
 
   uploadPicture: (file: File, onProgress?: (p: UploadProgress) => void, signal?: AbortSignal) => {
     const form = new FormData();
     form.append('file', file, file.name);
-    return uploadMultipart<{ id: string; src: string }>('/api/files', form, onProgress, signal);
+    return uploadMultipart<UploadedPicture>('/api/files', form, onProgress, signal);
   },
   createPost: (input: { text: string; fileId?: string }) => request<Post>('POST', '/api/posts', { body: input }),
   feed: (cursor?: string | null, limit?: number): Promise<Page<Post>> =>
-    request<{ posts: Post[] | null; nextCursor?: string | null }>('GET', withCursor('/api/posts', cursor, limit)).then((r) => ({
+    request<PostPage>('GET', withCursor('/api/posts', cursor, limit)).then((r) => ({
       items: r.posts ?? [],
       nextCursor: r.nextCursor || null,
     })),
   /** One person's posts, and who they are (`user`); a 404 for anyone but yourself and your friends. */
   userPosts: (userId: string, cursor?: string | null, limit?: number): Promise<Page<Post> & { user: Person | null }> =>
-    request<{ user?: Person | null; posts: Post[] | null; nextCursor?: string | null }>(
+    request<AuthorPostPage>(
       'GET',
       withCursor(`/api/users/${encodeURIComponent(userId)}/posts`, cursor, limit),
     ).then((r) => ({ user: r.user ?? null, items: r.posts ?? [], nextCursor: r.nextCursor || null })),
 
   notifications: (cursor?: string | null, limit?: number): Promise<Page<Notification> & { unread: number }> =>
-    request<{ notifications: Notification[] | null; nextCursor?: string | null; unread?: number }>(
+    request<NotificationPage>(
       'GET',
       withCursor('/api/notifications', cursor, limit),
     ).then((r) => ({ items: r.notifications ?? [], nextCursor: r.nextCursor || null, unread: r.unread ?? 0 })),

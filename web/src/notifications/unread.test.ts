@@ -51,6 +51,7 @@ describe('parseNotification', () => {
     expect(parseNotification('not json')).toBeNull();
     expect(parseNotification('42')).toBeNull();
     expect(parseNotification('{"type":"post.created"}')).toBeNull();
+    expect(parseNotification('{"id":"a","type":"user.poked"}')).toBeNull(); // not a type the contract names
   });
 });
 

@@ -1,5 +1,5 @@
 // The bell's unread count: set from the server, bumped by live messages.
-import type { Notification } from '../api/types';
+import { notificationTypeValues, type Notification, type NotificationType } from '../api/types';
 
 export interface UnreadState {
   count: number;
@@ -46,17 +46,21 @@ export function parseNotification(data: string): Notification | null {
   }
   if (!v || typeof v !== 'object') return null;
   const n = v as Record<string, unknown>;
-  if (typeof n.id !== 'string' || typeof n.type !== 'string') return null;
+  if (typeof n.id !== 'string' || !isNotificationType(n.type)) return null;
   const actor = n.actor && typeof n.actor === 'object' ? (n.actor as Record<string, unknown>) : {};
   return {
     id: n.id,
     type: n.type,
     actor: { id: String(actor.id ?? ''), name: String(actor.name ?? 'Someone') },
-    postId: typeof n.postId === 'string' ? n.postId : null,
+    postId: typeof n.postId === 'string' ? n.postId : undefined,
     text: typeof n.text === 'string' ? n.text : '',
     read: n.read === true,
     createdAt: typeof n.createdAt === 'string' ? n.createdAt : new Date().toISOString(),
   };
+}
+
+function isNotificationType(t: unknown): t is NotificationType {
+  return notificationTypeValues.includes(t as NotificationType);
 }
 
 /** What the bell says to a screen reader. */

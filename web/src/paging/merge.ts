@@ -1,5 +1,5 @@
 // Pure helpers for lists read page by page on an opaque cursor.
-import type { Page } from '../api/types';
+import type { Page } from '../api/tidings';
 
 export interface Identified {
   id: string;

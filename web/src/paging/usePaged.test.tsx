@@ -2,7 +2,7 @@ import { QueryClientProvider } from '@tanstack/react-query';
 import { act, renderHook as render, waitFor, type RenderHookOptions } from '@testing-library/react';
 import type { ReactNode } from 'react';
 import { describe, expect, it, vi } from 'vitest';
-import type { Page } from '../api/types';
+import type { Page } from '../api/tidings';
 import { newQueryClient } from '../query/client';
 import { usePaged } from './usePaged';
 

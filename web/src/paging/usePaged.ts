@@ -1,7 +1,7 @@
 import { useInfiniteQuery, useQueryClient, type InfiniteData } from '@tanstack/react-query';
 import { useCallback, useMemo } from 'react';
 import { ApiError } from '../api/client';
-import type { Page } from '../api/types';
+import type { Page } from '../api/tidings';
 import { flattenPages, repage, type Identified } from './merge';
 
 export type LoadPage<T> = (cursor: string | null) => Promise<Page<T>>;

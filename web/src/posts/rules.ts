@@ -1,9 +1,11 @@
 // Client-side checks that mirror the post and upload functions' rules, so
 // most mistakes are caught before a round trip. The server stays the judge.
+import { limits } from '../api/limits';
 import { charLength } from '../text/charLength';
 
-export const MAX_POST_CHARS = 5000;
-export const MAX_PICTURE_BYTES = 10 * 1024 * 1024;
+// Declared once, in the API contract (limits.ts is generated from it).
+export const MAX_POST_CHARS = limits.PostText.maxLength;
+export const MAX_PICTURE_BYTES = limits.Picture.maxLength;
 export const PICTURE_TYPES = ['image/png', 'image/jpeg', 'image/gif', 'image/webp'];
 
 export function validatePostText(text: string): string | undefined {
