@@ -5,6 +5,7 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
+	"mime"
 	"net/http"
 	"os"
 	"path"
@@ -73,7 +74,7 @@ func (s *site) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.serveIndex(w, r)
 		return
 	}
-	f, err := s.files.Open(name)
+	f, encoding, err := openEncoded(s.files, name, r, h)
 	if err != nil {
 		if !errors.Is(err, fs.ErrNotExist) {
 			s.logger.Error("open static file", "name", name, "err", err)
@@ -97,11 +98,13 @@ func (s *site) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "cannot serve this file", http.StatusInternalServerError)
 		return
 	}
-	http.ServeContent(w, r, info.Name(), info.ModTime(), content)
+	setEncoding(h, encoding, name)
+	http.ServeContent(w, r, name, info.ModTime(), content)
 }
 
 func (s *site) serveIndex(w http.ResponseWriter, r *http.Request) {
-	f, err := s.files.Open("index.html")
+	h := w.Header()
+	f, encoding, err := openEncoded(s.files, "index.html", r, h)
 	if err != nil {
 		s.logger.Error("open index.html", "err", err)
 		http.Error(w, "the web app is missing", http.StatusInternalServerError)
@@ -113,7 +116,6 @@ func (s *site) serveIndex(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "the web app is missing", http.StatusInternalServerError)
 		return
 	}
-	h := w.Header()
 	h.Set("Cache-Control", cacheRevalidate)
 	h.Set("Content-Security-Policy", contentSecurityPolicy)
 	h.Set("Content-Type", "text/html; charset=utf-8")
@@ -122,5 +124,20 @@ func (s *site) serveIndex(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "the web app is missing", http.StatusInternalServerError)
 		return
 	}
+	setEncoding(h, encoding, "index.html")
 	http.ServeContent(w, r, "index.html", info.ModTime(), content)
+}
+
+// setEncoding labels a precompressed body: its coding, and the type of the
+// file it was made from (ServeContent would otherwise guess from the bytes).
+func setEncoding(h http.Header, encoding, name string) {
+	if encoding == "" {
+		return
+	}
+	h.Set("Content-Encoding", encoding)
+	if h.Get("Content-Type") == "" {
+		if t := mime.TypeByExtension(path.Ext(name)); t != "" {
+			h.Set("Content-Type", t)
+		}
+	}
 }

@@ -117,6 +117,37 @@ describe('the feed', () => {
 });
 
 describe('navigation', () => {
+  it('keeps the feed\'s loaded pages when going back to it', async () => {
+    const { api, navigate } = renderApp('/', {
+      'GET /api/posts': ({ url }) =>
+        url.includes('cursor=next1')
+          ? json(200, { posts: [post('p1')], nextCursor: null })
+          : json(200, { posts: [post('p3'), post('p2')], nextCursor: 'next1' }),
+      'GET /api/users/u-bob/posts': () => json(200, { user: { id: 'u-bob', name: 'Bob' }, posts: [], nextCursor: null }),
+    });
+    await screen.findByText('post p3');
+    await userEvent.click(screen.getByRole('button', { name: 'Load more posts' }));
+    await screen.findByText('post p1');
+    navigate('/users/u-bob');
+    await screen.findByRole('heading', { level: 1, name: 'Bob' });
+    navigate('/');
+    // Both pages are there at once, from the cache, before any answer.
+    expect(screen.getByText('post p1')).toBeInTheDocument();
+    expect(screen.getByText('post p3')).toBeInTheDocument();
+    await waitFor(() => expect(api.calls.filter((c) => c.url.startsWith('/api/posts')).length).toBeGreaterThan(2));
+    expect(screen.getByText('post p1')).toBeInTheDocument();
+  });
+
+  it('shows the unread count in the tab title', async () => {
+    renderApp('/', {
+      'GET /api/posts': () => json(200, { posts: [], nextCursor: null }),
+      'GET /api/notifications': () => json(200, { notifications: [], nextCursor: null, unread: 3 }),
+    });
+    await screen.findByRole('heading', { level: 1, name: 'Your feed' });
+    act(() => FakeSocket.latest().open());
+    await waitFor(() => expect(document.title).toBe('(3) Your feed · Tidings'));
+  });
+
   it('moves focus to the new page heading on route change', async () => {
     renderApp('/', {
       'GET /api/posts': () => json(200, { posts: [], nextCursor: null }),
@@ -132,6 +163,25 @@ describe('navigation', () => {
 });
 
 describe('notifications page', () => {
+  it('marks a notification read when it is opened', async () => {
+    const { api } = renderApp('/notifications', {
+      'GET /api/notifications': () =>
+        json(200, {
+          notifications: [
+            { id: 'n1', type: 'friend.requested', actor: { id: 'u-bob', name: 'Bob' }, text: 'Bob wants to be friends', read: false, createdAt: new Date().toISOString() },
+          ],
+          nextCursor: null,
+          unread: 1,
+        }),
+      'POST /api/notifications/read': () => json(204, undefined),
+      'GET /api/friends/requests': () => json(200, { incoming: [], outgoing: [] }),
+      'GET /api/friends': () => json(200, { friends: [] }),
+    });
+    await userEvent.click(await screen.findByRole('link', { name: /Bob wants to be friends/ }));
+    await screen.findByRole('heading', { level: 1, name: 'Friends' });
+    await waitFor(() => expect(api.calls.find((c) => c.url === '/api/notifications/read')?.body).toEqual({ ids: ['n1'] }));
+  });
+
   it('lists notifications, adds live ones, and marks them read', async () => {
     const n = (id: string, read: boolean, text: string) => ({
       id,

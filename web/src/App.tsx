@@ -1,3 +1,4 @@
+import { QueryClientProvider } from '@tanstack/react-query';
 import { BrowserRouter, Outlet, Route, Routes } from 'react-router';
 import { AuthProvider } from './auth/AuthContext';
 import { GuestOnly, RequireAuth } from './components/RequireAuth';
@@ -7,6 +8,7 @@ import { FriendsPage } from './pages/FriendsPage';
 import { NotFoundPage } from './pages/NotFoundPage';
 import { NotificationsPage } from './pages/NotificationsPage';
 import { ProfilePage } from './pages/ProfilePage';
+import { newQueryClient } from './query/client';
 
 export function AppRoutes() {
   return (
@@ -40,12 +42,16 @@ export function AppRoutes() {
   );
 }
 
+const queryClient = newQueryClient();
+
 export function App() {
   return (
-    <AuthProvider>
-      <BrowserRouter>
-        <AppRoutes />
-      </BrowserRouter>
-    </AuthProvider>
+    <QueryClientProvider client={queryClient}>
+      <AuthProvider>
+        <BrowserRouter>
+          <AppRoutes />
+        </BrowserRouter>
+      </AuthProvider>
+    </QueryClientProvider>
   );
 }

@@ -60,7 +60,7 @@ describe('request', () => {
     vi.stubGlobal('fetch', vi.fn(async () => problem(429, { title: 'Too Many Requests', status: 429 }, { 'Retry-After': '30' })));
     const e = (await request('POST', '/api/login', { body: {} }).catch((x: unknown) => x)) as ApiError;
     expect(e.retryAfter).toBe(30);
-    expect(describeError(e)).toBe('Too many attempts. Please try again in 30 seconds.');
+    expect(describeError(e)).toBe('Too many attempts. Try again in 30 seconds.');
   });
 
   it('never shows an HTML error page or a server stack', async () => {

@@ -1,6 +1,7 @@
 // The one place that talks HTTP to the Tidings API. Every failure becomes an
 // ApiError with a message fit to show a person: problem+json is read for its
 // title/detail and per-field errors; anything else gets a plain message.
+import { waitText } from '../text/wait';
 
 export interface FieldError {
   field: string;
@@ -118,7 +119,7 @@ export function problemFromResponse(
 export function describeError(err: unknown): string {
   if (err instanceof ApiError) {
     if (err.status === 429 && err.retryAfter !== undefined) {
-      return `Too many attempts. Please try again in ${err.retryAfter} second${err.retryAfter === 1 ? '' : 's'}.`;
+      return `Too many attempts. Try again in ${waitText(err.retryAfter)}.`;
     }
     if (err.status >= 500 || err.status === 0) return messageForStatus(err.status);
     return err.detail || err.title;

@@ -1,3 +1,4 @@
+import { useQueryClient } from '@tanstack/react-query';
 import { createContext, useCallback, useContext, useEffect, useMemo, useState, type ReactNode } from 'react';
 import { ApiError, setUnauthorizedListener } from '../api/client';
 import { api } from '../api/tidings';
@@ -20,9 +21,16 @@ const AuthContext = createContext<AuthValue | null>(null);
 
 export function AuthProvider({ children, loadMe = api.me }: { children: ReactNode; loadMe?: typeof api.me }) {
   const [state, setState] = useState<AuthState>({ status: 'loading' });
+  const queryClient = useQueryClient();
 
-  const check = useCallback(() => {
-    setState({ status: 'loading' });
+  // Whoever signs in next must not see the last person's cached lists.
+  const signedOut = state.status === 'guest';
+  useEffect(() => {
+    if (signedOut) queryClient.clear();
+  }, [signedOut, queryClient]);
+
+  // Asks who is signed in; the state is already 'loading' on the first ask.
+  const ask = useCallback(() => {
     loadMe().then(
       (user) => setState({ status: 'user', user }),
       (err: unknown) => {
@@ -33,8 +41,13 @@ export function AuthProvider({ children, loadMe = api.me }: { children: ReactNod
   }, [loadMe]);
 
   useEffect(() => {
-    check();
-  }, [check]);
+    ask();
+  }, [ask]);
+
+  const check = useCallback(() => {
+    setState({ status: 'loading' });
+    ask();
+  }, [ask]);
 
   // A 401 from any call means the session ended elsewhere (timeout, logout in another tab).
   useEffect(() => {

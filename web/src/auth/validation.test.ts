@@ -1,10 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { charLength } from '../text/charLength';
 import {
-  charLength,
   firstInvalid,
   validateLogin,
-  validatePicture,
-  validatePostText,
   validateSignup,
   validateEmail,
 } from './validation';
@@ -64,21 +62,7 @@ describe('validateLogin', () => {
   });
 });
 
-describe('post and picture rules', () => {
-  it('checks post text', () => {
-    expect(validatePostText('  ')).toMatch(/write something/i);
-    expect(validatePostText('hello')).toBeUndefined();
-    expect(validatePostText('x'.repeat(5000))).toBeUndefined();
-    expect(validatePostText('x'.repeat(5001))).toMatch(/5000/);
-  });
-
-  it('checks picture type and size', () => {
-    expect(validatePicture({ type: 'image/png', size: 1000 })).toBeUndefined();
-    expect(validatePicture({ type: 'image/svg+xml', size: 1000 })).toMatch(/PNG, JPEG/);
-    expect(validatePicture({ type: 'image/jpeg', size: 10 * 1024 * 1024 + 1 })).toMatch(/10 MB/);
-    expect(validatePicture({ type: 'image/gif', size: 0 })).toMatch(/empty/);
-  });
-
+describe('firstInvalid', () => {
   it('finds the first invalid field in form order', () => {
     expect(firstInvalid(['name', 'email', 'password'], { password: 'x', email: 'y' })).toBe('email');
     expect(firstInvalid(['name', 'email'], {})).toBeUndefined();

@@ -6,15 +6,12 @@
 // equal by that test. Its patterns use only syntax that ECMAScript (with the
 // u flag) and Go read alike.
 import emailRule from './email-rule.json';
+import { charLength } from '../text/charLength';
 
 export type FieldErrors<F extends string> = Partial<Record<F, string>>;
 
 const EMAIL_PATTERNS = emailRule.patterns.map((p) => new RegExp(p, 'u'));
 
-/** Length in characters as a person counts them (code points, not UTF-16 units). */
-export function charLength(s: string): number {
-  return [...s].length;
-}
 
 export function validateEmail(email: string): string | undefined {
   const e = email.trim();
@@ -64,24 +61,6 @@ export function validateLogin(v: { email: string; password: string }): FieldErro
     email: v.email.trim() === '' ? 'Enter your email address.' : undefined,
     password: v.password === '' ? 'Enter your password.' : undefined,
   });
-}
-
-export const MAX_POST_CHARS = 5000;
-export const MAX_PICTURE_BYTES = 10 * 1024 * 1024;
-export const PICTURE_TYPES = ['image/png', 'image/jpeg', 'image/gif', 'image/webp'];
-
-export function validatePostText(text: string): string | undefined {
-  const n = charLength(text.trim());
-  if (n === 0) return 'Write something to post.';
-  if (n > MAX_POST_CHARS) return `Keep it under ${MAX_POST_CHARS} characters (now ${n}).`;
-  return undefined;
-}
-
-export function validatePicture(file: { type: string; size: number }): string | undefined {
-  if (!PICTURE_TYPES.includes(file.type)) return 'Pick a PNG, JPEG, GIF or WebP picture.';
-  if (file.size > MAX_PICTURE_BYTES) return 'Pictures can be up to 10 MB.';
-  if (file.size === 0) return 'That file is empty.';
-  return undefined;
 }
 
 /** The first field, in form order, that has an error: it gets the focus. */

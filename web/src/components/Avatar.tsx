@@ -18,7 +18,7 @@ export function Avatar({ id, name, size = 40 }: { id: string; name: string; size
     <span
       className="avatar"
       aria-hidden="true"
-      style={{ width: size, height: size, fontSize: size * 0.4, background: `hsl(${hue(id)} 55% 40%)` }}
+      style={{ width: size, height: size, fontSize: size * 0.4, background: `hsl(${hue(id)} 50% 30%)` }}
     >
       {initials(name)}
     </span>

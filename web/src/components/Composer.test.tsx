@@ -22,6 +22,16 @@ const made = (text: string, src?: string): Post => ({
 });
 
 describe('Composer', () => {
+  it('gives the focus back to the text box once it is enabled again after posting', async () => {
+    const createPost = vi.fn(async (input: { text: string }) => made(input.text));
+    render(<Composer onPosted={() => {}} createPost={createPost} />);
+    const user = userEvent.setup();
+    await user.type(screen.getByLabelText("What's new?"), 'Hello');
+    await user.click(screen.getByRole('button', { name: 'Post' }));
+    await waitFor(() => expect(screen.getByLabelText("What's new?")).toHaveFocus());
+    expect(screen.getByLabelText("What's new?")).toBeEnabled();
+  });
+
   it('previews the picture, shows upload progress, then posts with the file id', async () => {
     let report!: (p: UploadProgress) => void;
     let finish!: (v: { id: string; src: string }) => void;
@@ -106,6 +116,27 @@ describe('Composer', () => {
     await user.upload(screen.getByLabelText('Add a picture'), png());
     await user.type(screen.getByLabelText("What's new?"), 'big one');
     await user.click(screen.getByRole('button', { name: 'Post' }));
-    await waitFor(() => expect(screen.getByLabelText('Change picture')).toHaveAccessibleDescription('pictures can be up to 10 MiB'));
+    await waitFor(() => expect(screen.getByLabelText('Change picture')).toHaveAccessibleDescription('Pictures can be up to 10 MB.'));
+  });
+
+  it('says in words people use that a fake picture was refused (415)', async () => {
+    const uploadPicture = vi.fn(async () => {
+      throw new ApiError({
+        status: 415,
+        title: 'Unsupported Media Type',
+        detail: 'A picture must be PNG, JPEG, GIF or WebP.',
+        fieldErrors: { file: 'must be a PNG, JPEG, GIF or WebP image' },
+      });
+    });
+    render(<Composer onPosted={() => {}} uploadPicture={uploadPicture} createPost={vi.fn()} />);
+    const user = userEvent.setup();
+    await user.upload(screen.getByLabelText('Add a picture'), png('fake.png'));
+    await user.type(screen.getByLabelText("What's new?"), 'not really a picture');
+    await user.click(screen.getByRole('button', { name: 'Post' }));
+    await waitFor(() =>
+      expect(screen.getByLabelText('Change picture')).toHaveAccessibleDescription(
+        "That file isn't a picture we can show. Pick a PNG, JPEG, GIF or WebP.",
+      ),
+    );
   });
 });

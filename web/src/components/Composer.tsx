@@ -1,10 +1,15 @@
-import { useEffect, useId, useRef, useState, type FormEvent } from 'react';
+import { useEffect, useId, useMemo, useRef, useState, type FormEvent } from 'react';
 import { ApiError, describeError } from '../api/client';
 import { api } from '../api/tidings';
 import type { Post } from '../api/types';
-import { MAX_POST_CHARS, PICTURE_TYPES, charLength, validatePicture, validatePostText } from '../auth/validation';
+import { MAX_POST_CHARS, PICTURE_TYPES, validatePicture, validatePostText } from '../posts/rules';
+import { charLength } from '../text/charLength';
+import { asSentence } from '../text/sentence';
 
 type Phase = 'idle' | 'uploading' | 'posting';
+
+const NOT_A_PICTURE = "That file isn't a picture we can show. Pick a PNG, JPEG, GIF or WebP.";
+const TOO_BIG = 'Pictures can be up to 10 MB.';
 
 interface Props {
   onPosted: (post: Post) => void;
@@ -17,7 +22,6 @@ export function Composer({ onPosted, uploadPicture = api.uploadPicture, createPo
   const id = useId();
   const [text, setText] = useState('');
   const [file, setFile] = useState<File | null>(null);
-  const [preview, setPreview] = useState<string | null>(null);
   const [textError, setTextError] = useState<string>();
   const [pictureError, setPictureError] = useState<string>();
   const [formError, setFormError] = useState<string>();
@@ -30,17 +34,25 @@ export function Composer({ onPosted, uploadPicture = api.uploadPicture, createPo
   // An upload that worked is kept, so a retry after a failed post does not send the picture twice.
   const uploaded = useRef<{ file: File; id: string } | null>(null);
 
-  useEffect(() => {
-    if (!file) {
-      setPreview(null);
-      return;
-    }
-    const url = URL.createObjectURL(file);
-    setPreview(url);
-    return () => URL.revokeObjectURL(url);
-  }, [file]);
+  const preview = useMemo(() => (file ? URL.createObjectURL(file) : null), [file]);
+  useEffect(
+    () => () => {
+      if (preview) URL.revokeObjectURL(preview);
+    },
+    [preview],
+  );
 
   useEffect(() => () => abortRef.current?.abort(), []);
+
+  // The text box is disabled while posting, and a disabled control cannot take
+  // focus: after a post the focus goes back once the box is enabled again.
+  const refocusText = useRef(false);
+  useEffect(() => {
+    if (phase === 'idle' && refocusText.current) {
+      refocusText.current = false;
+      textRef.current?.focus();
+    }
+  }, [phase]);
 
   function pickFile(f: File | null) {
     setPictureError(undefined);
@@ -108,16 +120,17 @@ export function Composer({ onPosted, uploadPicture = api.uploadPicture, createPo
       if (fileRef.current) fileRef.current.value = '';
       setStatus('Posted.');
       onPosted(post);
-      textRef.current?.focus();
+      refocusText.current = true;
     } catch (e) {
       if (e instanceof DOMException && e.name === 'AbortError') {
         setStatus('Upload cancelled.');
-      } else if (e instanceof ApiError && (e.fieldErrors.text || e.fieldErrors.fileId || e.fieldErrors.file)) {
-        setTextError(e.fieldErrors.text);
-        setPictureError(e.fieldErrors.fileId || e.fieldErrors.file);
-        setStatus('');
       } else if (e instanceof ApiError && (e.status === 413 || e.status === 415)) {
-        setPictureError(describeError(e));
+        setPictureError(e.status === 413 ? TOO_BIG : NOT_A_PICTURE);
+        setStatus('');
+      } else if (e instanceof ApiError && (e.fieldErrors.text || e.fieldErrors.fileId || e.fieldErrors.file)) {
+        setTextError(e.fieldErrors.text && asSentence(e.fieldErrors.text));
+        const picture = e.fieldErrors.fileId || e.fieldErrors.file;
+        setPictureError(picture && asSentence(picture));
         setStatus('');
       } else {
         setFormError(describeError(e));

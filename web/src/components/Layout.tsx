@@ -1,23 +1,50 @@
-import { useEffect, useRef, useState, type ReactNode } from 'react';
-import { Link, NavLink, useLocation, useNavigate } from 'react-router';
+import { useEffect, useLayoutEffect, useRef, useState, type ReactNode } from 'react';
+import { Link, NavLink, useLocation, useNavigate, useNavigationType } from 'react-router';
+import { restorePosition, savedPosition, savePosition } from '../navigation/scroll';
 import { useAuth } from '../auth/AuthContext';
 import { useLive } from '../notifications/LiveContext';
 import { describeError } from '../api/client';
 import { Bell } from './Bell';
 
-/** Moves focus to the new page's h1 after client-side navigation (not on first load). */
+/**
+ * After client-side navigation (not on the document's first load, whose
+ * history entry React Router calls "default"): moves focus to the new page's
+ * h1, and scrolls to the top, or on Back and Forward to where that entry was left.
+ */
 export function useFocusOnRouteChange() {
-  const { pathname } = useLocation();
-  const first = useRef(true);
+  const location = useLocation();
+  const navigationType = useNavigationType();
+  const { key } = location;
+
+  // The app puts the scroll back itself: the browser would try before the page is drawn.
   useEffect(() => {
-    if (first.current) {
-      first.current = false;
+    if ('scrollRestoration' in window.history) window.history.scrollRestoration = 'manual';
+  }, []);
+
+  // Each scroll is saved for the entry on screen. The key moves on as soon as
+  // the new page is in the DOM (a layout effect, before the browser fires the
+  // scroll event of a shorter page), so that clamp is never saved as the old entry's place.
+  const shown = useRef(key);
+  useLayoutEffect(() => {
+    shown.current = key;
+  }, [key]);
+  useEffect(() => {
+    const save = () => savePosition(shown.current, window.scrollY);
+    window.addEventListener('scroll', save, { passive: true });
+    return () => window.removeEventListener('scroll', save);
+  }, []);
+
+  useEffect(() => {
+    if (key === 'default') return;
+    const h1 = document.querySelector<HTMLElement>('main h1');
+    (h1 ?? document.querySelector<HTMLElement>('main'))?.focus({ preventScroll: true });
+    const y = navigationType === 'POP' ? savedPosition(key) : undefined;
+    if (y === undefined) {
+      window.scrollTo?.(0, 0);
       return;
     }
-    const h1 = document.querySelector<HTMLElement>('main h1');
-    (h1 ?? document.querySelector<HTMLElement>('main'))?.focus();
-    window.scrollTo?.(0, 0);
-  }, [pathname]);
+    return restorePosition(y);
+  }, [key, navigationType]);
 }
 
 /** The skip link and the top bar with the brand; the signed-in layout adds its nav and controls after the brand. */

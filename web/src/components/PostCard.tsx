@@ -23,7 +23,7 @@ export function PostCard({ post, meId }: { post: Post; meId: string }) {
       </header>
       <p className="post__text">{post.text}</p>
       {post.image?.src && (
-        <img className="post__image" src={post.image.src} alt={`Picture posted by ${post.author.name}`} loading="lazy" />
+        <img className="post__image" src={post.image.src} alt={`Posted by ${post.author.name}`} loading="lazy" />
       )}
     </article>
   );

@@ -38,7 +38,9 @@ export function LiveProvider({ children, WebSocketImpl, url, loadUnread = defaul
   const listeners = useRef(new Set<Listener>());
   const resyncListeners = useRef(new Set<ResyncListener>());
   const loadUnreadRef = useRef(loadUnread);
-  loadUnreadRef.current = loadUnread;
+  useEffect(() => {
+    loadUnreadRef.current = loadUnread;
+  }, [loadUnread]);
 
   const sync = useCallback(() => {
     loadUnreadRef.current().then(
@@ -109,6 +111,11 @@ export function LiveProvider({ children, WebSocketImpl, url, loadUnread = defaul
     [unread.count, status, subscribe, onResync, markRead, markAllRead, lastAnnouncement],
   );
   return <LiveContext.Provider value={value}>{children}</LiveContext.Provider>;
+}
+
+/** The unread count, or 0 outside the signed-in app (no live connection there). */
+export function useUnreadCount(): number {
+  return useContext(LiveContext)?.unread ?? 0;
 }
 
 export function useLive(): LiveValue {

@@ -1,8 +1,10 @@
+import { QueryClientProvider } from '@tanstack/react-query';
 import { render, screen, waitFor } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { MemoryRouter, Route, Routes } from 'react-router';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { AuthProvider } from '../auth/AuthContext';
+import { newQueryClient } from '../query/client';
 import { fakeFetch, json } from '../testing/fakeFetch';
 import { LoginPage, SignupPage } from './AuthForms';
 
@@ -10,13 +12,15 @@ afterEach(() => vi.unstubAllGlobals());
 
 function renderAt(path: string, element: React.ReactNode) {
   return render(
-    <AuthProvider loadMe={() => Promise.reject(new Error('not used'))}>
-      <MemoryRouter initialEntries={[path]}>
-        <Routes>
-          <Route path={path} element={element} />
-        </Routes>
-      </MemoryRouter>
-    </AuthProvider>,
+    <QueryClientProvider client={newQueryClient()}>
+      <AuthProvider loadMe={() => Promise.reject(new Error('not used'))}>
+        <MemoryRouter initialEntries={[path]}>
+          <Routes>
+            <Route path={path} element={element} />
+          </Routes>
+        </MemoryRouter>
+      </AuthProvider>
+    </QueryClientProvider>,
   );
 }
 
@@ -71,7 +75,13 @@ describe('SignupPage', () => {
 
   it('puts a duplicate email (409) next to the email field', async () => {
     fakeFetch({
-      'POST /api/signup': () => json(409, { title: 'Conflict', status: 409, detail: 'An account with this email already exists' }),
+      'POST /api/signup': () =>
+        json(409, {
+          title: 'Conflict',
+          status: 409,
+          detail: 'An account with this email already exists.',
+          errors: [{ field: 'email', detail: 'is already registered' }],
+        }),
     });
     renderAt('/signup', <SignupPage />);
     const user = userEvent.setup();
@@ -80,7 +90,7 @@ describe('SignupPage', () => {
     await user.type(screen.getByLabelText('Password'), 'long enough pw');
     await user.click(screen.getByRole('button', { name: 'Sign up' }));
     await waitFor(() =>
-      expect(screen.getByLabelText('Email')).toHaveAccessibleDescription('An account with this email already exists.'),
+      expect(screen.getByLabelText('Email')).toHaveAccessibleDescription('An account with this email already exists — log in instead?'),
     );
     expect(screen.queryByRole('alert')).not.toBeInTheDocument();
   });
@@ -96,6 +106,8 @@ describe('LoginPage', () => {
     await user.click(screen.getByRole('button', { name: 'Log in' }));
     expect(await screen.findByRole('alert')).toHaveTextContent('Invalid email or password');
     expect(screen.getByLabelText('Email')).not.toHaveAttribute('aria-invalid');
+    // The pressed button was disabled meanwhile; the focus goes to the form, not to the page's top.
+    await waitFor(() => expect(screen.getByLabelText('Email')).toHaveFocus());
   });
 
   it('says how long to wait after too many attempts', async () => {
@@ -107,6 +119,6 @@ describe('LoginPage', () => {
     await user.type(screen.getByLabelText('Email'), 'ann@example.com');
     await user.type(screen.getByLabelText('Password'), 'whatever1');
     await user.click(screen.getByRole('button', { name: 'Log in' }));
-    expect(await screen.findByRole('alert')).toHaveTextContent('Please try again in 1 second.');
+    expect(await screen.findByRole('alert')).toHaveTextContent('Too many attempts. Try again in 1 second.');
   });
 });

@@ -14,14 +14,10 @@ import {
 } from '../auth/validation';
 import { PageHeading } from '../components/PageHeading';
 import { TextField } from '../components/TextField';
+import { asSentence } from '../text/sentence';
 
-/** "must be a valid email address" → "Must be a valid email address." */
-export function asSentence(detail: string): string {
-  const t = detail.trim();
-  if (t === '') return t;
-  const capital = t[0].toUpperCase() + t.slice(1);
-  return /[.!?]$/.test(capital) ? capital : `${capital}.`;
-}
+export const DUPLICATE_EMAIL = 'An account with this email already exists — log in instead?';
+
 
 /**
  * Sorts a server error onto the form: per-field problems next to their field,
@@ -38,8 +34,9 @@ export function serverErrorsFor<F extends string>(
     if ((fields as readonly string[]).includes(field)) fieldErrors[field as F] = asSentence(detail);
     else leftovers.push(`${field}: ${detail}`);
   }
-  if (err.status === 409 && (fields as readonly string[]).includes('email') && !fieldErrors['email' as F]) {
-    fieldErrors['email' as F] = err.detail ? asSentence(err.detail) : 'An account with this email already exists. Try logging in.';
+  if (err.status === 409 && (fields as readonly string[]).includes('email')) {
+    // Whatever the server's wording ("is already registered"), say what to do next.
+    fieldErrors['email' as F] = DUPLICATE_EMAIL;
     return { fieldErrors };
   }
   if (Object.keys(fieldErrors).length > 0 && leftovers.length === 0) return { fieldErrors };
@@ -100,8 +97,10 @@ function useAuthForm<F extends string>(
       const { fieldErrors, formError } = serverErrorsFor(err, order);
       setErrors(fieldErrors);
       setFormError(formError);
-      focusFirst(fieldErrors);
       setBusy(false);
+      // The button just pressed was disabled and lost the focus: it goes to the
+      // field to fix, or the first one when the answer names none (a wrong password).
+      if (!focusFirst(fieldErrors)) refs[order[0]].current?.focus();
     }
   }
 

@@ -1,14 +1,16 @@
-import { useCallback, useEffect, useId, useRef, useState, type FormEvent, type ReactNode } from 'react';
+import { keepPreviousData, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useCallback, useEffect, useId, useState, type FormEvent, type ReactNode } from 'react';
 import { Link } from 'react-router';
 import { describeError } from '../api/client';
 import { api } from '../api/tidings';
-import type { FriendRequest, Person, SearchResult } from '../api/types';
+import type { Person, SearchResult } from '../api/types';
 import { Avatar } from '../components/Avatar';
 import { PageHeading } from '../components/PageHeading';
 import { EmptyState, ErrorState, Loading } from '../components/States';
 import { useLive } from '../notifications/LiveContext';
 
-type Load<T> = { status: 'loading' } | { status: 'ready'; data: T } | { status: 'error'; error: unknown };
+/** Everything this page reads is cached under this key, so one invalidation refreshes it all. */
+const friendsKey = ['friends'] as const;
 
 function PersonRow({ person, note, children }: { person: Person; note?: string; children?: ReactNode }) {
   return (
@@ -48,66 +50,31 @@ function ActionButton({
 export function FriendsPage() {
   const searchId = useId();
   const [query, setQuery] = useState('');
-  const [results, setResults] = useState<Load<SearchResult[]> | null>(null);
-  const [requests, setRequests] = useState<Load<{ incoming: FriendRequest[]; outgoing: FriendRequest[] }>>({
-    status: 'loading',
-  });
-  const [friends, setFriends] = useState<Load<Person[]>>({ status: 'loading' });
+  // The search that runs: what was typed, after a short pause (or at once on submit).
+  const [term, setTerm] = useState('');
   const [busy, setBusy] = useState<string | null>(null);
   const [message, setMessage] = useState<{ kind: 'ok' | 'error'; text: string } | null>(null);
   const [confirming, setConfirming] = useState<string | null>(null);
-  const searchSeq = useRef(0);
-  const lastQuery = useRef('');
 
-  // Reloads overlap (live events, actions): only the newest answer is shown,
-  // so an older list can't bring back a request or friend just removed.
-  const requestsSeq = useRef(0);
-  const friendsSeq = useRef(0);
-  const loadRequests = useCallback(() => {
-    const seq = ++requestsSeq.current;
-    api.friendRequests().then(
-      (data) => seq === requestsSeq.current && setRequests({ status: 'ready', data }),
-      (error: unknown) => seq === requestsSeq.current && setRequests({ status: 'error', error }),
-    );
-  }, []);
-  const loadFriends = useCallback(() => {
-    const seq = ++friendsSeq.current;
-    api.friends().then(
-      (data) => seq === friendsSeq.current && setFriends({ status: 'ready', data }),
-      (error: unknown) => seq === friendsSeq.current && setFriends({ status: 'error', error }),
-    );
-  }, []);
-
-  const runSearch = useCallback((q: string) => {
-    const seq = ++searchSeq.current;
-    lastQuery.current = q;
-    if (q.trim() === '') {
-      setResults(null);
-      return;
-    }
-    setResults((r) => (r && r.status === 'ready' ? r : { status: 'loading' }));
-    api.searchUsers(q.trim()).then(
-      (data) => seq === searchSeq.current && setResults({ status: 'ready', data }),
-      (error: unknown) => seq === searchSeq.current && setResults({ status: 'error', error }),
-    );
-  }, []);
+  // Reloads overlap (live events, actions); the query cache shows only the
+  // newest answer, so an older list can't bring back a request or friend just removed.
+  const client = useQueryClient();
+  const requests = useQuery({ queryKey: [...friendsKey, 'requests'], queryFn: api.friendRequests });
+  const friends = useQuery({ queryKey: [...friendsKey, 'list'], queryFn: api.friends });
+  const results = useQuery({
+    queryKey: [...friendsKey, 'search', term],
+    queryFn: ({ signal }) => api.searchUsers(term, signal),
+    enabled: term !== '',
+    // The old results stay on screen while the next search runs.
+    placeholderData: keepPreviousData,
+  });
 
   useEffect(() => {
-    loadRequests();
-    loadFriends();
-  }, [loadRequests, loadFriends]);
-
-  // Search as you type, after a short pause.
-  useEffect(() => {
-    const t = setTimeout(() => runSearch(query), 300);
+    const t = setTimeout(() => setTerm(query.trim()), 300);
     return () => clearTimeout(t);
-  }, [query, runSearch]);
+  }, [query]);
 
-  const refreshAll = useCallback(() => {
-    loadRequests();
-    loadFriends();
-    if (lastQuery.current.trim()) runSearch(lastQuery.current);
-  }, [loadRequests, loadFriends, runSearch]);
+  const refreshAll = useCallback(() => void client.invalidateQueries({ queryKey: friendsKey }), [client]);
 
   // Someone asking or answering shows up here live.
   const { subscribe, onResync } = useLive();
@@ -137,11 +104,13 @@ export function FriendsPage() {
 
   function onSearch(e: FormEvent) {
     e.preventDefault();
-    runSearch(query);
+    const q = query.trim();
+    if (q === term) void results.refetch();
+    else setTerm(q);
   }
 
-  const incoming = requests.status === 'ready' ? requests.data.incoming : [];
-  const outgoing = requests.status === 'ready' ? requests.data.outgoing : [];
+  const incoming = requests.data?.incoming ?? [];
+  const outgoing = requests.data?.outgoing ?? [];
   const incomingFrom = (userId: string) => incoming.find((r) => r.from.id === userId);
   const outgoingTo = (userId: string) => outgoing.find((r) => r.to.id === userId);
 
@@ -244,15 +213,15 @@ export function FriendsPage() {
             </button>
           </div>
         </form>
-        {results === null ? (
+        {term === '' ? (
           <p className="muted">Type a name or an email address to find people you know.</p>
-        ) : results.status === 'loading' ? (
+        ) : results.isPending ? (
           <Loading label="Searching…" />
-        ) : results.status === 'error' ? (
-          <ErrorState error={results.error} title="Search didn't work" onRetry={() => runSearch(query)} />
+        ) : results.isError ? (
+          <ErrorState error={results.error} title="Search didn't work" onRetry={() => void results.refetch()} />
         ) : results.data.length === 0 ? (
           <EmptyState title="No one found">
-            <p>Nobody's name or email starts with “{lastQuery.current.trim()}”.</p>
+            <p>Nobody's name or email starts with “{term}”.</p>
           </EmptyState>
         ) : (
           <ul className="people" aria-label="Search results">
@@ -269,10 +238,10 @@ export function FriendsPage() {
         <h2 id={`${searchId}-req`} className="section-title">
           Friend requests
         </h2>
-        {requests.status === 'loading' ? (
+        {requests.isPending ? (
           <Loading label="Loading requests…" />
-        ) : requests.status === 'error' ? (
-          <ErrorState error={requests.error} title="Couldn't load requests" onRetry={loadRequests} />
+        ) : requests.isError ? (
+          <ErrorState error={requests.error} title="Couldn't load requests" onRetry={() => void requests.refetch()} />
         ) : incoming.length === 0 && outgoing.length === 0 ? (
           <p className="muted">No pending requests.</p>
         ) : (
@@ -332,10 +301,10 @@ export function FriendsPage() {
         <h2 id={`${searchId}-friends`} className="section-title">
           Your friends
         </h2>
-        {friends.status === 'loading' ? (
+        {friends.isPending ? (
           <Loading label="Loading friends…" />
-        ) : friends.status === 'error' ? (
-          <ErrorState error={friends.error} title="Couldn't load your friends" onRetry={loadFriends} />
+        ) : friends.isError ? (
+          <ErrorState error={friends.error} title="Couldn't load your friends" onRetry={() => void friends.refetch()} />
         ) : friends.data.length === 0 ? (
           <p className="muted">No friends yet. Search above to find people you know.</p>
         ) : (

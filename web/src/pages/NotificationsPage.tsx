@@ -95,7 +95,13 @@ export function NotificationsPage() {
               <li key={n.id} className={`card notification${n.read ? '' : ' notification--unread'}`}>
                 <Avatar id={n.actor.id || n.id} name={n.actor.name} />
                 <div className="notification__body">
-                  <Link to={notificationTarget(n, me.id)} className="notification__text">
+                  <Link
+                    to={notificationTarget(n, me.id)}
+                    className="notification__text"
+                    onClick={() => {
+                      if (!n.read) void readOne(n.id);
+                    }}
+                  >
                     {!n.read && <span className="visually-hidden">Unread: </span>}
                     {n.text}
                   </Link>

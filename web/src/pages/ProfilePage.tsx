@@ -1,8 +1,8 @@
-import { useCallback, useEffect, useRef, useState } from 'react';
+import { useCallback } from 'react';
 import { Link, useParams } from 'react-router';
 import { ApiError } from '../api/client';
 import { api } from '../api/tidings';
-import type { Person, Post } from '../api/types';
+import type { Post } from '../api/types';
 import { useMe } from '../auth/AuthContext';
 import { Avatar } from '../components/Avatar';
 import { PageHeading } from '../components/PageHeading';
@@ -15,24 +15,13 @@ export function ProfilePage() {
   const me = useMe();
   const params = useParams();
   const userId = params.id ?? me.id;
-  // Who the posts belong to, as the posts route names them. It is kept with
-  // the id it answers for, and a late answer about someone no longer on
-  // screen is dropped, so the page never names the wrong person.
-  const [person, setPerson] = useState<{ forId: string; user: Person } | null>(null);
-  useEffect(() => setPerson(null), [userId]);
-  const shownId = useRef(userId);
-  shownId.current = userId;
-  const load = useCallback(
-    (cursor: string | null) =>
-      api.userPosts(userId, cursor).then((page) => {
-        if (page.user && shownId.current === userId) setPerson({ forId: userId, user: page.user });
-        return page;
-      }),
-    [userId],
-  );
-  const posts = usePaged<Post>(`user:${userId}`, load);
+  const load = useCallback((cursor: string | null) => api.userPosts(userId, cursor), [userId]);
+  const posts = usePaged<Post, Awaited<ReturnType<typeof api.userPosts>>>(`user:${userId}`, load);
+  // Who the posts belong to, as the posts route names them: cached with the
+  // posts under this person's id, so the page never names the wrong person,
+  // and forgotten once they refuse.
+  const user = posts.status === 'error' ? null : (posts.firstPage?.user ?? null);
 
-  const user = person?.forId === userId ? person.user : null;
   const isMe = userId === me.id || user?.id === me.id;
   // Only you and your friends are answered with a name, so anyone else named is a friend.
   const isFriend = !isMe && user !== null;

@@ -1,38 +1,40 @@
 import { describe, expect, it } from 'vitest';
-import { appendPage, mergeFirstPage } from './merge';
+import { flattenPages, repage } from './merge';
 
 const items = (...ids: string[]) => ids.map((id) => ({ id }));
 
-describe('appendPage', () => {
-  it('adds older items and takes the new cursor', () => {
-    const s = appendPage({ items: items('5', '4'), nextCursor: 'c1' }, { items: items('3', '2'), nextCursor: 'c2' });
-    expect(s).toEqual({ items: items('5', '4', '3', '2'), nextCursor: 'c2' });
+describe('flattenPages', () => {
+  it('joins pages in order', () => {
+    expect(flattenPages([{ items: items('5', '4'), nextCursor: 'c1' }, { items: items('3'), nextCursor: null }])).toEqual(
+      items('5', '4', '3'),
+    );
   });
 
-  it('skips items already shown (the list shifted between pages)', () => {
-    const s = appendPage({ items: items('5', '4'), nextCursor: 'c1' }, { items: items('4', '3'), nextCursor: null });
-    expect(s).toEqual({ items: items('5', '4', '3'), nextCursor: null });
+  it('shows an item a shifted page repeats once', () => {
+    expect(flattenPages([{ items: items('5', '4'), nextCursor: 'c1' }, { items: items('4', '3'), nextCursor: null }])).toEqual(
+      items('5', '4', '3'),
+    );
   });
 });
 
-describe('mergeFirstPage', () => {
-  it('puts new items on top and keeps the older cursor', () => {
-    const s = mergeFirstPage({ items: items('4', '3', '2', '1'), nextCursor: 'old' }, { items: items('6', '5', '4', '3'), nextCursor: 'fresh' });
-    expect(s).toEqual({ items: items('6', '5', '4', '3', '2', '1'), nextCursor: 'old' });
+describe('repage', () => {
+  const pages = [
+    { items: items('4', '3'), nextCursor: 'c1' },
+    { items: items('2', '1'), nextCursor: null },
+  ];
+
+  it('puts a new item on the first page and keeps every cursor', () => {
+    expect(repage(pages, items('5', '4', '3', '2', '1'))).toEqual([
+      { items: items('5', '4', '3'), nextCursor: 'c1' },
+      { items: items('2', '1'), nextCursor: null },
+    ]);
   });
 
-  it('takes the page as is when nothing was loaded', () => {
-    expect(mergeFirstPage({ items: [], nextCursor: null }, { items: items('1'), nextCursor: 'c' })).toEqual({
-      items: items('1'),
-      nextCursor: 'c',
-    });
+  it('keeps page sizes when items only change', () => {
+    expect(repage(pages, [{ id: '4' }, { id: '3' }, { id: '2' }, { id: '1' }])).toEqual(pages);
   });
 
-  it('replaces stale copies with the fresh ones', () => {
-    const s = mergeFirstPage(
-      { items: [{ id: '1', v: 'old' }], nextCursor: null },
-      { items: [{ id: '2', v: 'new' }, { id: '1', v: 'new' }], nextCursor: null },
-    );
-    expect(s.items).toEqual([{ id: '2', v: 'new' }, { id: '1', v: 'new' }]);
+  it('makes one page when there were none', () => {
+    expect(repage([], items('1'))).toEqual([{ items: items('1'), nextCursor: null }]);
   });
 });

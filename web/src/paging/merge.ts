@@ -5,26 +5,32 @@ export interface Identified {
   id: string;
 }
 
-export interface PagedState<T> {
-  items: T[];
-  nextCursor: string | null;
-}
-
-/** Appends an older page; items already shown (a shifted page) are not repeated. */
-export function appendPage<T extends Identified>(state: PagedState<T>, page: Page<T>): PagedState<T> {
-  const seen = new Set(state.items.map((i) => i.id));
-  const fresh = page.items.filter((i) => !seen.has(i.id));
-  return { items: [...state.items, ...fresh], nextCursor: page.nextCursor };
+/** The pages as one list; an item a shifted page repeats is shown once, where it came first. */
+export function flattenPages<T extends Identified>(pages: readonly Page<T>[]): T[] {
+  const seen = new Set<string>();
+  const out: T[] = [];
+  for (const p of pages)
+    for (const i of p.items) {
+      if (seen.has(i.id)) continue;
+      seen.add(i.id);
+      out.push(i);
+    }
+  return out;
 }
 
 /**
- * Folds a freshly read first page into what is on screen: newer items go on
- * top, updated copies replace old ones, and the cursor for older pages is kept
- * (unless nothing was loaded before).
+ * Puts a changed list back into pages: every page keeps its size and cursor
+ * but the first, which takes what was added or removed (new items go on top).
  */
-export function mergeFirstPage<T extends Identified>(state: PagedState<T>, first: Page<T>): PagedState<T> {
-  if (state.items.length === 0) return { items: first.items, nextCursor: first.nextCursor };
-  const firstIds = new Set(first.items.map((i) => i.id));
-  const rest = state.items.filter((i) => !firstIds.has(i.id));
-  return { items: [...first.items, ...rest], nextCursor: state.nextCursor };
+export function repage<T>(pages: readonly Page<T>[], items: T[]): Page<T>[] {
+  if (pages.length === 0) return [{ items, nextCursor: null }];
+  const restSizes = pages.slice(1).map((p) => p.items.length);
+  const firstSize = Math.max(0, items.length - restSizes.reduce((a, b) => a + b, 0));
+  const out: Page<T>[] = [{ items: items.slice(0, firstSize), nextCursor: pages[0].nextCursor }];
+  let at = firstSize;
+  pages.slice(1).forEach((p, i) => {
+    out.push({ items: items.slice(at, at + restSizes[i]), nextCursor: p.nextCursor });
+    at += restSizes[i];
+  });
+  return out;
 }

@@ -1,7 +1,17 @@
-import { act, renderHook, waitFor } from '@testing-library/react';
+import { QueryClientProvider } from '@tanstack/react-query';
+import { act, renderHook as render, waitFor, type RenderHookOptions } from '@testing-library/react';
+import type { ReactNode } from 'react';
 import { describe, expect, it, vi } from 'vitest';
 import type { Page } from '../api/tidings';
+import { newQueryClient } from '../query/client';
 import { usePaged } from './usePaged';
+
+// Each test gets its own cache, as a fresh page load would.
+function renderHook<R, P>(hook: (p: P) => R, options: RenderHookOptions<P> = {}) {
+  const client = newQueryClient();
+  const wrapper = ({ children }: { children: ReactNode }) => <QueryClientProvider client={client}>{children}</QueryClientProvider>;
+  return render(hook, { ...options, wrapper });
+}
 
 type Item = { id: string };
 
@@ -66,17 +76,33 @@ describe('usePaged', () => {
   });
 
   it('refreshFirst puts new items on top without losing older pages', async () => {
-    let newest = [{ id: 'b' }, { id: 'a' }];
-    const load = vi.fn(async (cursor: string | null) =>
-      cursor ? { items: [{ id: 'old' }], nextCursor: null } : { items: newest, nextCursor: 'k' },
-    );
+    // A keyset server: a page is the items older than the cursor (the last id shown).
+    let all = ['b', 'a', 'old'];
+    const load = vi.fn(async (cursor: string | null) => {
+      const from = cursor ? all.indexOf(cursor) + 1 : 0;
+      const ids = all.slice(from, from + 2);
+      return { items: ids.map((id) => ({ id })), nextCursor: from + 2 < all.length ? ids[ids.length - 1] : null };
+    });
     const { result } = renderHook(() => usePaged<Item>('list', load));
     await waitFor(() => expect(result.current.status).toBe('ready'));
     act(() => result.current.loadMore());
     await waitFor(() => expect(result.current.items).toHaveLength(3));
-    newest = [{ id: 'c' }, { id: 'b' }];
+    all = ['c', 'b', 'a', 'old'];
     act(() => result.current.refreshFirst());
     await waitFor(() => expect(result.current.items.map((i) => i.id)).toEqual(['c', 'b', 'a', 'old']));
+    expect(result.current.hasMore).toBe(false);
+  });
+
+  it('update changes items in place and puts new ones on top', async () => {
+    const load = vi.fn(async (cursor: string | null) =>
+      cursor ? { items: [{ id: '1' }], nextCursor: null } : { items: [{ id: '2' }], nextCursor: 'k' },
+    );
+    const { result } = renderHook(() => usePaged<Item>('list', load));
+    await waitFor(() => expect(result.current.status).toBe('ready'));
+    act(() => result.current.loadMore());
+    await waitFor(() => expect(result.current.items).toHaveLength(2));
+    act(() => result.current.update((items) => [{ id: '3' }, ...items]));
+    await waitFor(() => expect(result.current.items.map((i) => i.id)).toEqual(['3', '2', '1']));
     expect(result.current.hasMore).toBe(false);
   });
 

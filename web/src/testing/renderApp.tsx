@@ -1,12 +1,15 @@
 // Renders the whole app at a path for page tests: signed in as `me`, the API
 // answered by fakeFetch routes, and the live notification socket faked.
+import { QueryClientProvider } from '@tanstack/react-query';
 import { act, render } from '@testing-library/react';
+import { useEffect } from 'react';
 import { MemoryRouter, useNavigate, type NavigateFunction } from 'react-router';
 import { afterEach, beforeEach, vi } from 'vitest';
 import { AppRoutes } from '../App';
 import type { Person, Post } from '../api/types';
 import { AuthProvider } from '../auth/AuthContext';
 import { FakeSocket } from '../notifications/fakeSocket';
+import { newQueryClient } from '../query/client';
 import { fakeFetch, json, type Handler } from './fakeFetch';
 
 export const me = { id: 'u-ann', email: 'ann@example.com', name: 'Ann' };
@@ -28,8 +31,11 @@ export function stubWebSocketPerTest() {
 }
 
 // Hands the router's navigate function to the test, as if the person followed a link.
-function CaptureNavigate({ into }: { into: { current: NavigateFunction | null } }) {
-  into.current = useNavigate();
+function CaptureNavigate({ intoRef }: { intoRef: { current: NavigateFunction | null } }) {
+  const navigate = useNavigate();
+  useEffect(() => {
+    intoRef.current = navigate;
+  }, [intoRef, navigate]);
   return null;
 }
 
@@ -40,12 +46,14 @@ export function renderApp(path: string, routes: Record<string, Handler>) {
     ...routes,
   });
   const utils = render(
-    <AuthProvider loadMe={() => Promise.resolve(me)}>
-      <MemoryRouter initialEntries={[path]}>
-        <AppRoutes />
-        <CaptureNavigate into={nav} />
-      </MemoryRouter>
-    </AuthProvider>,
+    <QueryClientProvider client={newQueryClient()}>
+      <AuthProvider loadMe={() => Promise.resolve(me)}>
+        <MemoryRouter initialEntries={[path]}>
+          <AppRoutes />
+          <CaptureNavigate intoRef={nav} />
+        </MemoryRouter>
+      </AuthProvider>
+    </QueryClientProvider>,
   );
   const navigate = (to: string) => act(() => void nav.current?.(to));
   return { ...utils, api, navigate };
