@@ -110,7 +110,9 @@ func execCmd(repo string, args []string) error {
 	defer s.Close(context.Background())
 	cmd := exec.CommandContext(ctx, args[0], args[1:]...)
 	cmd.Stdout, cmd.Stderr, cmd.Dir = os.Stdout, os.Stderr, repo
-	cmd.Env = append(os.Environ(), "BASE_URL="+s.GatewayURL, "MAIL_URL="+s.Backing().MailURL)
+	// BASE_URL is the site's public address, the one a person opens: the
+	// functions check Origin against it (PUBLIC_URL), not the gateway's host.
+	cmd.Env = append(os.Environ(), "BASE_URL="+s.PublicURL, "MAIL_URL="+s.Backing().MailURL)
 	if err := cmd.Run(); err != nil {
 		if ee, ok := err.(*exec.ExitError); ok {
 			fmt.Fprintf(os.Stderr, "tidings exec: %s failed; function logs:\n", args[0])
