@@ -1,4 +1,4 @@
-// The two-person story of issue 4, played in real Chromium against a running
+// The two-person story, played in real Chromium against a running
 // Tidings (BASE_URL, default http://localhost:8080): two people sign up and
 // become friends, one posts a picture, the other sees it arrive live, one
 // logs out, and a stranger is refused. Screenshots of the main pages are

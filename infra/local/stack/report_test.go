@@ -11,18 +11,11 @@ import (
 	"time"
 )
 
-// trustMerged says whether the forged-event protection (branch `trust`:
-// EventPolicy and tokens at the KafkaSink ingress, consumers that check
-// facts) is in this tree. While it is false, a case marked pending is
-// recorded as observed but does not fail the test; the lead flips it at
-// merge and every case becomes strict.
-const trustMerged = true
-
 // verdict is one row of the security report: what a case must give, what
 // the stack gave, and whether that is a pass.
 type verdict struct {
 	name, expected, observed string
-	ok, pending              bool
+	ok                       bool
 }
 
 // report collects the rows of a security run, prints them as a table and
@@ -33,18 +26,14 @@ type report struct {
 	rows []verdict
 }
 
-// record adds a row and fails t when the case is enforced and its
-// observation is not what was expected.
+// record adds a row and fails t when the observation is not what was
+// expected.
 func (r *report) record(t *testing.T, v verdict) {
 	t.Helper()
 	r.mu.Lock()
 	r.rows = append(r.rows, v)
 	r.mu.Unlock()
-	switch {
-	case v.ok:
-	case v.pending && !trustMerged:
-		t.Logf("pending on trust: %s: expected %s, observed %s", v.name, v.expected, v.observed)
-	default:
+	if !v.ok {
 		t.Errorf("%s: expected %s, observed %s", v.name, v.expected, v.observed)
 	}
 }
@@ -52,20 +41,15 @@ func (r *report) record(t *testing.T, v verdict) {
 func (r *report) markdown() string {
 	var b strings.Builder
 	commit, _ := exec.Command("git", "rev-parse", "--short", "HEAD").Output()
-	fmt.Fprintf(&b, "# Security report (issue 8)\n\nProduced by `go -C infra/local test -count=1 -p 1 -run TestSecurity ./stack/` at commit %s on %s.\n",
+	fmt.Fprintf(&b, "# Security report\n\nProduced by `go -C infra/local test -count=1 -p 1 -run TestSecurity ./stack/` at commit %s on %s.\n",
 		strings.TrimSpace(string(commit)), time.Now().UTC().Format(time.RFC3339))
-	fmt.Fprintf(&b, "A case marked pending depends on branch `trust` (trustMerged = %v) and does not fail the run yet.\n\n", trustMerged)
-	b.WriteString("| case | expected | observed | result | pending |\n|---|---|---|---|---|\n")
+	b.WriteString("\n| case | expected | observed | result |\n|---|---|---|---|\n")
 	for _, v := range r.rows {
 		result := "pass"
 		if !v.ok {
 			result = "FAIL"
 		}
-		pending := ""
-		if v.pending {
-			pending = "trust"
-		}
-		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", cell(v.name), cell(v.expected), cell(v.observed), result, pending)
+		fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", cell(v.name), cell(v.expected), cell(v.observed), result)
 	}
 	return b.String()
 }
