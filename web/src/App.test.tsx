@@ -7,6 +7,9 @@ import { me, post, renderApp, stubWebSocketPerTest } from './testing/renderApp';
 
 stubWebSocketPerTest();
 
+/** Waits until the app has opened its live socket, which it does after its first reads. */
+const socketOpened = () => waitFor(() => expect(FakeSocket.instances.length).toBeGreaterThan(0));
+
 describe('the notification bell', () => {
   it('counts live notifications, shows a drop, and resyncs after reconnecting', async () => {
     let unread = 2;
@@ -50,6 +53,7 @@ describe('the feed', () => {
       'GET /api/posts': () => json(200, { posts, nextCursor: null }),
     });
     expect(await screen.findByText('post p1')).toBeInTheDocument();
+    await socketOpened();
     act(() => FakeSocket.latest().open());
     posts = [post('p2', { id: 'u-bob', name: 'Bob' }, 'Bob has news'), ...posts];
     act(() =>
@@ -144,6 +148,7 @@ describe('navigation', () => {
       'GET /api/notifications': () => json(200, { notifications: [], nextCursor: null, unread: 3 }),
     });
     await screen.findByRole('heading', { level: 1, name: 'Your feed' });
+    await socketOpened();
     act(() => FakeSocket.latest().open());
     await waitFor(() => expect(document.title).toBe('(3) Your feed · Tidings'));
   });
@@ -201,6 +206,7 @@ describe('notifications page', () => {
     });
     const list = await screen.findByRole('list', { name: 'Notifications' });
     expect(within(list).getAllByRole('listitem')).toHaveLength(1);
+    await socketOpened();
     act(() => FakeSocket.latest().open());
     act(() => FakeSocket.latest().receive(n('n2', false, 'Bob posted again')));
     expect(within(list).getAllByRole('listitem')).toHaveLength(2);
