@@ -99,11 +99,7 @@ func TestBrokenManifests(t *testing.T) {
 	const welcomeSrc = "name: welcome\n  namespace: tidings\n  labels:"
 	const fanoutSrc = "name: fanout\n  namespace: tidings\n  labels:"
 	const notifySrc = "name: notify\n  namespace: tidings\n  labels:"
-	cases := []struct {
-		name  string
-		edits []edit
-		wants []want
-	}{
+	cases := []brokenCase{
 		// Strict decoding (Load).
 		{"typo in a delivery field",
 			[]edit{{"sources.yaml", welcomeSrc, "    retry: 6", "    retyr: 6"}},
@@ -249,18 +245,7 @@ func TestBrokenManifests(t *testing.T) {
 			[]edit{{"pings.yaml", "", "  namespace: tidings\n", ""}},
 			[]want{{"pings.yaml", "PingSource", "outbox-relay", "metadata.namespace", "required"}}},
 	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			dir := copyShipped(t)
-			for _, e := range tc.edits {
-				applyEdit(t, dir, e)
-			}
-			err := loadAndCheck(dir)
-			for _, w := range tc.wants {
-				assertProblem(t, err, w)
-			}
-		})
-	}
+	runBroken(t, cases)
 }
 
 // Check reports every problem at once, not just the first.
@@ -342,5 +327,31 @@ func TestSplitDocuments(t *testing.T) {
 	}
 	if got := string(docs[1].yaml()); got != strings.Repeat("\n", 7)+string(docs[1].body) {
 		t.Errorf("second padded = %q", got)
+	}
+}
+
+// brokenCase is one broken copy of the shipped manifests: the edits that
+// break it and the problems the checks must report.
+type brokenCase struct {
+	name  string
+	edits []edit
+	wants []want
+}
+
+// runBroken applies each case's edits to a fresh copy of the shipped
+// manifests and asserts every wanted problem is reported.
+func runBroken(t *testing.T, cases []brokenCase) {
+	t.Helper()
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := copyShipped(t)
+			for _, e := range tc.edits {
+				applyEdit(t, dir, e)
+			}
+			err := loadAndCheck(dir)
+			for _, w := range tc.wants {
+				assertProblem(t, err, w)
+			}
+		})
 	}
 }

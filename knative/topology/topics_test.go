@@ -65,11 +65,7 @@ func TestShippedSinksLeaveTopicsExternal(t *testing.T) {
 func TestBrokenTopics(t *testing.T) {
 	const postsTopic = "  name: tidings.posts\n"
 	const dlqFanout = "  name: tidings.dlq.fanout\n"
-	cases := []struct {
-		name  string
-		edits []edit
-		wants []want
-	}{
+	cases := []brokenCase{
 		{"a sink that would own its topic",
 			[]edit{{"sinks.yaml", "name: users", "  contentMode: binary\n", "  contentMode: binary\n  numPartitions: 6\n  replicationFactor: 3\n"}},
 			[]want{
@@ -138,16 +134,5 @@ func TestBrokenTopics(t *testing.T) {
 			[]edit{{"topics.yaml", "", "apiVersion: kafka.strimzi.io/v1beta2", "apiVersion: kafka.strimzi.io/v1beta1"}},
 			[]want{{"topics.yaml", "", "tidings.users", "kind", "unknown kind \"KafkaTopic\" with apiVersion \"kafka.strimzi.io/v1beta1\""}}},
 	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			dir := copyShipped(t)
-			for _, e := range tc.edits {
-				applyEdit(t, dir, e)
-			}
-			err := loadAndCheck(dir)
-			for _, w := range tc.wants {
-				assertProblem(t, err, w)
-			}
-		})
-	}
+	runBroken(t, cases)
 }
