@@ -511,6 +511,13 @@ func (t *Topology) checkKafkaSource(k *KafkaSource) []error {
 		if t.KafkaTopic(topic) == nil {
 			add(o.errorf(f, "%q is not declared by any KafkaTopic", topic))
 		}
+		// A letter is an event its consumer failed on: re-driving it anywhere
+		// else would hand it to a function that never subscribed to its type.
+		if from := t.DeadLetteredInto(topic); from != nil && from != k {
+			if want, got := t.ServiceFor(from.Sink), t.ServiceFor(k.Sink); want == nil || got != want {
+				add(o.errorf(f, "%q holds KafkaSource %s's dead letters; a source that re-drives them must deliver to that source's Service", topic, from.Name))
+			}
+		}
 	}
 	if spec.ConsumerGroup == "" {
 		add(o.errorf("spec.consumerGroup", "required: the default is a random group, so a recreated source would lose its offsets"))

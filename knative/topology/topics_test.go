@@ -10,12 +10,13 @@ import (
 
 // Every topic a sink writes or a source reads is a KafkaTopic with the
 // partitions the consumers were sized for, 3 replicas, min.insync.replicas 2,
-// and dead-letter topics keep their records for 90 days.
+// and dead-letter and parked topics keep their records for 90 days.
 func TestShippedTopics(t *testing.T) {
 	topo := loadShipped(t)
 	want := map[string]int{
 		"tidings.users": 6, "tidings.friends": 6, "tidings.posts": 6, "tidings.notifications": 6,
 		"tidings.dlq.welcome": 1, "tidings.dlq.fanout": 1, "tidings.dlq.notify": 1,
+		"tidings.parked.welcome": 1, "tidings.parked.fanout": 1, "tidings.parked.notify": 1,
 	}
 	if len(topo.KafkaTopics) != len(want) {
 		t.Errorf("%d KafkaTopics, want %d", len(topo.KafkaTopics), len(want))
@@ -30,7 +31,7 @@ func TestShippedTopics(t *testing.T) {
 			t.Errorf("KafkaTopic %s = %+v", topic, *k)
 		}
 		wantConfig := map[string]string{"min.insync.replicas": "2"}
-		if strings.HasPrefix(topic, "tidings.dlq.") {
+		if strings.HasPrefix(topic, "tidings.dlq.") || strings.HasPrefix(topic, "tidings.parked.") {
 			wantConfig["retention.ms"] = "7776000000"
 		}
 		if !maps.Equal(k.Config, wantConfig) {

@@ -476,3 +476,18 @@ func (t *Topology) SourcesFor(service string) []*KafkaSource {
 	}
 	return out
 }
+
+// DeadLetteredInto returns the KafkaSource whose dead-letter sink writes
+// topic, or nil when no source dead-letters there. A source that reads such a
+// topic is a re-drive of it (knative/sources.yaml, "Re-drive").
+func (t *Topology) DeadLetteredInto(topic string) *KafkaSource {
+	for _, k := range t.KafkaSources {
+		if k.Delivery.DeadLetterSink == nil {
+			continue
+		}
+		if dls := t.KafkaSinkFor(*k.Delivery.DeadLetterSink); dls != nil && dls.Topic == topic {
+			return k
+		}
+	}
+	return nil
+}

@@ -37,8 +37,14 @@ import (
 type Source struct {
 	Name      string
 	Namespace string
-	Topics    []string // what it reads
-	DLQTopic  string   // where its dead letters go
+	// Topics are where the events it delivers were first read from, and
+	// where a replay sends them: what the source reads, or for a re-drive
+	// (knative/sources.yaml, "Re-drive") what the source it re-drives reads.
+	Topics   []string
+	DLQTopic string // where its dead letters go
+	// Redrives names the source whose dead letters this one reads ("" for a
+	// source of contract topics).
+	Redrives string
 	// Subscriber is the Knative Service it delivers to ("" when its sink is
 	// not a Service).
 	Subscriber string
@@ -56,6 +62,11 @@ func Sources(topo *topology.Topology) []Source {
 			continue
 		}
 		s := Source{Name: ks.Name, Namespace: ks.Namespace, Topics: ks.Topics, DLQTopic: sink.Topic}
+		if len(ks.Topics) == 1 {
+			if from := topo.DeadLetteredInto(ks.Topics[0]); from != nil {
+				s.Redrives, s.Topics = from.Name, from.Topics
+			}
+		}
 		if svc := topo.ServiceFor(ks.Sink); svc != nil {
 			s.Subscriber = svc.Name
 		}

@@ -524,9 +524,17 @@ func (s *security) events(t *testing.T) {
 				skipped = sk.Reason
 			}
 		}
-		s.r.record(t, verdict{name: "forged letter written straight to tidings.dlq.notify, then dlq replay --all", expected: "listed, skipped with a reason, not replayed",
-			observed: fmt.Sprintf("listed %v, replayed %v, skipped %q, error %v", listed, replayed, skipped, err),
-			ok:       listed && !replayed && skipped != "" && err == nil})
+		// The automatic re-drive (knative/sources.yaml, "Re-drive") hands the
+		// letter to notify, whose fact checks refuse it for good: parked.
+		var parked letter
+		wasParked := within(30*time.Second, func() bool {
+			var ok bool
+			parked, ok = dlqList(t, s.w.kafkaAt, "redrive-notify")[e.ID()]
+			return ok
+		})
+		s.r.record(t, verdict{name: "forged letter written straight to tidings.dlq.notify, then dlq replay --all", expected: "listed, skipped with a reason, not replayed; the re-drive's delivery is refused (400) and parked",
+			observed: fmt.Sprintf("listed %v, replayed %v, skipped %q, error %v; parked %v with %s %q", listed, replayed, skipped, err, wasParked, parked.code, parked.reason),
+			ok:       listed && !replayed && skipped != "" && err == nil && wasParked && parked.code == "400"})
 	})
 }
 
