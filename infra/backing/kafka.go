@@ -26,7 +26,12 @@ type Kafka struct {
 // groups, idempotent producers and transactions work as on a real broker.
 // With a non-empty dataDir, topics, records and committed offsets are kept
 // there across restarts; an empty dataDir keeps everything in memory.
-func StartKafka(ctx context.Context, dataDir, addr string, progress Progress) (*Kafka, error) {
+//
+// With KafkaSuperuser, the broker takes only authenticated clients
+// (SASL SCRAM-SHA-512) and checks every request against its ACLs, as a
+// Strimzi listener with authentication and simple authorization does; the
+// superuser bypasses the ACLs and creates the other users and their ACLs.
+func StartKafka(ctx context.Context, dataDir, addr string, progress Progress, opts ...KafkaOption) (*Kafka, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -41,7 +46,11 @@ func StartKafka(ctx context.Context, dataDir, addr string, progress Progress) (*
 	if host == "" || host == "localhost" {
 		host = "127.0.0.1"
 	}
-	opts := []kfake.Opt{
+	var o kafkaOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
+	kopts := []kfake.Opt{
 		kfake.Ports(port),
 		// kfake always asks for 127.0.0.1:<port>; honour the host we were given.
 		kfake.ListenFn(func(network, _ string) (net.Listener, error) {
@@ -56,16 +65,32 @@ func StartKafka(ctx context.Context, dataDir, addr string, progress Progress) (*
 		if err := os.MkdirAll(dataDir, 0o755); err != nil {
 			return nil, fmt.Errorf("kafka: create data dir: %w", err)
 		}
-		opts = append(opts, kfake.DataDir(dataDir))
+		kopts = append(kopts, kfake.DataDir(dataDir))
+	}
+	if o.superuser != "" {
+		// A restarted broker takes its SCRAM users from its data dir, so the
+		// superuser's password must stay the same across restarts.
+		kopts = append(kopts, kfake.EnableSASL(), kfake.EnableACLs(), kfake.Superuser("SCRAM-SHA-512", o.superuser, o.password))
 	}
 	progress.say("kafka: starting embedded broker (kfake) on " + addr)
-	cluster, err := kfake.NewCluster(opts...)
+	cluster, err := kfake.NewCluster(kopts...)
 	if err != nil {
 		return nil, fmt.Errorf("kafka: start kfake on %s: %w", addr, err)
 	}
 	k := &Kafka{cluster: cluster}
 	progress.say("kafka: ready on " + k.Brokers()[0])
 	return k, nil
+}
+
+// KafkaOption configures StartKafka.
+type KafkaOption func(*kafkaOptions)
+
+type kafkaOptions struct{ superuser, password string }
+
+// KafkaSuperuser turns on SASL SCRAM-SHA-512 and ACLs, with user as the one
+// superuser.
+func KafkaSuperuser(user, password string) KafkaOption {
+	return func(o *kafkaOptions) { o.superuser, o.password = user, password }
 }
 
 // Brokers returns the bootstrap addresses to give Kafka clients.

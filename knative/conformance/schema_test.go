@@ -87,6 +87,7 @@ var ourRules = map[string]bool{
 	"kafka.strimzi.io/v1beta2/KafkaTopic":     true,
 	"kafka.strimzi.io/v1/Kafka":               true,
 	"kafka.strimzi.io/v1/KafkaNodePool":       true,
+	"kafka.strimzi.io/v1/KafkaUser":           true,
 }
 
 // crdSchema is one served version of a CRD, ready to validate with.

@@ -160,6 +160,15 @@ func (t *Topology) Check() error {
 		}
 		topics[k.Topic] = k
 	}
+	for _, u := range t.KafkaUsers {
+		unique(u.origin, StrimziV1, u.Name)
+		for _, e := range t.checkKafkaUser(u) {
+			add(e)
+		}
+	}
+	for _, e := range t.checkKafkaAccess() {
+		add(e)
+	}
 	return errors.Join(errs...)
 }
 

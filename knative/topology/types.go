@@ -91,6 +91,9 @@ type Topology struct {
 	KafkaTopics  []*KafkaTopic
 	// EventPolicies say who may send to the KafkaSinks (knative/eventpolicies.yaml).
 	EventPolicies []*EventPolicy
+	// KafkaUsers are the principals of the Kafka cluster and their ACLs
+	// (knative/kafkausers.yaml).
+	KafkaUsers []*KafkaUser
 }
 
 // ObjectRef points at another object (a sink, a dead-letter sink, a binding
@@ -246,6 +249,9 @@ type KafkaSink struct {
 	Topic            string
 	BootstrapServers []string
 	ContentMode      string // binary (the default) or structured
+	// AuthSecret is spec.auth.secret.ref.name: the Secret the receiver
+	// authenticates to Kafka with for this sink.
+	AuthSecret string
 
 	origin
 	raw *rawKafkaSink
@@ -271,6 +277,7 @@ type KafkaSource struct {
 	Consumers        int    // default 1
 	Sink             Destination
 	Delivery         Delivery
+	Net              KafkaNet // spec.net: how the dispatcher authenticates
 
 	origin
 	raw *rawKafkaSource
