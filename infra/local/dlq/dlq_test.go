@@ -3,6 +3,7 @@ package dlq_test
 import (
 	"context"
 	"encoding/base64"
+	"github.com/tidings-dev/tidings/infra/local/eventing/kafkaauth"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -74,7 +75,7 @@ func letter(e event.Event, dest string) event.Event {
 // ids lists the event ids on a topic, in order.
 func (k *kafka) ids(topic string) []string {
 	k.t.Helper()
-	records, err := deadletter.List(context.Background(), k.brokers, topic)
+	records, err := deadletter.List(context.Background(), k.brokers, kafkaauth.Credentials{}, topic)
 	if err != nil {
 		k.t.Fatal(err)
 	}
@@ -148,7 +149,7 @@ func TestReplayPlacesWhatItTrustsAndReportsTheRest(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	rep, err := dlq.Replay(context.Background(), topo, k.brokers, "welcome", nil)
+	rep, err := dlq.Replay(context.Background(), topo, k.brokers, kafkaauth.Credentials{}, "welcome", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -190,7 +191,7 @@ func TestReplayPlacesWhatItTrustsAndReportsTheRest(t *testing.T) {
 	k.write(events.TopicFriends, req)
 	k.write("tidings.dlq.notify", letter(req, cluster))
 	k.write("tidings.dlq.notify", letter(note, cluster))
-	rep, err = dlq.Replay(context.Background(), topo, k.brokers, "notify", []string{req.ID(), note.ID()})
+	rep, err = dlq.Replay(context.Background(), topo, k.brokers, kafkaauth.Credentials{}, "notify", []string{req.ID(), note.ID()})
 	if err != nil || len(rep.Skipped) != 0 || len(rep.Replayed) != 2 {
 		t.Fatalf("notify replay: %+v %v", rep, err)
 	}
@@ -229,7 +230,7 @@ func TestReplayOfAParkedLetterGoesToTheContractTopic(t *testing.T) {
 	forged := newEvent(t, events.TypeFriendRequested, user, events.FriendRequested{RequestID: uuid.NewString(), FromUserID: uuid.NewString(), FromName: "Mallory", ToUserID: user, RequestedAt: time.Now().UTC()})
 	k.write("tidings.parked.notify", letter(forged, cluster)) // never on tidings.friends
 
-	rep, err := dlq.Replay(context.Background(), topo, k.brokers, "redrive-notify", nil)
+	rep, err := dlq.Replay(context.Background(), topo, k.brokers, kafkaauth.Credentials{}, "redrive-notify", nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -449,7 +449,7 @@ func (s *security) refusedOrDeadLettered(t *testing.T, sink, source string, e cl
 	var l letter
 	found := within(d, func() bool {
 		var ok bool
-		l, ok = dlqList(t, s.w.kafkaAt, source)[e.ID()]
+		l, ok = dlqList(t, s.w, source)[e.ID()]
 		return ok
 	})
 	if !found {
@@ -513,8 +513,8 @@ func (s *security) events(t *testing.T) {
 		e.SetExtension("knativeerrordest", s.w.ServiceURL("notify"))
 		e.SetExtension("knativeerrorcode", "500")
 		s.produce(t, "tidings.dlq.notify", e)
-		listed := within(30*time.Second, func() bool { _, ok := dlqList(t, s.w.kafkaAt, "notify")[e.ID()]; return ok })
-		rep, err := dlq.Replay(context.Background(), loadTopology(t), []string{s.w.kafkaAt}, "notify", nil)
+		listed := within(30*time.Second, func() bool { _, ok := dlqList(t, s.w, "notify")[e.ID()]; return ok })
+		rep, err := dlq.Replay(context.Background(), loadTopology(t), []string{s.w.kafkaAt}, s.w.dlqAuth(), "notify", nil)
 		replayed, skipped := false, ""
 		for _, r := range rep.Replayed {
 			replayed = replayed || r.Letter.Event.ID() == e.ID()
@@ -529,7 +529,7 @@ func (s *security) events(t *testing.T) {
 		var parked letter
 		wasParked := within(30*time.Second, func() bool {
 			var ok bool
-			parked, ok = dlqList(t, s.w.kafkaAt, "redrive-notify")[e.ID()]
+			parked, ok = dlqList(t, s.w, "redrive-notify")[e.ID()]
 			return ok
 		})
 		s.r.record(t, verdict{name: "forged letter written straight to tidings.dlq.notify, then dlq replay --all", expected: "listed, skipped with a reason, not replayed; the re-drive's delivery is refused (400) and parked",

@@ -277,7 +277,7 @@ func socialCore(t *testing.T, w *world) {
 		}
 		var all []deadletter.Letter
 		for _, topic := range []string{events.TopicFriends, events.TopicPosts, events.TopicNotifications} {
-			letters, err := deadletter.List(ctx, []string{w.kafkaAt}, topic)
+			letters, err := deadletter.List(ctx, []string{w.kafkaAt}, w.dlqAuth(), topic)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -287,7 +287,7 @@ func socialCore(t *testing.T, w *world) {
 			t.Fatalf("only %d events on the topics", len(all))
 		}
 		st0, _ := w.SourceStats("notify")
-		if err := deadletter.Replay(ctx, []string{w.kafkaAt}, all, deadletter.TopicByType(topics)); err != nil {
+		if err := deadletter.Replay(ctx, []string{w.kafkaAt}, w.dlqAuth(), all, deadletter.TopicByType(topics)); err != nil {
 			t.Fatal(err)
 		}
 		testenv.Eventually(t, 30*time.Second, "the replayed events to be delivered again", func() bool {

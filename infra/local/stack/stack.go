@@ -18,6 +18,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/tidings-dev/tidings/infra/local/eventing/kafkaauth"
 	"github.com/tidings-dev/tidings/infra/local/eventing/kafkasource"
 	"github.com/tidings-dev/tidings/infra/local/eventing/pingsource"
 	"github.com/tidings-dev/tidings/infra/local/gateway"
@@ -87,7 +88,8 @@ type Stack struct {
 	dispatchers map[string]*kafkasource.Dispatcher
 	pingers     map[string]*pingsource.Pinger
 	closers     []func(context.Context) error
-	tokens      *tokens // nil until the ingress starts
+	tokens      *tokens                          // nil until the ingress starts
+	kafkaCreds  map[string]kafkaauth.Credentials // by Secret name (kafkausers.go)
 	// GatewayURL is where the web app and /api live.
 	GatewayURL string
 	// PublicURL is the site's browser-facing origin, given to every function
@@ -167,12 +169,21 @@ func Up(ctx context.Context, opts Options) (*Stack, error) {
 	if err = s.migrate(ctx, migrateBin); err != nil {
 		return nil, err
 	}
-	said, err := createTopics(ctx, s.backing.KafkaBrokers, s.topo.KafkaTopics)
+	said, err := createTopics(ctx, s.backing.KafkaBrokers, s.backing.KafkaAdmin, s.topo.KafkaTopics)
 	for _, line := range said {
 		s.say("%s", line)
 	}
 	if err != nil {
 		return nil, err
+	}
+	if s.kafkaCreds, err = s.kafkaSecrets(); err != nil {
+		return nil, err
+	}
+	if s.backing.KafkaAdmin.SASL() {
+		if err = applyKafkaUsers(ctx, s.backing.KafkaBrokers, s.backing.KafkaAdmin, s.topo.KafkaUsers, s.kafkaCreds); err != nil {
+			return nil, err
+		}
+		s.say("kafka: %d users with their ACLs (knative/kafkausers.yaml), secrets in %s", len(s.kafkaCreds), filepath.Join(s.opts.DataDir, "secrets"))
 	}
 	if err = s.startEventingIngress(ctx); err != nil {
 		return nil, err
