@@ -98,6 +98,15 @@ func (s *Stack) KafkaCredentials(secret string) kafkaauth.Credentials { return s
 // KafkaAdminCredentials are the stack's own: the local broker's superuser.
 func (s *Stack) KafkaAdminCredentials() kafkaauth.Credentials { return s.backing.KafkaAdmin }
 
+// KafkaSecretsDir is where the stack keeps the Kafka users' Secrets
+// (<dir>/<Secret>/<key>), "" when its Kafka has no authentication.
+func (s *Stack) KafkaSecretsDir() string {
+	if !s.backing.KafkaAdmin.SASL() {
+		return ""
+	}
+	return filepath.Join(s.opts.DataDir, "secrets")
+}
+
 // adminClient is a franz-go client acting as the stack's admin.
 func adminClient(brokers []string, admin kafkaauth.Credentials) (*kgo.Client, error) {
 	auth, err := admin.Franz()
