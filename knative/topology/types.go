@@ -1,6 +1,6 @@
 // Package topology loads and checks the Knative manifests in knative/ (Services,
-// KafkaSinks, KafkaSources, SinkBindings, PingSources, and the Strimzi
-// KafkaTopics they write and read) and the Gateway API
+// KafkaSinks, KafkaSources, SinkBindings, PingSources, the Strimzi
+// KafkaTopics they write and read and the KafkaUsers they do it as) and the Gateway API
 // HTTPRoute in infra/cluster/. It is the one description of the topology: the
 // local stack runs what Load returns, and a cluster applies the same files.
 //
