@@ -12,7 +12,7 @@ const StrimziV1 = "kafka.strimzi.io/v1"
 // Strimzi KafkaUser values (strimzi/strimzi-kafka-operator
 // packaging/install/cluster-operator/044-Crd-kafkauser.yaml).
 const (
-	AuthSCRAMSHA512    = "scram-sha-512"
+	AuthSCRAMSHA512     = "scram-sha-512"
 	AuthorizationSimple = "simple"
 
 	ResourceTopic = "topic"
