@@ -122,8 +122,8 @@ func adminClient(brokers []string, admin kafkaauth.Credentials) (*kgo.Client, er
 
 // applyKafkaUsers makes the broker's SCRAM users and ACLs those of the
 // manifests, as Strimzi's User Operator does: each user's password is set
-// from its Secret, every ACL not in the manifests is deleted and the rest are
-// created (strimzi/strimzi-kafka-operator
+// from its Secret, its ACLs that are not in the manifests are deleted and the
+// rest are created (strimzi/strimzi-kafka-operator
 // user-operator/src/main/java/io/strimzi/operator/user/operator/KafkaUserOperator.java
 // reconciles the same two things).
 func applyKafkaUsers(ctx context.Context, brokers []string, admin kafkaauth.Credentials, users []*topology.KafkaUser, secrets map[string]kafkaauth.Credentials) error {
@@ -150,11 +150,16 @@ func applyKafkaUsers(ctx context.Context, brokers []string, admin kafkaauth.Cred
 		}
 	}
 
+	// Only the manifests' principals: a Kafka the environment names may hold
+	// other tenants' ACLs.
 	del := kmsg.NewPtrDeleteACLsRequest()
-	del.Filters = []kmsg.DeleteACLsRequestFilter{{
-		ResourceType: kmsg.ACLResourceTypeAny, ResourcePatternType: kmsg.ACLResourcePatternTypeAny,
-		Operation: kmsg.ACLOperationAny, PermissionType: kmsg.ACLPermissionTypeAny,
-	}}
+	for _, u := range users {
+		principal := "User:" + u.Name
+		del.Filters = append(del.Filters, kmsg.DeleteACLsRequestFilter{
+			ResourceType: kmsg.ACLResourceTypeAny, ResourcePatternType: kmsg.ACLResourcePatternTypeAny,
+			Principal: &principal, Operation: kmsg.ACLOperationAny, PermissionType: kmsg.ACLPermissionTypeAny,
+		})
+	}
 	if _, err := del.RequestWith(ctx, cl); err != nil {
 		return fmt.Errorf("kafka: delete ACLs: %w", err)
 	}
