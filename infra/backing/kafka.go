@@ -6,9 +6,13 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"slices"
 	"strconv"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
 // KafkaPartitions is how many partitions an auto-created topic gets. A few
@@ -78,8 +82,54 @@ func StartKafka(ctx context.Context, dataDir, addr string, progress Progress, op
 		return nil, fmt.Errorf("kafka: start kfake on %s: %w", addr, err)
 	}
 	k := &Kafka{cluster: cluster}
+	if o.superuser != "" {
+		if err := advertiseSASLHandshakeV0(ctx, cluster); err != nil {
+			cluster.Close()
+			return nil, fmt.Errorf("kafka: %w", err)
+		}
+	}
 	progress.say("kafka: ready on " + k.Brokers()[0])
 	return k, nil
+}
+
+// advertiseSASLHandshakeV0 makes the broker's ApiVersions answer list
+// SaslHandshake as versions 0–1, as Kafka does (apache/kafka
+// clients/src/main/resources/common/message/SaslHandshakeRequest.json); kfake
+// serves and lists v1 only (kfake 17_sasl_handshake.go), and librdkafka (kcat)
+// then takes SASL as unsupported. Clients that can authenticate with
+// SaslAuthenticate (every current one: librdkafka, sarama, franz-go) send v1,
+// which kfake serves. The answer is kfake's own, taken once at start, with
+// only that range changed.
+func advertiseSASLHandshakeV0(ctx context.Context, cluster *kfake.Cluster) error {
+	cl, err := kgo.NewClient(kgo.SeedBrokers(cluster.ListenAddrs()...))
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	own, err := kmsg.NewPtrApiVersionsRequest().RequestWith(ctx, cl)
+	if err != nil {
+		return fmt.Errorf("ApiVersions: %w", err)
+	}
+	keys := slices.Clone(own.ApiKeys)
+	for i := range keys {
+		if keys[i].ApiKey == int16(kmsg.SASLHandshake) {
+			keys[i].MinVersion = 0
+		}
+	}
+	cluster.ControlKey(int16(kmsg.ApiVersions), func(r kmsg.Request) (kmsg.Response, error, bool) {
+		cluster.KeepControl()
+		req, ok := r.(*kmsg.ApiVersionsRequest)
+		if !ok || req.Version > own.Version || req.Version < 3 {
+			return nil, nil, false // kfake answers downgrades and old clients itself
+		}
+		resp := *own
+		resp.Version = req.Version
+		resp.ApiKeys = keys
+		return &resp, nil, true
+	})
+	return nil
 }
 
 // KafkaOption configures StartKafka.

@@ -2,6 +2,8 @@ package backing
 
 import (
 	"context"
+	"os/exec"
+	"strings"
 	"testing"
 	"time"
 
@@ -43,6 +45,14 @@ func TestKafkaSuperuserAcrossRestart(t *testing.T) {
 	}
 	if err := produceAs(t, k1.Brokers(), "admin", "s3cret"); err != nil {
 		t.Fatalf("the superuser cannot produce: %v", err)
+	}
+	if kcat, err := exec.LookPath("kcat"); err == nil {
+		// librdkafka needs SaslHandshake v0 advertised to use SASL at all.
+		out, err := exec.Command(kcat, "-b", k1.Brokers()[0], "-X", "security.protocol=SASL_PLAINTEXT", "-X", "sasl.mechanism=SCRAM-SHA-512",
+			"-X", "sasl.username=admin", "-X", "sasl.password=s3cret", "-C", "-t", "tidings.auth", "-o", "beginning", "-e", "-q").CombinedOutput()
+		if err != nil || !strings.Contains(string(out), "x") {
+			t.Errorf("kcat as the superuser: %v\n%s", err, out)
+		}
 	}
 	if err := k1.Stop(context.Background()); err != nil {
 		t.Fatal(err)
