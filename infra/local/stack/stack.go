@@ -173,6 +173,12 @@ func Up(ctx context.Context, opts Options) (*Stack, error) {
 	for _, line := range said {
 		s.say("%s", line)
 	}
+	if err != nil && s.backing.Kafka != nil && s.backing.KafkaAdmin.SASL() {
+		// The broker keeps its users in .data/kafka; the superuser's password
+		// is in .data/secrets. One without the other cannot log in.
+		return nil, fmt.Errorf("%w\n(if %s was removed but %s was not, remove %s too: the broker still knows the old password)",
+			err, s.opts.secretDir(kafkaAdminSecret), filepath.Join(s.opts.DataDir, "kafka"), filepath.Join(s.opts.DataDir, "kafka"))
+	}
 	if err != nil {
 		return nil, err
 	}
