@@ -330,10 +330,18 @@ type rawRouteRule struct {
 	Matches     []rawRouteMatch  `json:"matches"`
 	Filters     []rawRouteFilter `json:"filters"`
 	BackendRefs []rawBackendRef  `json:"backendRefs"`
+	Retry       *rawRouteRetry   `json:"retry"`
 }
 
 type rawRouteMatch struct {
-	Path *rawPathMatch `json:"path"`
+	Path   *rawPathMatch `json:"path"`
+	Method *string       `json:"method"`
+}
+
+type rawRouteRetry struct {
+	Codes    []int   `json:"codes"`
+	Attempts *int    `json:"attempts"`
+	Backoff  *string `json:"backoff"`
 }
 
 type rawPathMatch struct {

@@ -42,6 +42,7 @@ func TestSecurity(t *testing.T) {
 	t.Run("events", sec.events)
 	t.Run("forged events", sec.forged)
 	t.Run("kafka", sec.kafka)
+	t.Run("outages", sec.outages)
 	sec.contractRow(t)
 }
 
@@ -541,7 +542,7 @@ func (s *security) events(t *testing.T) {
 
 // produce writes a binary-mode CloudEvent record straight to a topic as the
 // KafkaSink receiver's user, the one principal that may write a dead-letter
-// topic (knative/kafkausers.yaml): replay must not trust even its letters.
+// topic (knative/kafkausers.yaml); replay must not trust even its letters.
 func (s *security) produce(t *testing.T, topic string, e cloudevents.Event) {
 	t.Helper()
 	cl := s.kafkaClient(t, s.w.KafkaCredentials(sinkSecret))
@@ -626,5 +627,33 @@ func (s *security) forged(t *testing.T) {
 		listed := within(20*time.Second, func() bool { return count(bob) > before })
 		s.r.record(t, verdict{name: "forged post.created (a post Ann never wrote) to the posts sink", expected: "401, no notification for Ann's friend Bob",
 			observed: fmt.Sprintf("%d, notified %v", code, listed), ok: code == 401 && !listed})
+	})
+}
+
+// outages: what heals without a human.
+func (s *security) outages(t *testing.T) {
+	t.Run("a dead letter re-drives itself", func(t *testing.T) {
+		// The letter an SMTP outage longer than welcome's retry window
+		// leaves (knative/sources.yaml, "Re-drive"): redrive-welcome hands it
+		// back to welcome at once, and welcome, which already mailed this
+		// user at signup, does not mail twice.
+		_, id, addr := s.signUp(t, "Outage", "correct horse")
+		testenv.Eventually(t, 30*time.Second, "the welcome mail", func() bool { return len(s.w.mailsTo(addr)) == 1 })
+		before, _ := s.w.SourceStats("redrive-welcome")
+		e, err := events.New("/tidings/signup", events.TypeUserSignedUp, id, id, events.UserSignedUp{UserID: id, Email: addr, Name: "Outage", SignedUpAt: time.Now().UTC()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.SetExtension("knativeerrordest", s.w.ServiceURL("welcome"))
+		e.SetExtension("knativeerrorcode", "500")
+		s.produce(t, "tidings.dlq.welcome", e)
+		redriven := within(30*time.Second, func() bool {
+			st, _ := s.w.SourceStats("redrive-welcome")
+			return st.Delivered > before.Delivered
+		})
+		time.Sleep(time.Second)
+		mails := len(s.w.mailsTo(addr))
+		s.r.record(t, verdict{name: "a letter on tidings.dlq.welcome for a user already welcomed (as an SMTP outage leaves)", expected: "re-delivered to welcome by redrive-welcome within seconds, no human; still one welcome mail",
+			observed: fmt.Sprintf("re-delivered %v; %d mail(s)", redriven, mails), ok: redriven && mails == 1})
 	})
 }

@@ -258,9 +258,9 @@ func (s *Stack) startGateway() error {
 	for name, svc := range s.services {
 		backends[name] = svc
 	}
-	route := func(path string) (gateway.Rule, bool) {
-		r, ok := s.route.Rule(path)
-		return gateway.Rule{Backend: r.Backend, RewriteHost: r.RewriteHost}, ok
+	route := func(method, path string) (gateway.Rule, bool) {
+		r, ok := s.route.Rule(method, path)
+		return gateway.Rule{Backend: r.Backend, RewriteHost: r.RewriteHost, Retry: r.Retry}, ok
 	}
 	gw := gateway.New(gateway.Config{Route: route, Backends: backends, Logger: s.opts.Logger})
 	url, err := s.listen(s.opts.Ports.Gateway, gw)
