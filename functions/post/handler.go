@@ -21,7 +21,9 @@ import (
 // maxTextLen bounds a post, in characters.
 const maxTextLen = 5000
 
+// createRequest is a post: text, a picture, or both, but not neither.
 type createRequest struct {
+	// Text is optional when the post has a picture.
 	Text string `json:"text"`
 	// FileID is optional; null is the same as absent.
 	FileID *string `json:"fileId"`
@@ -39,8 +41,8 @@ func (f *Function) create(w http.ResponseWriter, r *http.Request) {
 	text := strings.TrimSpace(req.Text)
 	var errs []problem.FieldError
 	switch n := utf8.RuneCountInString(text); {
-	case n == 0:
-		errs = append(errs, problem.FieldError{Field: "text", Detail: "is required"})
+	case n == 0 && req.FileID == nil:
+		errs = append(errs, problem.FieldError{Field: "text", Detail: "is required without a picture"})
 	case n > maxTextLen:
 		errs = append(errs, problem.FieldError{Field: "text", Detail: "must be at most 5000 characters"})
 	case strings.IndexFunc(text, badControl) >= 0:

@@ -153,14 +153,28 @@ func TestCreatePostEmitsPostCreated(t *testing.T) {
 		t.Fatal("picture post not stored with its file")
 	}
 
+	// A picture alone is a post: no text key needed, and blank text is empty.
+	for _, body := range []string{`{"fileId":"` + e.file(t, ann) + `"}`, `{"text":" \n ","fileId":"` + e.file(t, ann) + `"}`} {
+		rec = e.do(ann, "POST", "/api/posts", body)
+		wantStatus(t, rec, 201)
+		var only feed.Post
+		json.Unmarshal(rec.Body.Bytes(), &only)
+		if only.Text != "" || only.Image == nil || !strings.Contains(rec.Body.String(), `"text":""`) {
+			t.Fatalf("picture-only post %s", rec.Body)
+		}
+	}
+
 	e.a.Outbox.Wait()
 	got := e.sink.Events()
-	if len(got) != 2 {
-		t.Fatalf("%d events, want 2", len(got))
+	if len(got) != 4 {
+		t.Fatalf("%d events, want 4", len(got))
 	}
-	// Each post's event is sent after its own commit; the two sends may
-	// arrive in either order.
-	bySubject := map[string]int{got[0].Subject(): 0, got[1].Subject(): 1}
+	// Each post's event is sent after its own commit; the sends may arrive
+	// in any order.
+	bySubject := map[string]int{}
+	for i, ev := range got {
+		bySubject[ev.Subject()] = i
+	}
 	for i, want := range []feed.Post{plain, pic} {
 		ev := got[bySubject[want.ID]]
 		if ev.Type() != events.TypePostCreated || ev.Source() != source || ev.Subject() != want.ID || ev.Extensions()[events.PartitionKeyExtension] != ann.ID {
@@ -196,7 +210,9 @@ func TestCreatePostRejectsBadInputAndWritesNothing(t *testing.T) {
 		{"fileId empty", `{"text":"hi","fileId":""}`, 400, []string{"fileId"}},
 		{"fileId unknown", `{"text":"hi","fileId":"00000000-0000-4000-8000-000000000000"}`, 400, []string{"fileId"}},
 		{"fileId a friend's", `{"text":"hi","fileId":"` + bobsFile + `"}`, 400, []string{"fileId"}},
-		{"both bad", `{"text":"","fileId":"x"}`, 400, []string{"text", "fileId"}},
+		{"neither text nor picture", `{"text":"","fileId":null}`, 400, []string{"text"}},
+		{"a picture that is not an id, no text", `{"text":"","fileId":"x"}`, 400, []string{"fileId"}},
+		{"both bad", `{"text":"a\u0000","fileId":"x"}`, 400, []string{"text", "fileId"}},
 		{"unknown field", `{"text":"hi","author":"` + bob.ID + `"}`, 400, []string{"author"}},
 		{"malformed json", `{"text":"hi"`, 400, nil},
 		{"not an object", `"hi"`, 400, nil},

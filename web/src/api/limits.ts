@@ -14,7 +14,6 @@ export const limits = {
     maxLength: 80
   },
   PostText: {
-    minLength: 1,
     maxLength: 5000
   },
   SearchQuery: {

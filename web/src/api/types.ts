@@ -252,7 +252,7 @@ export interface paths {
         get: operations["feed"];
         put?: never;
         /**
-         * Post text, with a picture you uploaded if you like
+         * Post text, a picture you uploaded, or both
          * @description Emits dev.tidings.post.created.v1; each friend gets a notification.
          */
         post: operations["createPost"];
@@ -369,7 +369,7 @@ export interface components {
         Password: string;
         /** @description A display name, in characters; no control characters. */
         Name: string;
-        /** @description In characters; no control characters other than line breaks and tabs. */
+        /** @description In characters; no control characters other than line breaks and tabs. Empty only in a post with a picture. */
         PostText: string;
         /** @description The start of a name or email, in characters; plain text. */
         SearchQuery: string;
@@ -424,8 +424,9 @@ export interface components {
             /** @description Whom to ask; not yourself. */
             userId: string;
         };
+        /** @description Text, a picture or both; not neither (400 naming text). Blank text counts as none. */
         NewPost: {
-            text: components["schemas"]["PostText"];
+            text?: components["schemas"]["PostText"];
             /**
              * Format: uuid
              * @description The id of a picture you uploaded; null is the same as absent.
