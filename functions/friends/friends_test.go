@@ -454,6 +454,15 @@ func TestAcceptDeclineCancelOnlyByTheRightSide(t *testing.T) {
 	if n := len(e.eventsOf(events.TypeFriendAccepted)); n != 1 {
 		t.Fatalf("%d friend.accepted events, want 1", n)
 	}
+	// The cancel, and only it, is told to the recipient's partition, so
+	// notify can take back "Cid sent you a friend request".
+	cancelled := e.eventsOf(events.TypeFriendCancelled)
+	if len(cancelled) != 1 || cancelled[0].Subject() != r3.ID || cancelled[0].Extensions()[events.PartitionKeyExtension] != ann.ID {
+		t.Fatalf("friend.cancelled %v", cancelled)
+	}
+	if p, err := events.Decode[events.FriendCancelled](cancelled[0]); err != nil || p.RequestID != r3.ID || p.FromUserID != cid.ID || p.ToUserID != ann.ID || p.CancelledAt.IsZero() {
+		t.Fatalf("friend.cancelled payload %+v %v", p, err)
+	}
 	// After a decline or a cancel, the same requester must wait before
 	// asking the same person again; the one who declined may ask at once.
 	for _, c := range [][2]user{{cid, bob}, {cid, ann}} {

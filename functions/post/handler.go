@@ -170,6 +170,28 @@ func (f *Function) byAuthor(w http.ResponseWriter, r *http.Request) {
 	jsonbody.Write(w, http.StatusOK, authorPageResponse{User: person, pageResponse: pageResponse{Posts: posts, NextCursor: next}})
 }
 
+// one shows a single post to its author and the author's friends, the
+// people whose feed holds it. Anyone else gets the same 404 as for an
+// unknown or malformed id.
+func (f *Function) one(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	id, err := uuid.Parse(r.PathValue("id"))
+	if err != nil || len(r.PathValue("id")) != 36 {
+		problem.NotFound(w, "No such post among your friends'.")
+		return
+	}
+	post, ok, err := feed.One(ctx, f.pool, session.UserID(ctx), id.String())
+	if err != nil {
+		f.fail(w, r, "read post", err)
+		return
+	}
+	if !ok {
+		problem.NotFound(w, "No such post among your friends'.")
+		return
+	}
+	jsonbody.Write(w, http.StatusOK, post)
+}
+
 func (f *Function) fail(w http.ResponseWriter, r *http.Request, what string, err error) {
 	f.log.ErrorContext(r.Context(), what, "err", err)
 	problem.Internal(w)

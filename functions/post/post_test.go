@@ -405,6 +405,53 @@ func TestUserPostsForSelfAndFriendsOnly(t *testing.T) {
 	}
 }
 
+func TestOnePostForItsAuthorAndFriendsOnly(t *testing.T) {
+	e := setup(t)
+	ann, bob, cid := e.user(t, "Ann"), e.user(t, "Bob"), e.user(t, "Cid")
+	e.befriend(t, ann, bob)
+	rec := e.do(ann, "POST", "/api/posts", `{"text":"just one","fileId":"`+e.file(t, ann)+`"}`)
+	wantStatus(t, rec, 201)
+	var want feed.Post
+	json.Unmarshal(rec.Body.Bytes(), &want)
+	for _, u := range []user{ann, bob} {
+		for _, id := range []string{want.ID, strings.ToUpper(want.ID)} {
+			rec := e.do(u, "GET", "/api/posts/"+id, "")
+			wantStatus(t, rec, 200)
+			var got feed.Post
+			json.Unmarshal(rec.Body.Bytes(), &got)
+			if got.ID != want.ID || got.Author != want.Author || got.Text != "just one" || got.Image == nil || *got.Image != *want.Image || !got.CreatedAt.Equal(want.CreatedAt) {
+				t.Fatalf("%s reading the post: %s, want %+v", u.Name, rec.Body, want)
+			}
+		}
+	}
+	// A stranger, an unknown id and a malformed id get the very same 404.
+	var answers []string
+	for _, c := range []struct {
+		who  user
+		path string
+	}{
+		{cid, "/api/posts/" + want.ID},
+		{cid, "/api/posts/00000000-0000-4000-8000-000000000000"},
+		{cid, "/api/posts/not-a-post"},
+	} {
+		rec := e.do(c.who, "GET", c.path, "")
+		wantStatus(t, rec, 404)
+		apptest.ProblemOf(t, rec)
+		answers = append(answers, rec.Body.String())
+	}
+	if answers[0] != answers[1] || answers[1] != answers[2] {
+		t.Fatalf("a stranger's 404 differs from an unknown id's: %q", answers)
+	}
+	if strings.Contains(answers[0], "just one") || strings.Contains(answers[0], "Ann") {
+		t.Fatalf("the 404 leaks the post: %s", answers[0])
+	}
+	// Unfriended, Bob no longer sees it.
+	if _, err := e.a.Pool.Exec(context.Background(), `DELETE FROM friendships`); err != nil {
+		t.Fatal(err)
+	}
+	wantStatus(t, e.do(bob, "GET", "/api/posts/"+want.ID, ""), 404)
+}
+
 func TestSessionAndCSRFRequired(t *testing.T) {
 	e := setup(t)
 	ann := e.user(t, "Ann")
@@ -412,6 +459,7 @@ func TestSessionAndCSRFRequired(t *testing.T) {
 		{"POST", "/api/posts", `{"text":"hi"}`},
 		{"GET", "/api/posts", ""},
 		{"GET", "/api/users/" + ann.ID + "/posts", ""},
+		{"GET", "/api/posts/00000000-0000-4000-8000-000000000000", ""},
 	} {
 		rec := apptest.Serve(e.h, apptest.Request(r.method, r.path, r.body))
 		wantStatus(t, rec, 401)
