@@ -262,6 +262,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/posts/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One post, for a link to it
+         * @description Your own post or a friend's. Anyone else's post, an unknown id and a malformed id all get the same 404.
+         */
+        get: operations["post"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/files": {
         parameters: {
             query?: never;
@@ -348,7 +368,7 @@ export interface paths {
         };
         /**
          * Your new notifications, live, over a WebSocket
-         * @description A WebSocket (RFC 6455). Each new notification arrives as one text message holding a Notification as JSON; the client sends nothing. The server pings every 20 s; a client that falls 64 messages behind is dropped, and on shutdown every client is told to go away (1001) and should reconnect and refetch the list. A browser's Origin must name this site.
+         * @description A WebSocket (RFC 6455). Each new notification arrives as one text message holding a Notification as JSON. A NotificationsChanged message says the list changed in a way no new item shows (marked read in another tab or on another device, or a cancelled friend request taken back): read the count and the first page again. The client sends nothing. The server pings every 20 s; a client that falls 64 messages behind is dropped, and on shutdown every client is told to go away (1001) and should reconnect and refetch the list. A browser's Origin must name this site.
          */
         get: operations["notificationStream"];
         put?: never;
@@ -517,6 +537,14 @@ export interface components {
             text: string;
             read: boolean;
             createdAt: components["schemas"]["Timestamp"];
+        };
+        /** @description The other message of the live stream (GET /api/notifications/stream). */
+        NotificationsChanged: {
+            /**
+             * @description read - marked read elsewhere; removed - taken back.
+             * @enum {string}
+             */
+            changed: "read" | "removed";
         };
         NotificationPage: {
             notifications: components["schemas"]["Notification"][];
@@ -706,6 +734,7 @@ export type AuthorPostPage = components['schemas']['AuthorPostPage'];
 export type UploadedPicture = components['schemas']['UploadedPicture'];
 export type NotificationType = components['schemas']['NotificationType'];
 export type Notification = components['schemas']['Notification'];
+export type NotificationsChanged = components['schemas']['NotificationsChanged'];
 export type NotificationPage = components['schemas']['NotificationPage'];
 export type ResponseBadRequest = components['responses']['BadRequest'];
 export type ResponseUnauthorized = components['responses']['Unauthorized'];
@@ -1210,6 +1239,35 @@ export interface operations {
             504: components["responses"]["GatewayTimeout"];
         };
     };
+    post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The post's id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The post. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Post"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["Internal"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["Unavailable"];
+            504: components["responses"]["GatewayTimeout"];
+        };
+    };
     uploadPicture: {
         parameters: {
             query?: never;
@@ -1431,3 +1489,4 @@ type ReadonlyArray<T> = [
 export const relationValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Relation"]> = ["none", "outgoing", "incoming", "friends"];
 export const friendRequestStatusValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["FriendRequest"]["status"]> = ["pending", "accepted"];
 export const notificationTypeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["NotificationType"]> = ["friend.requested", "friend.accepted", "post.created"];
+export const notificationsChangedChangedValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["NotificationsChanged"]["changed"]> = ["read", "removed"];
