@@ -64,6 +64,8 @@ export const api = {
       items: r.posts ?? [],
       nextCursor: r.nextCursor || null,
     })),
+  /** One post; a 404 for anyone but its author and the author's friends. */
+  post: (id: string, signal?: AbortSignal) => request<Post>('GET', `/api/posts/${encodeURIComponent(id)}`, { signal }),
   /** One person's posts, and who they are (`user`); a 404 for anyone but yourself and your friends. */
   userPosts: (userId: string, cursor?: string | null, limit?: number): Promise<Page<Post> & { user: Person | null }> =>
     request<AuthorPostPage>(
