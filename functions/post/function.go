@@ -35,6 +35,9 @@ func New(a *app.App) (*Function, error) {
 	mux.HandleFunc("GET /api/posts", f.feed)
 	mux.HandleFunc("GET /api/posts/{id}", f.one)
 	mux.HandleFunc("GET /api/users/{id}/posts", f.byAuthor)
+	// The HTTPRoute sends /api/users/ to post (only the search, /api/users
+	// itself, goes to friends), so the card a stranger's profile shows is here.
+	mux.HandleFunc("GET /api/users/{id}", f.person)
 	f.Handler = a.SignedInAPI(mux)
 	return f, nil
 }

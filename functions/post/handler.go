@@ -8,11 +8,13 @@ import (
 	"unicode/utf8"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 
 	"github.com/tidings-dev/tidings/events"
 	"github.com/tidings-dev/tidings/functions/internal/jsonbody"
 	"github.com/tidings-dev/tidings/functions/internal/outbox"
 	"github.com/tidings-dev/tidings/functions/internal/page"
+	"github.com/tidings-dev/tidings/functions/internal/people"
 	"github.com/tidings-dev/tidings/functions/internal/session"
 	"github.com/tidings-dev/tidings/functions/post/feed"
 	"github.com/tidings-dev/tidings/functions/problem"
@@ -190,6 +192,33 @@ func (f *Function) one(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	jsonbody.Write(w, http.StatusOK, post)
+}
+
+// person is the card anyone signed in may see of anyone: name, how they
+// stand to the viewer, friends in common, when they joined. It is what
+// search already shows, so it reveals nothing more; posts stay behind
+// byAuthor. An unknown or malformed id is 404.
+func (f *Function) person(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	id, err := uuid.Parse(r.PathValue("id"))
+	if err != nil || len(r.PathValue("id")) != 36 {
+		problem.NotFound(w, "No such person.")
+		return
+	}
+	rows, err := f.pool.Query(ctx, people.Select+` WHERE u.id = $2`, session.UserID(ctx), id.String())
+	if err != nil {
+		f.fail(w, r, "read person", err)
+		return
+	}
+	card, err := pgx.CollectExactlyOneRow(rows, people.Scan)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		problem.NotFound(w, "No such person.")
+	case err != nil:
+		f.fail(w, r, "read person", err)
+	default:
+		jsonbody.Write(w, http.StatusOK, card)
+	}
 }
 
 func (f *Function) fail(w http.ResponseWriter, r *http.Request, what string, err error) {

@@ -16,6 +16,7 @@ import (
 	"github.com/tidings-dev/tidings/events"
 	"github.com/tidings-dev/tidings/functions/internal/app"
 	"github.com/tidings-dev/tidings/functions/internal/apptest"
+	"github.com/tidings-dev/tidings/functions/internal/people"
 	"github.com/tidings-dev/tidings/functions/post/feed"
 )
 
@@ -452,6 +453,36 @@ func TestOnePostForItsAuthorAndFriendsOnly(t *testing.T) {
 	wantStatus(t, e.do(bob, "GET", "/api/posts/"+want.ID, ""), 404)
 }
 
+// A stranger's profile names them and how they stand to the viewer, and
+// nothing else: no posts, no email.
+func TestAnyonesCardButNotTheirPosts(t *testing.T) {
+	e := setup(t)
+	ann, bob, cid := e.user(t, "Ann"), e.user(t, "Bob"), e.user(t, "Cid")
+	e.befriend(t, ann, bob)
+	e.befriend(t, cid, bob)
+	e.seedPost(t, ann, "ann's secret", time.Now())
+	rec := e.do(cid, "GET", "/api/users/"+strings.ToUpper(ann.ID), "")
+	wantStatus(t, rec, 200)
+	var card people.Card
+	json.Unmarshal(rec.Body.Bytes(), &card)
+	if card != (people.Card{ID: ann.ID, Name: "Ann", Relation: "none", MutualFriends: 1, Joined: time.Now().UTC().Format("2006-01")}) {
+		t.Fatalf("card %s", rec.Body)
+	}
+	if body := rec.Body.String(); strings.Contains(body, "secret") || strings.Contains(body, "@") {
+		t.Fatalf("the card leaks: %s", body)
+	}
+	wantStatus(t, e.do(cid, "GET", "/api/users/"+ann.ID+"/posts", ""), 404)
+	json.Unmarshal(e.do(bob, "GET", "/api/users/"+ann.ID, "").Body.Bytes(), &card)
+	if card.Relation != "friends" {
+		t.Fatalf("a friend's card: %+v", card)
+	}
+	for _, id := range []string{"00000000-0000-4000-8000-000000000000", "ann"} {
+		rec := e.do(cid, "GET", "/api/users/"+id, "")
+		wantStatus(t, rec, 404)
+		apptest.ProblemOf(t, rec)
+	}
+}
+
 func TestSessionAndCSRFRequired(t *testing.T) {
 	e := setup(t)
 	ann := e.user(t, "Ann")
@@ -460,6 +491,7 @@ func TestSessionAndCSRFRequired(t *testing.T) {
 		{"GET", "/api/posts", ""},
 		{"GET", "/api/users/" + ann.ID + "/posts", ""},
 		{"GET", "/api/posts/00000000-0000-4000-8000-000000000000", ""},
+		{"GET", "/api/users/" + ann.ID, ""},
 	} {
 		rec := apptest.Serve(e.h, apptest.Request(r.method, r.path, r.body))
 		wantStatus(t, rec, 401)

@@ -54,6 +54,11 @@ export const limits = {
       minLength: 1
     }
   },
+  PersonCard: {
+    mutualFriends: {
+      minimum: 0
+    }
+  },
   UserSearch: {
     users: {
       maxItems: 20

@@ -85,10 +85,30 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Find people by the start of their name or email
-         * @description Case-insensitive prefix match on name or email, yourself excluded, sorted by name; at most 20 hits.
+         * Find people by any word of their name, or by their whole email
+         * @description Each word of the query must start a word of the name ("arch" finds "Ann Archer"), whatever the case; a query with @ finds only the owner of exactly that address. Yourself excluded, sorted by name; at most 20 hits.
          */
         get: operations["searchUsers"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/users/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Who someone is, for their profile
+         * @description Anyone's card, friend or not: what search shows. Their posts stay behind /api/users/{id}/posts. An unknown or malformed id is 404.
+         */
+        get: operations["person"];
         put?: never;
         post?: never;
         delete?: never;
@@ -391,7 +411,7 @@ export interface components {
         Name: string;
         /** @description In characters; no control characters other than line breaks and tabs. Empty only in a post with a picture. */
         PostText: string;
-        /** @description The start of a name or email, in characters; plain text. */
+        /** @description Words that start words of a name, or a whole email address; in characters; plain text. */
         SearchQuery: string;
         /** @default 20 */
         PageLimit: number;
@@ -479,13 +499,18 @@ export interface components {
          * @enum {string}
          */
         Relation: "none" | "outgoing" | "incoming" | "friends";
-        SearchResult: {
+        /** @description A person as anyone signed in may see them (search results, a stranger's profile). Namesakes are told apart by friends in common and the month they joined; no part of their email is ever shown. */
+        PersonCard: {
             id: components["schemas"]["Id"];
             name: components["schemas"]["Name"];
             relation: components["schemas"]["Relation"];
+            /** @description How many of your friends are also theirs. */
+            mutualFriends: number;
+            /** @description The month they signed up (UTC), YYYY-MM. */
+            joined: string;
         };
         UserSearch: {
-            users: components["schemas"]["SearchResult"][];
+            users: components["schemas"]["PersonCard"][];
         };
         FriendRequest: {
             id: components["schemas"]["Id"];
@@ -722,7 +747,7 @@ export type MarkRead = components['schemas']['MarkRead'];
 export type User = components['schemas']['User'];
 export type Person = components['schemas']['Person'];
 export type Relation = components['schemas']['Relation'];
-export type SearchResult = components['schemas']['SearchResult'];
+export type PersonCard = components['schemas']['PersonCard'];
 export type UserSearch = components['schemas']['UserSearch'];
 export type FriendRequest = components['schemas']['FriendRequest'];
 export type FriendRequests = components['schemas']['FriendRequests'];
@@ -914,6 +939,35 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Internal"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["Unavailable"];
+            504: components["responses"]["GatewayTimeout"];
+        };
+    };
+    person: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The person's user id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The person. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PersonCard"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
             500: components["responses"]["Internal"];
             502: components["responses"]["BadGateway"];
             503: components["responses"]["Unavailable"];
