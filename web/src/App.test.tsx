@@ -1,6 +1,6 @@
 import { act, screen, waitFor, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { FakeSocket } from './notifications/fakeSocket';
 import { json } from './testing/fakeFetch';
 import { me, post, renderApp, stubWebSocketPerTest } from './testing/renderApp';
@@ -209,6 +209,33 @@ describe('navigation', () => {
     expect(screen.getByText('post p3')).toBeInTheDocument();
     await waitFor(() => expect(api.calls.filter((c) => c.url.startsWith('/api/posts')).length).toBeGreaterThan(2));
     expect(screen.getByText('post p1')).toBeInTheDocument();
+  });
+
+  it('puts the feed back where it was on Back, also when the feed was the first page loaded', async () => {
+    let y = 0;
+    const scrollTo = vi.fn((_x: number, to: number) => {
+      y = to;
+    });
+    vi.stubGlobal('scrollTo', scrollTo);
+    const scrollY = vi.spyOn(window, 'scrollY', 'get').mockImplementation(() => y);
+    try {
+      const { navigate } = renderApp('/', {
+        'GET /api/posts': () => json(200, { posts: [post('p3'), post('p2')], nextCursor: null }),
+        'GET /api/users/u-bob/posts': () => json(200, { user: { id: 'u-bob', name: 'Bob' }, posts: [], nextCursor: null }),
+      });
+      await screen.findByText('post p3');
+      expect(scrollTo).not.toHaveBeenCalled(); // the first load is left to the browser
+      y = 1500;
+      act(() => void window.dispatchEvent(new Event('scroll')));
+      navigate('/users/u-bob');
+      await screen.findByRole('heading', { level: 1, name: 'Bob' });
+      expect(y).toBe(0);
+      navigate(-1);
+      await screen.findByText('post p3');
+      await waitFor(() => expect(y).toBe(1500));
+    } finally {
+      scrollY.mockRestore();
+    }
   });
 
   it('shows the unread count in the tab title', async () => {

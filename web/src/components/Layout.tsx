@@ -7,9 +7,9 @@ import { describeError } from '../api/client';
 import { Bell } from './Bell';
 
 /**
- * After client-side navigation (not on the document's first load, whose
- * history entry React Router calls "default"): moves focus to the new page's
- * h1, and scrolls to the top, or on Back and Forward to where that entry was left.
+ * After client-side navigation (not on the document's first load): moves
+ * focus to the new page's h1, and scrolls to the top, or on Back and Forward
+ * to where that entry was left.
  */
 export function useFocusOnRouteChange() {
   const location = useLocation();
@@ -34,8 +34,14 @@ export function useFocusOnRouteChange() {
     return () => window.removeEventListener('scroll', save);
   }, []);
 
+  // The first entry shown is not a navigation: the browser already put the
+  // page where it belongs. Its key cannot tell: a document loaded at this
+  // address is "default", and so is Back to it, which must restore.
+  const firstKey = useRef(key);
+  const navigated = useRef(false);
   useEffect(() => {
-    if (key === 'default') return;
+    if (key !== firstKey.current) navigated.current = true;
+    if (!navigated.current) return;
     const h1 = document.querySelector<HTMLElement>('main h1');
     (h1 ?? document.querySelector<HTMLElement>('main'))?.focus({ preventScroll: true });
     const y = navigationType === 'POP' ? savedPosition(key) : undefined;
