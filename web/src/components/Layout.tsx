@@ -34,14 +34,15 @@ export function useFocusOnRouteChange() {
     return () => window.removeEventListener('scroll', save);
   }, []);
 
-  // The first entry shown is not a navigation: the browser already put the
-  // page where it belongs. Its key cannot tell: a document loaded at this
-  // address is "default", and so is Back to it, which must restore.
+  // The document's first load is not a navigation: the browser already put
+  // the page where it belongs. React Router calls that entry "default", and
+  // Back to it is "default" too, which must restore: only a layout that has
+  // shown no other entry yet is on the first load.
   const firstKey = useRef(key);
   const navigated = useRef(false);
   useEffect(() => {
     if (key !== firstKey.current) navigated.current = true;
-    if (!navigated.current) return;
+    if (key === 'default' && !navigated.current) return;
     const h1 = document.querySelector<HTMLElement>('main h1');
     (h1 ?? document.querySelector<HTMLElement>('main'))?.focus({ preventScroll: true });
     const y = navigationType === 'POP' ? savedPosition(key) : undefined;
