@@ -213,6 +213,10 @@ test('two friends share a picture live; a stranger is refused', { timeout: 6 * 6
     await dup.getByRole('button', { name: 'Sign up' }).click();
     await until('the duplicate-email error on the email field', async () => (await dup.getByLabel('Email').getAttribute('aria-invalid')) === 'true');
     await look(dup, 'signup-duplicate-email');
+    // One step to log in instead, the address filled in.
+    await dup.getByRole('link', { name: 'Log in with this email' }).click();
+    await dup.getByRole('heading', { level: 1, name: 'Log in' }).waitFor();
+    assert.equal(await dup.getByLabel('Email').inputValue(), people.ann.email.toUpperCase());
     await dup.context().close();
     delete pages.dup;
   });
