@@ -20,11 +20,13 @@ type claim struct {
 	RequestID string
 }
 
-// checked is what the database says about a claim: the actor's current name
-// and when the thing really happened.
+// checked is what the database says about a claim: the actor's current name,
+// when the thing really happened, and whether it was withdrawn since (a
+// friend request cancelled before notify heard of it).
 type checked struct {
 	ActorName string
 	At        time.Time
+	Withdrawn bool
 }
 
 // verify checks every fact of a claim that Postgres can confirm: the actor,
@@ -42,16 +44,16 @@ func verify(ctx context.Context, tx *outbox.Tx, c claim) (checked, error) {
 	)
 	switch c.Kind {
 	case events.KindFriendRequested:
-		q = `SELECT a.name, r.created_at FROM friend_requests r JOIN users a ON a.id = r.from_user
+		q = `SELECT a.name, r.created_at, r.status = 'cancelled' FROM friend_requests r JOIN users a ON a.id = r.from_user
 			WHERE r.id = $1 AND r.from_user = $2 AND r.to_user = $3`
 		args = []any{c.RequestID, c.ActorID, c.RecipientID}
 	case events.KindFriendAccepted:
-		q = `SELECT a.name, r.updated_at FROM friend_requests r JOIN users a ON a.id = r.to_user
+		q = `SELECT a.name, r.updated_at, false FROM friend_requests r JOIN users a ON a.id = r.to_user
 			WHERE r.id = $1 AND r.to_user = $2 AND r.from_user = $3 AND r.status = 'accepted'`
 		args = []any{c.RequestID, c.ActorID, c.RecipientID}
 	case events.KindPostCreated:
 		// Only fanout announces posts, and only to the author's friends.
-		q = `SELECT a.name, p.created_at FROM posts p JOIN users a ON a.id = p.author_id
+		q = `SELECT a.name, p.created_at, false FROM posts p JOIN users a ON a.id = p.author_id
 			JOIN friendships f ON f.user_id = p.author_id AND f.friend_id = $3
 			WHERE p.id = $1 AND p.author_id = $2`
 		args = []any{c.PostID, c.ActorID, c.RecipientID}
@@ -59,7 +61,7 @@ func verify(ctx context.Context, tx *outbox.Tx, c claim) (checked, error) {
 		return checked{}, consume.Permanent(fmt.Errorf("no notification of kind %q", c.Kind))
 	}
 	var ch checked
-	err := tx.QueryRow(ctx, q, args...).Scan(&ch.ActorName, &ch.At)
+	err := tx.QueryRow(ctx, q, args...).Scan(&ch.ActorName, &ch.At, &ch.Withdrawn)
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
 		return checked{}, consume.Permanent(fmt.Errorf("refused: %s", c.unconfirmed()))

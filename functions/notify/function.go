@@ -2,12 +2,10 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
-	"time"
 
 	"github.com/cloudevents/sdk-go/v2/event"
 	"github.com/jackc/pgx/v5"
@@ -30,11 +28,7 @@ const Name = "notify"
 var Needs = app.Needs{Redis: true}
 
 // accepts lists the event types notify consumes.
-var accepts = []string{events.TypeFriendRequested, events.TypeFriendAccepted, events.TypeNotificationCreated}
-
-// publishTimeout bounds the Redis publish after commit; a slow Redis must
-// not hold the KafkaSource's partition.
-const publishTimeout = 2 * time.Second
+var accepts = []string{events.TypeFriendRequested, events.TypeFriendAccepted, events.TypeFriendCancelled, events.TypeNotificationCreated}
 
 // Function is the KafkaSource subscriber for friend and fan-out events. The
 // notification is stored inside the consumer's transaction; only after that
@@ -55,22 +49,22 @@ func New(a *app.App) (*Function, error) {
 }
 
 func (f *Function) handle(ctx context.Context, tx *outbox.Tx, e event.Event) error {
+	if e.Type() == events.TypeFriendCancelled {
+		return withdraw(ctx, tx, e, func(recipient string) {
+			tx.AfterCommit(func(ctx context.Context) {
+				f.publish(ctx, recipient, notification.Changed{Changed: notification.ChangedRemoved})
+			})
+		})
+	}
 	return store(ctx, tx, e, func(recipient string, it notification.Item) {
 		tx.AfterCommit(func(ctx context.Context) { f.publish(ctx, recipient, it) })
 	})
 }
 
-func (f *Function) publish(ctx context.Context, recipient string, it notification.Item) {
-	raw, err := json.Marshal(it)
-	if err != nil {
-		f.log.ErrorContext(ctx, "encode live notification", "err", err)
-		return
-	}
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), publishTimeout)
-	defer cancel()
-	if err := f.rdb.Publish(ctx, notification.Channel(recipient), raw).Err(); err != nil {
-		// The row is stored; the client refetches the list on reconnect.
-		f.log.WarnContext(ctx, "live publish failed; notification stored only", "notification", it.ID, "recipient", recipient, "err", err)
+func (f *Function) publish(ctx context.Context, recipient string, msg any) {
+	if err := notification.Publish(ctx, f.rdb, recipient, msg); err != nil {
+		// The row is stored (or gone); the client refetches the list on reconnect.
+		f.log.WarnContext(ctx, "live publish failed; the list is right, the open clients are not told", "recipient", recipient, "err", err)
 	}
 }
 
@@ -87,16 +81,22 @@ func store(ctx context.Context, tx *outbox.Tx, e event.Event, stored func(recipi
 	if err != nil {
 		return err
 	}
-	var postID *string
+	if facts.Withdrawn {
+		return nil // the request was cancelled before we heard of it: nothing to tell
+	}
+	var postID, requestID *string
 	if c.PostID != "" {
 		postID = &c.PostID
 	}
+	if c.Kind == events.KindFriendRequested {
+		requestID = &c.RequestID
+	}
 	it, err := notification.Scan(tx.QueryRow(ctx, `
-		INSERT INTO notifications (recipient_id, kind, actor_id, actor_name, post_id, cause_source, cause_id, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+		INSERT INTO notifications (recipient_id, kind, actor_id, actor_name, post_id, request_id, cause_source, cause_id, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
 		ON CONFLICT (recipient_id, kind, cause_source, cause_id) DO NOTHING
 		RETURNING `+notification.Columns(""),
-		c.RecipientID, c.Kind, c.ActorID, facts.ActorName, postID, c.CauseSource, c.CauseID, facts.At))
+		c.RecipientID, c.Kind, c.ActorID, facts.ActorName, postID, requestID, c.CauseSource, c.CauseID, facts.At))
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
 		return nil // stored before: nothing new to tell anyone
@@ -104,6 +104,40 @@ func store(ctx context.Context, tx *outbox.Tx, e event.Event, stored func(recipi
 		return fmt.Errorf("store notification: %w", err)
 	}
 	stored(c.RecipientID, it)
+	return nil
+}
+
+// withdraw takes back the notification of a cancelled friend request. The
+// cancel is a claim like any other: the request must be cancelled, from and
+// to the people named, or the event is refused as permanent. Deleting is
+// idempotent, so a redelivery or a replay changes nothing, and a cancel
+// heard before its request (a replay out of order) leaves nothing behind,
+// because store skips a request that is cancelled by then.
+func withdraw(ctx context.Context, tx *outbox.Tx, e event.Event, removed func(recipient string)) error {
+	p, err := events.Decode[events.FriendCancelled](e)
+	if err != nil {
+		return err
+	}
+	var ok bool
+	err = tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM friend_requests
+		WHERE id = $1 AND from_user = $2 AND to_user = $3 AND status = 'cancelled')`, p.RequestID, p.FromUserID, p.ToUserID).Scan(&ok)
+	if err != nil {
+		return fmt.Errorf("check cancelled request: %w", err)
+	}
+	if !ok {
+		return consume.Permanent(fmt.Errorf("refused: no cancelled friend request %s from %s to %s", p.RequestID, p.FromUserID, p.ToUserID))
+	}
+	// Rows from before migration 006 name no request: the actor's pending
+	// request notification is the one (one pending request per pair).
+	tag, err := tx.Exec(ctx, `DELETE FROM notifications
+		WHERE recipient_id = $3 AND kind = $4 AND (request_id = $1 OR (request_id IS NULL AND actor_id = $2))`,
+		p.RequestID, p.FromUserID, p.ToUserID, events.KindFriendRequested)
+	if err != nil {
+		return fmt.Errorf("remove notification: %w", err)
+	}
+	if tag.RowsAffected() > 0 {
+		removed(p.ToUserID)
+	}
 	return nil
 }
 
