@@ -6,7 +6,6 @@ import (
 	"errors"
 	"image"
 	"image/png"
-	"math/rand/v2"
 	"slices"
 	"strings"
 	"testing"
@@ -35,7 +34,7 @@ func mustStrip(t testing.TB, data []byte) picture {
 // green / blue, white picture land where EXIF 2.32 (tag 0x0112) says they
 // are seen.
 func TestJPEGOrientationIsTurnedIntoPixels(t *testing.T) {
-	stored := encodeJPEG(t, quad(64, 32))
+	stored := encodeJPEG(quad(64, 32))
 	for o, want := range map[uint16][4]string{
 		1: {"red", "green", "blue", "white"},
 		2: {"green", "red", "white", "blue"},
@@ -64,7 +63,7 @@ func TestJPEGOrientationIsTurnedIntoPixels(t *testing.T) {
 			grey.Pix[y*grey.Stride+x] = 0xFF // top-left quadrant white
 		}
 	}
-	pic := mustStrip(t, withSegments(encodeJPEG(t, grey), exifSegment(6)))
+	pic := mustStrip(t, withSegments(encodeJPEG(grey), exifSegment(6)))
 	if got := corners(t, decodeAs(t, pic.contentType, pic.data)); got[1] != "white" || got[0] == "white" {
 		t.Fatalf("grey, orientation 6: %v", got)
 	}
@@ -75,7 +74,7 @@ func TestJPEGOrientationIsTurnedIntoPixels(t *testing.T) {
 func TestJPEGMetadataIsDropped(t *testing.T) {
 	xmp := segment(0xE1, []byte("http://ns.adobe.com/xap/1.0/\x00<x:xmpmeta>secret place</x:xmpmeta>"))
 	com := segment(0xFE, []byte("shot at 12 Secret Lane"))
-	in := withSegments(encodeJPEG(t, quad(64, 32)), exifSegment(1), xmp, com)
+	in := withSegments(encodeJPEG(quad(64, 32)), exifSegment(1), xmp, com)
 	pic := mustStrip(t, in)
 	if pic.contentType != "image/jpeg" {
 		t.Fatalf("stored as %s", pic.contentType)
@@ -97,7 +96,8 @@ func assertNoMetadata(t testing.TB, b []byte) {
 			}
 		}
 	}
-	for _, leak := range [][]byte{[]byte("Exif"), gpsIFD(38), []byte("secret"), []byte("Secret"), []byte("xmpmeta"), []byte("eXIf"), []byte("tEXt")} {
+	gpsLatitude := gpsIFD(0)[2+2*12+4:] // the rationals, wherever the IFD was
+	for _, leak := range [][]byte{[]byte("Exif"), gpsLatitude, []byte("secret"), []byte("Secret"), []byte("xmpmeta"), []byte("eXIf"), []byte("tEXt")} {
 		if bytes.Contains(b, leak) {
 			t.Errorf("stored picture still holds %q", leak)
 		}
@@ -105,7 +105,7 @@ func assertNoMetadata(t testing.TB, b []byte) {
 }
 
 func TestPNGTextAndExifChunksAreDropped(t *testing.T) {
-	in := withChunks(encodePNG(t, quad(32, 16)),
+	in := withChunks(encodePNG(quad(32, 16)),
 		chunk("tEXt", []byte("Comment\x00secret place")),
 		chunk("eXIf", exifTIFF(1)),
 		chunk("iTXt", []byte("XML:com.adobe.xmp\x00\x00\x00\x00\x00<x:xmpmeta>Secret</x:xmpmeta>")),
@@ -123,9 +123,9 @@ func TestPNGTextAndExifChunksAreDropped(t *testing.T) {
 // Whatever follows the end of the image (a ZIP, a script) is not stored.
 func TestBytesAfterThePictureAreDropped(t *testing.T) {
 	for name, in := range map[string][]byte{
-		"png":  encodePNG(t, quad(32, 16)),
-		"jpeg": encodeJPEG(t, quad(32, 16)),
-		"gif":  encodeGIF(t, filled(image.Rect(0, 0, 8, 8), red)),
+		"png":  encodePNG(quad(32, 16)),
+		"jpeg": encodeJPEG(quad(32, 16)),
+		"gif":  encodeGIF(filled(image.Rect(0, 0, 8, 8), red)),
 	} {
 		pic := mustStrip(t, append(in, "<script>alert('secret')</script>PK\x03\x04"...))
 		if bytes.Contains(pic.data, []byte("script")) || bytes.Contains(pic.data, []byte("PK\x03\x04")) {
@@ -136,7 +136,7 @@ func TestBytesAfterThePictureAreDropped(t *testing.T) {
 
 // A GIF is stored as its first frame, a PNG, placed on the GIF's screen.
 func TestGIFFirstFrameBecomesAPNG(t *testing.T) {
-	animated := encodeGIF(t, filled(image.Rect(0, 0, 32, 16), red), filled(image.Rect(0, 0, 32, 16), blue))
+	animated := encodeGIF(filled(image.Rect(0, 0, 32, 16), red), filled(image.Rect(0, 0, 32, 16), blue))
 	pic := mustStrip(t, animated)
 	m := decodeAs(t, pic.contentType, pic.data)
 	if pic.contentType != "image/png" || corners(t, m) != [4]string{"red", "red", "red", "red"} || m.Bounds().Dx() != 32 {
@@ -144,7 +144,7 @@ func TestGIFFirstFrameBecomesAPNG(t *testing.T) {
 	}
 	// A first frame over part of the screen keeps its place on it.
 	var b bytes.Buffer
-	b.Write(encodeGIF(t, filled(image.Rect(16, 8, 32, 16), white)))
+	b.Write(encodeGIF(filled(image.Rect(16, 8, 32, 16), white)))
 	raw := b.Bytes()
 	binary.LittleEndian.PutUint16(raw[6:], 32) // the logical screen is 32 × 16
 	binary.LittleEndian.PutUint16(raw[8:], 16)
@@ -190,7 +190,7 @@ func TestWebPIsStoredAsJPEGOrPNG(t *testing.T) {
 // pixel is decoded, in every format.
 func TestPixelLimitsHoldBeforeDecoding(t *testing.T) {
 	jpegSized := func(sof byte, w, h uint16) []byte {
-		b := encodeJPEG(t, quad(16, 16))
+		b := encodeJPEG(quad(16, 16))
 		i := bytes.Index(b, []byte{0xFF, 0xC0})
 		b[i+1] = sof
 		binary.BigEndian.PutUint16(b[i+5:], h)
@@ -198,7 +198,7 @@ func TestPixelLimitsHoldBeforeDecoding(t *testing.T) {
 		return b
 	}
 	gifSized := func(w, h uint16) []byte {
-		b := encodeGIF(t, filled(image.Rect(0, 0, 8, 8), red))
+		b := encodeGIF(filled(image.Rect(0, 0, 8, 8), red))
 		binary.LittleEndian.PutUint16(b[6:], w)
 		binary.LittleEndian.PutUint16(b[8:], h)
 		return b
@@ -245,8 +245,8 @@ func TestPixelLimitsHoldBeforeDecoding(t *testing.T) {
 // Truncated, corrupt or only-looks-like-a-picture files are the client's
 // fault, never a failure of ours.
 func TestUnreadablePicturesAreRefused(t *testing.T) {
-	pngFile, jpegFile := encodePNG(t, quad(32, 16)), encodeJPEG(t, quad(32, 16))
-	gifFile := encodeGIF(t, filled(image.Rect(0, 0, 32, 16), red))
+	pngFile, jpegFile := encodePNG(quad(32, 16)), encodeJPEG(quad(32, 16))
+	gifFile := encodeGIF(filled(image.Rect(0, 0, 32, 16), red))
 	lossy, lossless := readFixture(t, "lossy.webp"), readFixture(t, "lossless.webp")
 	corrupt := append([]byte{}, pngFile...)
 	corrupt[len(corrupt)-20] ^= 0xFF // inside IDAT: the checksum fails
@@ -257,7 +257,7 @@ func TestUnreadablePicturesAreRefused(t *testing.T) {
 		"jpeg cut in half":     jpegFile[:len(jpegFile)/2],
 		"jpeg then html":       append([]byte{0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10, 'J', 'F', 'I', 'F', 0}, "<html><script>alert(1)</script>"...),
 		"gif cut in half":      gifFile[:len(gifFile)/2],
-		"gif magic then js":    []byte("GIF89a=1;alert(document.cookie)//"),
+		"gif magic then js":    []byte("GIF89a\x10\x00\x10\x00\x00\x00\x00*/=alert(document.cookie)//"),
 		"webp cut in half":     lossy[:len(lossy)/2],
 		"lossless webp cut":    lossless[:len(lossless)-10],
 		"riff webp, no chunks": []byte("RIFF\x04\x00\x00\x00WEBP"),
@@ -275,12 +275,12 @@ func TestUnreadablePicturesAreRefused(t *testing.T) {
 
 // The JPEG header scan gives up quietly on anything malformed.
 func TestScanJPEGSurvivesMalformedHeaders(t *testing.T) {
-	good := withSegments(encodeJPEG(t, quad(16, 16)), exifSegment(6))
+	good := withSegments(encodeJPEG(quad(16, 16)), exifSegment(6))
 	if got := scanJPEG(good); got.orientation != 6 || got.progressive || got.samples != 1.5 {
 		t.Fatalf("good: %+v", got)
 	}
 	bigEndian := append([]byte("MM\x00*\x00\x00\x00\x08\x00\x01"), 0x01, 0x12, 0x00, 0x03, 0, 0, 0, 1, 0x00, 0x08, 0, 0)
-	if got := scanJPEG(withSegments(encodeJPEG(t, quad(16, 16)), segment(0xE1, append([]byte("Exif\x00\x00"), bigEndian...)))); got.orientation != 8 {
+	if got := scanJPEG(withSegments(encodeJPEG(quad(16, 16)), segment(0xE1, append([]byte("Exif\x00\x00"), bigEndian...)))); got.orientation != 8 {
 		t.Fatalf("big-endian orientation: %+v", got)
 	}
 	for name, tiff := range map[string][]byte{
@@ -292,7 +292,7 @@ func TestScanJPEGSurvivesMalformedHeaders(t *testing.T) {
 		"orientation 0":    append([]byte("II*\x00\x08\x00\x00\x00\x01\x00"), 0x12, 0x01, 3, 0, 1, 0, 0, 0, 0, 0, 0, 0),
 	} {
 		seg := segment(0xE1, append([]byte("Exif\x00\x00"), tiff...))
-		if got := scanJPEG(withSegments(encodeJPEG(t, quad(16, 16)), seg)); got.orientation != 1 {
+		if got := scanJPEG(withSegments(encodeJPEG(quad(16, 16)), seg)); got.orientation != 1 {
 			t.Errorf("%s: orientation %d", name, got.orientation)
 		}
 	}
@@ -303,10 +303,9 @@ func TestScanJPEGSurvivesMalformedHeaders(t *testing.T) {
 
 // The re-encoded file is bounded: noise does not compress.
 func TestReencodedSizeIsCapped(t *testing.T) {
-	noise := image.NewNRGBA(image.Rect(0, 0, 64, 64))
-	rng := rand.New(rand.NewPCG(1, 2))
-	for i := range noise.Pix {
-		noise.Pix[i] = byte(rng.Uint32())
+	noise, err := png.Decode(bytes.NewReader(noisePNG(64, 64)))
+	if err != nil {
+		t.Fatal(err)
 	}
 	out := &cappedBuffer{limit: 4 << 10}
 	if err := png.Encode(out, noise); err == nil || !out.over {
