@@ -85,14 +85,14 @@ func sofSamples(seg []byte) float64 {
 
 // bytesPerPixel estimates what decoding takes per pixel: the decoded planes,
 // for a progressive frame its int32 coefficients for every sample, and the
-// YCbCr 4:4:4 copy orient makes to turn it upright.
+// copy orient makes to turn it upright (YCbCr 4:4:4, or RGBA from CMYK).
 func (j jpegInfo) bytesPerPixel() float64 {
 	n := j.samples
 	if j.progressive {
 		n += 4 * j.samples
 	}
 	if j.orientation >= 2 {
-		n += 3
+		n += min(4, max(3, j.samples))
 	}
 	return n
 }

@@ -2,13 +2,19 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"errors"
 	"image"
 	"image/png"
+	"log/slog"
+	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
+	"time"
+
+	"golang.org/x/sync/semaphore"
 )
 
 // strip runs the upload's inspect and re-encode on a picture.
@@ -315,4 +321,35 @@ func TestReencodedSizeIsCapped(t *testing.T) {
 	if err := png.Encode(out, noise); err != nil || out.over {
 		t.Fatalf("it does fit in 64 KiB: %v", err)
 	}
+}
+
+// Decoding takes its share of the budget and gives it back however it ends;
+// with the budget taken, an upload waits, and a client that gives up gets a
+// 503, not a decoded picture.
+func TestDecodingTakesTurnsWithinTheBudget(t *testing.T) {
+	f := &Function{log: slog.New(slog.DiscardHandler), decoding: semaphore.NewWeighted(decodeBudget)}
+	run := func(ctx context.Context, data []byte) *httptest.ResponseRecorder {
+		rec := httptest.NewRecorder()
+		if _, ok := f.strip(rec, httptest.NewRequestWithContext(ctx, "POST", "/api/files", nil), data, sniff(data)); ok {
+			rec.WriteHeader(201)
+		}
+		return rec
+	}
+	for _, c := range []struct {
+		data   []byte
+		status int
+	}{{pngBytes, 201}, {jpegBytes[:len(jpegBytes)/2], 400}, {bomb(100000, 100000), 422}, {readFixture(t, "animated.webp"), 415}} {
+		if rec := run(context.Background(), c.data); rec.Code != c.status {
+			t.Fatalf("status %d, want %d: %s", rec.Code, c.status, rec.Body)
+		}
+	}
+	if !f.decoding.TryAcquire(decodeBudget) {
+		t.Fatal("a finished upload kept part of the budget")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if rec := run(ctx, pngBytes); rec.Code != 503 {
+		t.Fatalf("with the budget taken: %d %s", rec.Code, rec.Body)
+	}
+	f.decoding.Release(decodeBudget)
 }

@@ -1,9 +1,11 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
+	"runtime/debug"
 
 	"github.com/tidings-dev/tidings/functions/problem"
 )
@@ -22,8 +24,7 @@ func (f *Function) strip(w http.ResponseWriter, r *http.Request, data []byte, co
 			return picture{}, false
 		}
 		var pic picture
-		pic, err = reencode(data, p)
-		f.decoding.Release(p.cost)
+		pic, err = f.decode(ctx, data, p)
 		if err == nil {
 			return pic, true
 		}
@@ -45,4 +46,18 @@ func (f *Function) strip(w http.ResponseWriter, r *http.Request, data []byte, co
 		problem.Internal(w)
 	}
 	return picture{}, false
+}
+
+// decode runs reencode on the share of the budget strip acquired, and gives
+// it back however reencode ends. A decoder that panics on a crafted file has
+// a bug, logged with its stack; for the client the file is unreadable.
+func (f *Function) decode(ctx context.Context, data []byte, p plan) (pic picture, err error) {
+	defer f.decoding.Release(p.cost)
+	defer func() {
+		if v := recover(); v != nil {
+			f.log.ErrorContext(ctx, "picture decoder panicked", "type", p.contentType, "panic", v, "stack", string(debug.Stack()))
+			err = &unreadable{kind: kinds[p.contentType], err: fmt.Errorf("decoder failed: %v", v)}
+		}
+	}()
+	return reencode(data, p)
 }
