@@ -313,7 +313,7 @@ export interface paths {
         put?: never;
         /**
          * Upload a picture
-         * @description The type is read from the bytes (PNG, JPEG, GIF or WebP), never from the client's claim. Form fields other than `file` are skipped. The picture is private: only you and your friends can load its `src`.
+         * @description The type is read from the bytes (PNG, JPEG, GIF or WebP), never from the client's claim. Form fields other than `file` are skipped. The picture is decoded and stored re-encoded, its pixels alone: EXIF (GPS included), XMP, ICC profiles, text chunks, comments and any bytes after the image are dropped. A JPEG stays a JPEG (quality 90) with its EXIF orientation turned into the pixels; a PNG stays a PNG; a GIF is stored as its first frame, a PNG; a WebP becomes a JPEG when lossy and opaque, a PNG when lossless or with alpha. At most 40 megapixels, fewer for kinds that take more memory to decode (a progressive JPEG, a 16-bit or interlaced PNG, a WebP): the limit is checked from the header, before decoding. Quota counts the bytes stored. The picture is private: only you and your friends can load its `src`.
          */
         post: operations["uploadPicture"];
         delete?: never;
@@ -331,7 +331,7 @@ export interface paths {
         };
         /**
          * A picture, for its owner and the owner's friends
-         * @description Anyone else, an unknown id and a malformed id all get the same 404. A picture never changes under its id; its ETag is the id.
+         * @description Anyone else, an unknown id and a malformed id all get the same 404. A picture never changes under its id; its ETag is the id. Content-Type is the type it was stored as: PNG or JPEG (pictures stored before uploads were re-encoded may be GIF or WebP).
          */
         get: operations["picture"];
         put?: never;
@@ -415,7 +415,7 @@ export interface components {
         SearchQuery: string;
         /** @default 20 */
         PageLimit: number;
-        /** @description A PNG, JPEG, GIF or WebP picture; maxLength counts bytes (10 MiB). */
+        /** @description A PNG, JPEG, GIF or WebP picture of at most 40 megapixels; maxLength counts bytes (10 MiB). */
         Picture: string;
         MarkReadIds: string[];
         /** @description Opaque; pass back the nextCursor a list gave. */
@@ -579,7 +579,7 @@ export interface components {
         };
     };
     responses: {
-        /** @description The input is invalid; `errors` names each bad field (or the body is not the JSON or multipart asked for). */
+        /** @description The input is invalid; `errors` names each bad field (or the body is not the JSON or multipart asked for; or an uploaded picture is truncated, corrupt, or only starts like a picture). */
         BadRequest: {
             headers: {
                 [name: string]: unknown;
@@ -633,8 +633,17 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
-        /** @description The body is not of the media type the operation reads (or an upload is not a PNG, JPEG, GIF or WebP picture). */
+        /** @description The body is not of the media type the operation reads (or an upload is not a PNG, JPEG, GIF or WebP picture, or a variant that cannot be decoded, such as an animated WebP or an arithmetic-coded JPEG). */
         UnsupportedMediaType: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description Type picture-too-large, naming `file`: the picture's header claims more pixels than its kind may have (a decompression bomb is refused here, before decoding; `detail` gives its size and the limit), or re-encoded it would be over 30 MiB. */
+        PictureTooLarge: {
             headers: {
                 [name: string]: unknown;
             };
@@ -768,6 +777,7 @@ export type ResponseNotFound = components['responses']['NotFound'];
 export type ResponseConflict = components['responses']['Conflict'];
 export type ResponseTooLarge = components['responses']['TooLarge'];
 export type ResponseUnsupportedMediaType = components['responses']['UnsupportedMediaType'];
+export type ResponsePictureTooLarge = components['responses']['PictureTooLarge'];
 export type ResponseTooManyRequests = components['responses']['TooManyRequests'];
 export type ResponseInternal = components['responses']['Internal'];
 export type ResponseBadGateway = components['responses']['BadGateway'];
@@ -1355,6 +1365,7 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             413: components["responses"]["TooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["PictureTooLarge"];
             500: components["responses"]["Internal"];
             502: components["responses"]["BadGateway"];
             503: components["responses"]["Unavailable"];
