@@ -46,10 +46,10 @@ type pathRecord struct {
 // pathTrace is every stamp the run left in Kafka and Postgres, read once
 // after the climb so that reading it never competes with the load.
 type pathTrace struct {
-	posts   map[string]pathRecord            // post id → its post.created
-	notifs  map[string]map[string]pathRecord // post id → recipient → its notification.created
-	fanout  map[string]time.Time             // post.created id → fanout's processed_at
-	notify  map[string]time.Time             // notification.created id → notify's processed_at
+	posts  map[string]pathRecord            // post id → its post.created
+	notifs map[string]map[string]pathRecord // post id → recipient → its notification.created
+	fanout map[string]time.Time             // post.created id → fanout's processed_at
+	notify map[string]time.Time             // notification.created id → notify's processed_at
 }
 
 // readPathTrace reads tidings.posts and tidings.notifications from the
