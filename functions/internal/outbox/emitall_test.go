@@ -3,9 +3,16 @@ package outbox_test
 import (
 	"context"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/cloudevents/sdk-go/v2/event"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/tidings-dev/tidings/events"
 	"github.com/tidings-dev/tidings/functions/internal/app"
@@ -95,5 +102,115 @@ func TestParallelSendsKeepEachKeysOrder(t *testing.T) {
 			t.Fatalf("key %s: event %d sent after %d", key, seq, prev)
 		}
 		last[key] = seq
+	}
+}
+
+// statementCounter counts the statements a pool runs, by their first words.
+type statementCounter struct {
+	mu sync.Mutex
+	n  map[string]int
+}
+
+func (c *statementCounter) TraceQueryStart(ctx context.Context, _ *pgx.Conn, d pgx.TraceQueryStartData) context.Context {
+	words := strings.Fields(d.SQL)
+	if len(words) >= 2 {
+		c.mu.Lock()
+		c.n[strings.ToUpper(words[0]+" "+words[1])]++
+		c.mu.Unlock()
+	}
+	return ctx
+}
+
+func (c *statementCounter) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
+
+// A big batch is claimed and marked a chunk at a time: two statements serve
+// a whole chunk of sends, not two per event, and every event still leaves
+// once and is marked sent.
+func TestABatchIsClaimedAndMarkedInChunks(t *testing.T) {
+	sink := apptest.NewSink(t)
+	a := apptest.New(t, "outbox-test", app.Needs{}, sink.URL)
+	cfg := a.Pool.Config().Copy()
+	counter := &statementCounter{n: map[string]int{}}
+	cfg.ConnConfig.Tracer = counter
+	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	ob, err := outbox.New(pool, sink.URL, a.Log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 300
+	var es []event.Event
+	for i := range n {
+		key := fmt.Sprintf("k%d", i%40)
+		e, err := events.New("/test", events.TypeUserSignedUp, fmt.Sprint(i), key, signedUp(t, key))
+		if err != nil {
+			t.Fatal(err)
+		}
+		es = append(es, e)
+	}
+	if err := ob.Run(context.Background(), func(tx *outbox.Tx) error { return tx.EmitAll(context.Background(), es) }); err != nil {
+		t.Fatal(err)
+	}
+	ob.Wait()
+	if got := len(sink.Events()); got != n {
+		t.Fatalf("sink got %d, want %d", got, n)
+	}
+	if left := apptest.Count(t, pool, `SELECT count(*) FROM outbox WHERE sent_at IS NULL OR lease_until IS NOT NULL`); left != 0 {
+		t.Fatalf("%d rows not marked sent and released", left)
+	}
+	counter.mu.Lock()
+	updates := counter.n["UPDATE OUTBOX"]
+	counter.mu.Unlock()
+	// 16 workers × 4 rows a chunk: 5 chunks, a claim and a mark each.
+	if updates > 10 {
+		t.Fatalf("%d UPDATEs of the outbox for %d events, want at most 10 (a claim and a mark per chunk)", updates, n)
+	}
+}
+
+// One event of a chunk that the sink refuses is left for the relay with its
+// reason; the others of the chunk are marked sent, and a sweep sends the
+// refused one, once.
+func TestAFailedSendInAChunkLeavesTheOthersSent(t *testing.T) {
+	var refuse atomic.Value
+	refuse.Store("c")
+	var mu sync.Mutex
+	seen := map[string]int{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		subject := r.Header.Get("Ce-Subject")
+		if subject == refuse.Load().(string) {
+			http.Error(w, "refused", http.StatusServiceUnavailable)
+			return
+		}
+		mu.Lock()
+		seen[subject]++
+		mu.Unlock()
+		w.WriteHeader(http.StatusAccepted)
+	}))
+	defer srv.Close()
+	a := apptest.New(t, "outbox-test", app.Needs{}, srv.URL)
+	if err := emit(t, a, "a", "b", "c", "d", "e"); err != nil {
+		t.Fatal(err)
+	}
+	a.Outbox.Wait()
+	if n := apptest.Count(t, a.Pool, `SELECT count(*) FROM outbox WHERE sent_at IS NOT NULL AND lease_until IS NULL AND last_error IS NULL`); n != 4 {
+		t.Fatalf("%d rows marked sent, want 4", n)
+	}
+	if n := apptest.Count(t, a.Pool, `SELECT count(*) FROM outbox WHERE sent_at IS NULL AND lease_until IS NULL AND last_error LIKE '%sink answered 503%'`); n != 1 {
+		t.Fatalf("%d rows left unsent with the reason and no claim, want 1", n)
+	}
+	refuse.Store("")
+	res, err := a.Outbox.Sweep(context.Background(), 0, 100)
+	if err != nil || res.Sent != 1 {
+		t.Fatalf("sweep: %+v %v, want the refused row sent", res, err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for _, s := range []string{"a", "b", "c", "d", "e"} {
+		if seen[s] != 1 {
+			t.Errorf("event %s reached the sink %d times, want once", s, seen[s])
+		}
 	}
 }

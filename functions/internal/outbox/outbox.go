@@ -7,6 +7,7 @@
 package outbox
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -14,6 +15,7 @@ import (
 	"hash/fnv"
 	"log/slog"
 	"net/http"
+	"slices"
 	"sync"
 	"time"
 
@@ -37,9 +39,10 @@ type Outbox struct {
 	SendTimeout time.Duration
 	// Tokens is where each send finds the OIDC token for its sink.
 	Tokens Tokens
-	// SendWorkers bounds how many events of one batch are sent at once.
-	// Each send runs two short statements (none during the HTTP call); the
-	// cap at half the pool keeps a big batch from crowding out requests.
+	// SendWorkers bounds how many events of one batch are sent at once
+	// (and, by rowsPerWorker, how many rows one claim takes). The workers
+	// hold no database connection: a chunk's claim and marks are one
+	// statement each.
 	SendWorkers int
 	inflight    sync.WaitGroup
 
@@ -180,11 +183,7 @@ func (o *Outbox) drain(ctx context.Context) {
 			return
 		}
 		o.queueMu.Unlock()
-		rows, err := o.pool.Query(ctx, `SELECT id, event FROM outbox WHERE id = ANY($1) AND sent_at IS NULL ORDER BY id`, ids)
-		if err == nil {
-			_, err = o.send(ctx, rows)
-		}
-		if err != nil {
+		if _, err := o.send(ctx, ids); err != nil {
 			o.log.Warn("outbox send failed; the relay will retry", "err", err)
 		}
 		o.inflight.Add(-len(ids))
@@ -198,13 +197,17 @@ func (o *Outbox) Wait() { o.inflight.Wait() }
 // period for the sends Run starts itself) and not claimed by a live sender,
 // at most limit of them. It is what the relay runs on every PingSource tick.
 func (o *Outbox) Sweep(ctx context.Context, olderThan time.Duration, limit int) (Result, error) {
-	rows, err := o.pool.Query(ctx, `SELECT id, event FROM outbox
+	rows, err := o.pool.Query(ctx, `SELECT id FROM outbox
 		WHERE sent_at IS NULL AND created_at < now() - make_interval(secs => $1) AND (lease_until IS NULL OR lease_until < now())
 		ORDER BY id LIMIT $2`, olderThan.Seconds(), limit)
 	if err != nil {
 		return Result{}, err
 	}
-	return o.send(ctx, rows)
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil {
+		return Result{}, err
+	}
+	return o.send(ctx, ids)
 }
 
 // Result counts one batch of sends.
@@ -213,117 +216,167 @@ type Result struct {
 	Failed int `json:"failed"`
 }
 
-// send delivers the outbox rows (id, event) that rows yields, in id order.
-// A bounded set of workers sends them, so a batch of thousands is not sent
-// one by one. Rows with the same partition key go to the same worker, which
-// sends them one after another in id order (the order their INSERTs ran).
-// That is all the order kept: nothing orders sends across processes (two
-// instances of a function, or the relay), and a row whose send fails is left
-// for the relay, so it may reach the sink after later events about the same
-// user.
-func (o *Outbox) send(ctx context.Context, rows pgx.Rows) (Result, error) {
+// rowsPerWorker is how many rows of a chunk each send worker gets on
+// average: a chunk is claimed and marked with one statement each, so two
+// commits serve workers × rowsPerWorker sends instead of two per send.
+const rowsPerWorker = 4
+
+// send delivers the outbox rows ids, in id order, a chunk at a time: it
+// claims the chunk's unsent, unclaimed rows in one statement, sends them
+// (no transaction is open meanwhile, as in watermill's forwarder:
+// ThreeDotsLabs/watermill components/forwarder/forwarder.go), and then marks
+// the sent ones and records the errors of the others, releasing the claim,
+// in one statement each. A bounded set of workers sends a chunk; rows with
+// the same partition key go to the same worker, which sends them one after
+// another in id order (the order their INSERTs ran), and a chunk is done
+// before the next is claimed. That is all the order kept: nothing orders
+// sends across processes (two instances of a function, or the relay), and a
+// row whose send fails is left for the relay, so it may reach the sink after
+// later events about the same user.
+func (o *Outbox) send(ctx context.Context, ids []int64) (Result, error) {
 	var res Result
-	type row struct {
-		id  int64
-		key string
+	var errs []error
+	size := o.workers(len(ids)) * rowsPerWorker
+	for len(ids) > 0 {
+		n := min(size, len(ids))
+		r, err := o.sendChunk(ctx, ids[:n])
+		res.Sent += r.Sent
+		res.Failed += r.Failed
+		if err != nil {
+			errs = append(errs, err)
+		}
+		ids = ids[n:]
 	}
-	all, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (row, error) {
-		var x row
+	return res, errors.Join(errs...)
+}
+
+// claimed is one outbox row this sender holds until its chunk's lease ends.
+type claimed struct {
+	id    int64
+	key   string
+	sink  string
+	event event.Event
+	err   error // the send's, once tried
+}
+
+func (o *Outbox) sendChunk(ctx context.Context, ids []int64) (Result, error) {
+	var res Result
+	workers := o.workers(len(ids))
+	// The claim lasts as long as the longest a worker may take: each of its
+	// rows may use a whole SendTimeout. A worker whose claim would run out
+	// mid-send leaves its remaining rows to the relay (sendShard).
+	perWorker := (len(ids) + workers - 1) / workers
+	leaseFor := time.Duration(perWorker)*o.SendTimeout + leaseMargin
+	rows, err := o.pool.Query(ctx, `UPDATE outbox SET lease_until = now() + make_interval(secs => $2), attempts = attempts + 1
+		WHERE id = ANY($1) AND sent_at IS NULL AND (lease_until IS NULL OR lease_until < now())
+		RETURNING id, event, sink, lease_until`, ids, leaseFor.Seconds())
+	if err != nil {
+		return res, fmt.Errorf("outbox claim of %d rows: %w", len(ids), err)
+	}
+	var lease time.Time
+	all, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*claimed, error) {
+		c := &claimed{}
 		var raw []byte
-		if err := r.Scan(&x.id, &raw); err != nil {
-			return x, err
+		if err := r.Scan(&c.id, &raw, &c.sink, &lease); err != nil {
+			return nil, err
 		}
-		var attrs struct {
-			PartitionKey string `json:"partitionkey"`
+		if err := json.Unmarshal(raw, &c.event); err != nil {
+			c.err = fmt.Errorf("outbox row %d: %w", c.id, err)
 		}
-		_ = json.Unmarshal(raw, &attrs) // no key: any worker will do
-		x.key = attrs.PartitionKey
-		return x, nil
+		c.key, _ = c.event.Extensions()[events.PartitionKeyExtension].(string) // no key: any worker will do
+		return c, nil
 	})
 	if err != nil {
-		return res, err
+		return res, fmt.Errorf("outbox claim of %d rows: %w", len(ids), err)
 	}
-	shards := make([][]int64, o.workers(len(all)))
-	for _, r := range all {
+	if len(all) == 0 {
+		return res, nil // sent already, or another sender holds them
+	}
+	slices.SortFunc(all, func(a, b *claimed) int { return cmp.Compare(a.id, b.id) })
+	shards := make([][]*claimed, min(workers, len(all)))
+	for _, c := range all {
 		h := fnv.New32a()
-		h.Write([]byte(r.key)) //nolint:errcheck
+		h.Write([]byte(c.key)) //nolint:errcheck
 		i := int(h.Sum32() % uint32(len(shards)))
-		shards[i] = append(shards[i], r.id)
+		shards[i] = append(shards[i], c)
 	}
-	var (
-		mu       sync.Mutex
-		firstErr error
-		wg       sync.WaitGroup
-	)
-	for _, ids := range shards {
+	var wg sync.WaitGroup
+	for _, shard := range shards {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for _, id := range ids {
-				sent, err := o.sendOne(ctx, id)
-				mu.Lock()
-				switch {
-				case err != nil:
-					res.Failed++
-					if firstErr == nil {
-						firstErr = err
-					}
-				case sent:
-					res.Sent++
-				}
-				mu.Unlock()
-			}
+			o.sendShard(ctx, shard, lease)
 		}()
 	}
 	wg.Wait()
-	return res, firstErr
+	return o.settle(ctx, all, lease)
+}
+
+// sendShard sends one worker's rows in order. It stops when its claim
+// would run out before another send could time out: the rows left keep
+// their error and go to the relay.
+func (o *Outbox) sendShard(ctx context.Context, shard []*claimed, lease time.Time) {
+	for _, c := range shard {
+		switch {
+		case c.err != nil:
+		case time.Until(lease) < o.SendTimeout:
+			c.err = fmt.Errorf("outbox row %d: its claim ran out before it could be sent", c.id)
+		default:
+			if err := o.deliver(ctx, c.sink, c.event); err != nil {
+				c.err = fmt.Errorf("outbox row %d to %s: %w", c.id, c.sink, err)
+			}
+		}
+	}
+}
+
+// settle marks the chunk's sent rows and records the others' errors, in one
+// statement each, releasing the claim. The claim is ours only while
+// lease_until is what we set: if it ran out and another sender took a row,
+// its bookkeeping wins.
+func (o *Outbox) settle(ctx context.Context, all []*claimed, lease time.Time) (Result, error) {
+	var res Result
+	var sent, failed []int64
+	var reasons []string
+	var errs []error
+	for _, c := range all {
+		if c.err == nil {
+			sent = append(sent, c.id)
+			continue
+		}
+		if len(failed) == 0 {
+			errs = append(errs, c.err)
+		}
+		failed = append(failed, c.id)
+		reasons = append(reasons, c.err.Error())
+	}
+	if len(failed) > 1 {
+		errs = append(errs, fmt.Errorf("and %d more of this chunk's %d sends failed", len(failed)-1, len(all)))
+	}
+	res.Sent, res.Failed = len(sent), len(failed)
+	if len(sent) > 0 {
+		if _, err := o.pool.Exec(ctx, `UPDATE outbox SET sent_at = now(), last_error = NULL, lease_until = NULL WHERE id = ANY($1) AND lease_until = $2`, sent, lease); err != nil {
+			// Sent, but not marked: the relay sends them again after the
+			// claim runs out, and consumers deduplicate.
+			errs = append(errs, fmt.Errorf("outbox: %d rows sent but not marked: %w", len(sent), err))
+		}
+	}
+	if len(failed) > 0 {
+		if _, err := o.pool.Exec(ctx, `UPDATE outbox SET last_error = f.reason, lease_until = NULL
+			FROM unnest($1::bigint[], $2::text[]) AS f(id, reason) WHERE outbox.id = f.id AND outbox.lease_until = $3`, failed, reasons, lease); err != nil {
+			errs = append(errs, fmt.Errorf("outbox: recording %d failed sends: %w", len(failed), err))
+		}
+	}
+	return res, errors.Join(errs...)
 }
 
 // workers is how many rows of an n-row batch to send at once.
 func (o *Outbox) workers(n int) int {
-	return max(min(o.SendWorkers, n, int(o.pool.Config().MaxConns)/2), 1)
+	return max(min(o.SendWorkers, n), 1)
 }
 
-// leaseMargin is how much longer than one send a claim lasts, so a claim
+// leaseMargin is how much longer than its sends a claim lasts, so a claim
 // never runs out while its sender is still waiting for the sink.
 const leaseMargin = 10 * time.Second
-
-// sendOne sends one row the way watermill's forwarder does
-// (ThreeDotsLabs/watermill, components/forwarder/forwarder.go): no
-// transaction is open while the sink is called. It claims the row in one
-// statement (not sent, no live claim; counting the attempt), sends it, and
-// then marks it sent or records the error, releasing the claim. sent is
-// false when the row was sent already or another sender holds it.
-func (o *Outbox) sendOne(ctx context.Context, id int64) (sent bool, err error) {
-	var raw []byte
-	var sink string
-	var lease time.Time
-	err = o.pool.QueryRow(ctx, `UPDATE outbox SET lease_until = now() + make_interval(secs => $2), attempts = attempts + 1
-		WHERE id = $1 AND sent_at IS NULL AND (lease_until IS NULL OR lease_until < now())
-		RETURNING event, sink, lease_until`, id, (o.SendTimeout+leaseMargin).Seconds()).Scan(&raw, &sink, &lease)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return false, nil
-	}
-	if err != nil {
-		return false, fmt.Errorf("outbox claim of row %d: %w", id, err)
-	}
-	var e event.Event
-	if err := json.Unmarshal(raw, &e); err != nil {
-		return false, fmt.Errorf("outbox row %d: %w", id, err)
-	}
-	// The claim is ours only while lease_until is what we set: if it ran
-	// out and another sender took the row, its bookkeeping wins.
-	if sendErr := o.deliver(ctx, sink, e); sendErr != nil {
-		_, err := o.pool.Exec(ctx, `UPDATE outbox SET last_error = $3, lease_until = NULL WHERE id = $1 AND lease_until = $2`, id, lease, sendErr.Error())
-		return false, errors.Join(fmt.Errorf("outbox row %d to %s: %w", id, sink, sendErr), err)
-	}
-	if _, err := o.pool.Exec(ctx, `UPDATE outbox SET sent_at = now(), last_error = NULL, lease_until = NULL WHERE id = $1 AND lease_until = $2`, id, lease); err != nil {
-		// Sent, but not marked: the relay sends it again after the claim
-		// runs out, and consumers deduplicate.
-		return true, fmt.Errorf("outbox row %d sent but not marked: %w", id, err)
-	}
-	return true, nil
-}
 
 // deliver POSTs e in binary mode, with the sink's OIDC token if there is
 // one, and wants a 2xx back.
