@@ -14,7 +14,7 @@ import (
 func TestShippedTopics(t *testing.T) {
 	topo := loadShipped(t)
 	want := map[string]int{
-		"tidings.users": 6, "tidings.friends": 6, "tidings.posts": 6, "tidings.notifications": 6,
+		"tidings.users": 6, "tidings.friends": 6, "tidings.posts": 6, "tidings.notifications": 24,
 		"tidings.dlq.welcome": 1, "tidings.dlq.fanout": 1, "tidings.dlq.notify": 1,
 	}
 	if len(topo.KafkaTopics) != len(want) {
