@@ -75,15 +75,21 @@ func (f *Function) publish(ctx context.Context, recipient string, it notificatio
 }
 
 // store turns the event into a notification row, once its claims are
-// verified against the database. Redeliveries of the same event stop at
-// consume's dedup; a different event with the same cause (a replay, a resend
-// by another path) stops at the unique key.
+// verified against the database: the check and the insert are one
+// statement (one round trip, where a check then an insert were two), which
+// stores the row only when the facts query finds the claim true, with the
+// database's name and time, never after now (so no event can date a
+// notification in the future). Redeliveries of the same event stop at
+// consume's dedup; a different event with the same cause (a replay, a
+// resend by another path) stops at the unique key. When nothing was stored,
+// verify tells a claim that does not hold (refused, permanent) from one
+// stored before.
 func store(ctx context.Context, tx *outbox.Tx, e event.Event, stored func(recipient string, it notification.Item)) error {
 	c, err := fromEvent(e)
 	if err != nil {
 		return err
 	}
-	facts, err := verify(ctx, tx, c)
+	q, args, err := facts(c)
 	if err != nil {
 		return err
 	}
@@ -91,14 +97,18 @@ func store(ctx context.Context, tx *outbox.Tx, e event.Event, stored func(recipi
 	if c.PostID != "" {
 		postID = &c.PostID
 	}
+	args = append(args, c.Kind, postID, c.CauseSource, c.CauseID)
 	it, err := notification.Scan(tx.QueryRow(ctx, `
+		WITH facts (actor_name, at) AS (`+q+` LIMIT 1)
 		INSERT INTO notifications (recipient_id, kind, actor_id, actor_name, post_id, cause_source, cause_id, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+		SELECT $3, $4, $2, facts.actor_name, $5, $6, $7, least(facts.at, clock_timestamp()) FROM facts
 		ON CONFLICT (recipient_id, kind, cause_source, cause_id) DO NOTHING
-		RETURNING `+notification.Columns(""),
-		c.RecipientID, c.Kind, c.ActorID, facts.ActorName, postID, c.CauseSource, c.CauseID, facts.At))
+		RETURNING `+notification.Columns(""), args...))
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
+		if err := verify(ctx, tx, c); err != nil {
+			return err
+		}
 		return nil // stored before: nothing new to tell anyone
 	case err != nil:
 		return fmt.Errorf("store notification: %w", err)

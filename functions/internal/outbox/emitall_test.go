@@ -5,14 +5,11 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 
 	"github.com/cloudevents/sdk-go/v2/event"
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/tidings-dev/tidings/events"
 	"github.com/tidings-dev/tidings/functions/internal/app"
@@ -105,38 +102,13 @@ func TestParallelSendsKeepEachKeysOrder(t *testing.T) {
 	}
 }
 
-// statementCounter counts the statements a pool runs, by their first words.
-type statementCounter struct {
-	mu sync.Mutex
-	n  map[string]int
-}
-
-func (c *statementCounter) TraceQueryStart(ctx context.Context, _ *pgx.Conn, d pgx.TraceQueryStartData) context.Context {
-	words := strings.Fields(d.SQL)
-	if len(words) >= 2 {
-		c.mu.Lock()
-		c.n[strings.ToUpper(words[0]+" "+words[1])]++
-		c.mu.Unlock()
-	}
-	return ctx
-}
-
-func (c *statementCounter) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
-
 // A big batch is claimed and marked a chunk at a time: two statements serve
 // a whole chunk of sends, not two per event, and every event still leaves
 // once and is marked sent.
 func TestABatchIsClaimedAndMarkedInChunks(t *testing.T) {
 	sink := apptest.NewSink(t)
 	a := apptest.New(t, "outbox-test", app.Needs{}, sink.URL)
-	cfg := a.Pool.Config().Copy()
-	counter := &statementCounter{n: map[string]int{}}
-	cfg.ConnConfig.Tracer = counter
-	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
+	pool, statements := apptest.TracedPool(t, a.Pool)
 	ob, err := outbox.New(pool, sink.URL, a.Log)
 	if err != nil {
 		t.Fatal(err)
@@ -161,9 +133,7 @@ func TestABatchIsClaimedAndMarkedInChunks(t *testing.T) {
 	if left := apptest.Count(t, pool, `SELECT count(*) FROM outbox WHERE sent_at IS NULL OR lease_until IS NOT NULL`); left != 0 {
 		t.Fatalf("%d rows not marked sent and released", left)
 	}
-	counter.mu.Lock()
-	updates := counter.n["UPDATE OUTBOX"]
-	counter.mu.Unlock()
+	updates := statements.Count("UPDATE OUTBOX")
 	// 16 workers × 4 rows a chunk: 5 chunks, a claim and a mark each.
 	if updates > 10 {
 		t.Fatalf("%d UPDATEs of the outbox for %d events, want at most 10 (a claim and a mark per chunk)", updates, n)
