@@ -3,6 +3,7 @@ package outbox_test
 import (
 	"context"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -182,5 +183,41 @@ func TestAFailedSendInAChunkLeavesTheOthersSent(t *testing.T) {
 		if seen[s] != 1 {
 			t.Errorf("event %s reached the sink %d times, want once", s, seen[s])
 		}
+	}
+}
+
+// Parallel sends reuse their connections to the sink: a batch of hundreds
+// dials about once per worker, not once per event.
+func TestSendsReuseConnectionsToTheSink(t *testing.T) {
+	var dials atomic.Int64
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusAccepted)
+	}))
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			dials.Add(1)
+		}
+	}
+	srv.Start()
+	defer srv.Close()
+	a := apptest.New(t, "outbox-test", app.Needs{}, srv.URL)
+	var es []event.Event
+	for i := range 400 {
+		key := fmt.Sprintf("k%d", i%64)
+		e, err := events.New("/test", events.TypeUserSignedUp, fmt.Sprint(i), key, signedUp(t, key))
+		if err != nil {
+			t.Fatal(err)
+		}
+		es = append(es, e)
+	}
+	if err := a.Outbox.Run(context.Background(), func(tx *outbox.Tx) error { return tx.EmitAll(context.Background(), es) }); err != nil {
+		t.Fatal(err)
+	}
+	a.Outbox.Wait()
+	if n := apptest.Count(t, a.Pool, `SELECT count(*) FROM outbox WHERE sent_at IS NULL`); n != 0 {
+		t.Fatalf("%d events unsent", n)
+	}
+	if n := dials.Load(); n > int64(2*a.Outbox.SendWorkers) {
+		t.Fatalf("%d connections for %d sends by %d workers, want at most %d", n, len(es), a.Outbox.SendWorkers, 2*a.Outbox.SendWorkers)
 	}
 }
