@@ -56,13 +56,14 @@ type Outbox struct {
 // New returns an outbox sending to sink (the function's K_SINK; empty for a
 // function that emits nothing).
 func New(pool *pgxpool.Pool, sink string, log *slog.Logger) (*Outbox, error) {
-	const workers = 16
+	// 64 sends in flight: a fan-out of 50 friends leaves at once, and the
+	// sink's producer carries them to Kafka in a few produce requests.
+	const workers = 64
 	// sdk-go's client would use http.DefaultTransport, which keeps 2 idle
-	// connections per host: 14 of 16 parallel sends would dial the sink
-	// anew each time. Keep one per worker (and then some, for SendWorkers
-	// raised after New).
+	// connections per host: all but 2 of the parallel sends would dial the
+	// sink anew each time. Keep one per worker.
 	transport := http.DefaultTransport.(*http.Transport).Clone()
-	transport.MaxIdleConnsPerHost = 4 * workers
+	transport.MaxIdleConnsPerHost = workers
 	c, err := cloudevents.NewClientHTTP(cehttp.WithRoundTripper(transport))
 	if err != nil {
 		return nil, err
