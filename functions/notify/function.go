@@ -36,6 +36,15 @@ var accepts = []string{events.TypeFriendRequested, events.TypeFriendAccepted, ev
 // not hold the KafkaSource's partition.
 const publishTimeout = 2 * time.Second
 
+// Concurrent deliveries (one per partition of the ordered source) share
+// transactions: at most groupRunners at once, each of at most groupSize
+// events, so that one commit serves many notifications (consume.GroupCommit).
+// Each runner holds one of the pool's connections.
+const (
+	groupSize    = 32
+	groupRunners = 4
+)
+
 // Function is the KafkaSource subscriber for friend and fan-out events. The
 // notification is stored inside the consumer's transaction; only after that
 // transaction committed, and only if the row is new, is it published live.
@@ -50,7 +59,7 @@ type Function struct {
 // New builds the function on the runtime's connections.
 func New(a *app.App) (*Function, error) {
 	f := &Function{log: a.Log, rdb: a.Redis}
-	f.Handler = consume.Handler(Name, a.Outbox, a.Log, accepts, f.handle)
+	f.Handler = consume.Handler(Name, a.Outbox, a.Log, accepts, f.handle, consume.GroupCommit(groupSize, groupRunners))
 	return f, nil
 }
 

@@ -141,27 +141,96 @@ func (tx *Tx) EmitAll(ctx context.Context, es []event.Event) error {
 // run, and the events fn emitted are sent in the background; Wait waits for
 // those sends.
 func (o *Outbox) Run(ctx context.Context, fn func(tx *Tx) error) error {
-	var ids []int64
-	var after []func(context.Context)
+	return o.RunGroup(ctx, []Work{{Ctx: ctx, Fn: func(_ context.Context, tx *Tx) error { return fn(tx) }}})[0]
+}
+
+// Work is one unit of a group transaction: what it does, and its context
+// (values for its statements, AfterCommit functions and sends; Fn's ctx is
+// Ctx, cancelled also when the group's context ends).
+type Work struct {
+	Ctx context.Context
+	Fn  func(ctx context.Context, tx *Tx) error
+}
+
+// call runs w on tx with w.Ctx, cut short when the group's ctx ends.
+func (w Work) call(ctx context.Context, tx *Tx) error {
+	uctx, cancel := context.WithCancel(w.Ctx)
+	defer cancel()
+	defer context.AfterFunc(ctx, cancel)()
+	return w.Fn(uctx, tx)
+}
+
+// RunGroup runs every unit of work in one transaction, so they share one
+// commit (one WAL flush) instead of paying one each: a group commit. Each
+// unit runs in its own savepoint, in order: a unit that fails is rolled
+// back alone and its error is returned in its slot, and the others go on.
+// When the transaction fails as a whole (begin, a savepoint, the commit),
+// every unit that had not failed on its own gets that error, as plain text
+// so that no unit is taken for the cause, and nothing of any unit happened. After the commit, the
+// AfterCommit functions of the units that succeeded run, unit by unit, and
+// their events are sent in that order. One unit runs with no savepoint: a
+// plain transaction.
+func (o *Outbox) RunGroup(ctx context.Context, work []Work) []error {
+	errs := make([]error, len(work))
+	done := make([]*Tx, len(work))
 	err := pgx.BeginFunc(ctx, o.pool, func(ptx pgx.Tx) error {
-		tx := &Tx{Tx: ptx, ob: o}
-		if err := fn(tx); err != nil {
-			return err
+		if len(work) == 1 {
+			tx := &Tx{Tx: ptx, ob: o}
+			if err := work[0].call(ctx, tx); err != nil {
+				return err
+			}
+			done[0] = tx
+			return nil
 		}
-		ids, after = tx.ids, tx.after
+		for i, w := range work {
+			sp, err := ptx.Begin(ctx) // SAVEPOINT
+			if err != nil {
+				return err
+			}
+			tx := &Tx{Tx: sp, ob: o}
+			if err := w.call(ctx, tx); err != nil {
+				errs[i] = err
+				if err := sp.Rollback(ctx); err != nil { // ROLLBACK TO SAVEPOINT
+					return err
+				}
+				continue
+			}
+			// The savepoint is left open rather than released: the next
+			// one nests in it, and the commit ends them all. That saves a
+			// round trip per unit; groups stay far below Postgres's 64
+			// cached subtransactions (consume.GroupCommit caps them).
+			done[i] = tx
+		}
 		return nil
 	})
 	if err != nil {
-		return err
+		if len(work) > 1 {
+			// The group's failure, not any one unit's: it must read as
+			// worth retrying (a unit's retry runs in another group), never
+			// as one unit's bad data.
+			err = fmt.Errorf("group transaction of %d failed: %s", len(work), err.Error())
+		}
+		for i := range errs {
+			if errs[i] == nil {
+				errs[i] = err
+			}
+		}
+		return errs
 	}
-	for _, f := range after {
-		f(ctx)
+	var ids []int64
+	for i, tx := range done {
+		if tx == nil {
+			continue
+		}
+		for _, f := range tx.after {
+			f(work[i].Ctx)
+		}
+		ids = append(ids, tx.ids...)
 	}
-	if len(ids) == 0 {
-		return nil
+	if len(ids) > 0 {
+		o.enqueue(context.WithoutCancel(ctx), ids)
 	}
-	o.enqueue(context.WithoutCancel(ctx), ids)
-	return nil
+	return errs
 }
 
 // enqueue hands committed rows to the sender, starting it if it is idle.
