@@ -37,12 +37,14 @@ var accepts = []string{events.TypeFriendRequested, events.TypeFriendAccepted, ev
 const publishTimeout = 2 * time.Second
 
 // Concurrent deliveries (one per partition of the ordered source) share
-// transactions: at most groupRunners at once, each of at most groupSize
-// events, so that one commit serves many notifications (consume.GroupCommit).
-// Each runner holds one of the pool's connections.
+// transactions, so that one commit serves several notifications
+// (consume.GroupCommit). A group's events run one after another on its
+// connection, so groups stay small and many run at once: a post's burst of
+// 50 notifications is spread over 8 of the pool's 10 connections rather
+// than queued behind a few.
 const (
-	groupSize    = 32
-	groupRunners = 4
+	groupSize    = 8
+	groupRunners = 8
 )
 
 // Function is the KafkaSource subscriber for friend and fan-out events. The
