@@ -174,11 +174,18 @@ func TestDataErrorsArePermanent(t *testing.T) {
 // group behind it.
 func grouped(t *testing.T, a *app.App, fail map[string]error) http.Handler {
 	t.Helper()
-	if _, err := a.Pool.Exec(context.Background(), `CREATE TABLE IF NOT EXISTS grouped_effects (event_id text PRIMARY KEY, txid bigint NOT NULL)`); err != nil {
+	// clash is checked at commit: two events of one group that both set it
+	// make the commit itself fail.
+	if _, err := a.Pool.Exec(context.Background(), `CREATE TABLE IF NOT EXISTS grouped_effects (event_id text PRIMARY KEY, txid bigint NOT NULL,
+		clash text UNIQUE DEFERRABLE INITIALLY DEFERRED)`); err != nil {
 		t.Fatal(err)
 	}
 	return consume.Handler("grouped", a.Outbox, a.Log, []string{events.TypeUserSignedUp}, func(ctx context.Context, tx *outbox.Tx, e event.Event) error {
-		if _, err := tx.Exec(ctx, `INSERT INTO grouped_effects (event_id, txid) VALUES ($1, txid_current())`, e.ID()); err != nil {
+		var clash *string
+		if strings.HasPrefix(e.Subject(), "clash") {
+			clash = new(string)
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO grouped_effects (event_id, txid, clash) VALUES ($1, txid_current(), $2)`, e.ID(), clash); err != nil {
 			return err
 		}
 		if e.Subject() == "slow" {
@@ -281,5 +288,26 @@ func TestAFailureInAGroupTouchesOnlyItsEvent(t *testing.T) {
 	// The group's connection is sound after the failures.
 	if code := apptest.Deliver(t, h, eventAbout(t, "later")).Code; code != http.StatusOK {
 		t.Fatalf("a later delivery answered %d", code)
+	}
+}
+
+// A group whose commit fails answers 500 to all its events, so that each is
+// retried, even when the failure is a constraint (which answers 400 for a
+// lone event): no event of the group is known to be the cause.
+func TestAFailedGroupCommitIsRetriedForAll(t *testing.T) {
+	a := apptest.New(t, "consume-test", app.Needs{}, "")
+	h := grouped(t, a, nil)
+	codes := deliverAll(t, a, h, eventAbout(t, "clash1"), eventAbout(t, "ok"), eventAbout(t, "clash2"))
+	want := map[string]int{"slow": 200, "clash1": 500, "ok": 500, "clash2": 500}
+	for subject, code := range want {
+		if codes[subject] != code {
+			t.Errorf("%s answered %d, want %d", subject, codes[subject], code)
+		}
+	}
+	if n := apptest.Count(t, a.Pool, `SELECT count(*) FROM processed_events WHERE consumer = 'grouped'`); n != 1 {
+		t.Fatalf("%d ledger rows, want 1 (the slow one's group)", n)
+	}
+	if code := apptest.Deliver(t, h, eventAbout(t, "ok-later")).Code; code != http.StatusOK {
+		t.Fatalf("a later event answered %d", code)
 	}
 }
