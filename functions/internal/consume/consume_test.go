@@ -3,6 +3,7 @@ package consume_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/cloudevents/sdk-go/v2/event"
+	"github.com/jackc/pgx/v5"
 
 	"github.com/tidings-dev/tidings/events"
 	"github.com/tidings-dev/tidings/functions/internal/app"
@@ -309,5 +311,58 @@ func TestAFailedGroupCommitIsRetriedForAll(t *testing.T) {
 	}
 	if code := apptest.Deliver(t, h, eventAbout(t, "ok-later")).Code; code != http.StatusOK {
 		t.Fatalf("a later event answered %d", code)
+	}
+}
+
+// An ordered KafkaSource sends a partition's next record only once the last
+// one was answered; under group commit each key's events are still applied
+// in their order, while different keys share transactions.
+func TestGroupCommitKeepsEachKeysOrder(t *testing.T) {
+	a := apptest.New(t, "consume-test", app.Needs{}, "")
+	if _, err := a.Pool.Exec(context.Background(), `CREATE TABLE grouped_order (key text NOT NULL, seq int NOT NULL, applied bigserial, txid bigint NOT NULL)`); err != nil {
+		t.Fatal(err)
+	}
+	h := consume.Handler("ordered", a.Outbox, a.Log, []string{events.TypeUserSignedUp}, func(ctx context.Context, tx *outbox.Tx, e event.Event) error {
+		key, seq, _ := strings.Cut(e.Subject(), "/")
+		_, err := tx.Exec(ctx, `INSERT INTO grouped_order (key, seq, txid) VALUES ($1, $2, txid_current())`, key, seq)
+		return err
+	}, consume.GroupCommit(8, 2))
+	const keys, per = 12, 15
+	var wg sync.WaitGroup
+	for k := range keys {
+		wg.Add(1)
+		go func() { // one partition: each record after the last one's answer
+			defer wg.Done()
+			for i := range per {
+				if code := apptest.Deliver(t, h, eventAbout(t, fmt.Sprintf("k%d/%d", k, i))).Code; code != http.StatusOK {
+					t.Errorf("k%d/%d answered %d", k, i, code)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	rows, err := a.Pool.Query(context.Background(), `SELECT key, seq FROM grouped_order ORDER BY applied`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	next := map[string]int{}
+	var key string
+	var seq, n int
+	if _, err := pgx.ForEachRow(rows, []any{&key, &seq}, func() error {
+		if seq != next[key] {
+			return fmt.Errorf("key %s: event %d applied where %d was due", key, seq, next[key])
+		}
+		next[key]++
+		n++
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if n != keys*per {
+		t.Fatalf("%d applied, want %d", n, keys*per)
+	}
+	if tx := apptest.Count(t, a.Pool, `SELECT count(DISTINCT txid) FROM grouped_order`); tx >= keys*per {
+		t.Fatalf("%d transactions for %d events: no group formed", tx, keys*per)
 	}
 }
