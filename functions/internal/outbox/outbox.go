@@ -3,7 +3,10 @@
 // it announces, sent to the function's sink (a KafkaSink, from K_SINK) after
 // commit, and marked sent once the sink accepts it. Whatever is left unsent
 // (sink down, process killed) is swept and resent by the relay, so no event
-// is lost; consumers deduplicate, so a resend is harmless.
+// is lost; consumers deduplicate, so a resend is harmless. A row is written
+// claimed by its writer for as long as its send may take (at least
+// SendTimeout + 10 s); a writer that died leaves it to the relay once that
+// claim ran out.
 package outbox
 
 import (
@@ -49,7 +52,7 @@ type Outbox struct {
 	// Committed rows wait here for the one sender goroutine, which sends them
 	// batch after batch in the order Run handed them over after commit.
 	queueMu  sync.Mutex
-	queue    []int64
+	queue    []*claimed
 	draining bool
 }
 
@@ -78,7 +81,7 @@ var ErrNoSink = errors.New("outbox: no sink configured (K_SINK is empty)")
 type Tx struct {
 	pgx.Tx
 	ob    *Outbox
-	ids   []int64
+	rows  []*claimed // written in this transaction, claimed by this process
 	after []func(context.Context)
 }
 
@@ -98,7 +101,11 @@ func (tx *Tx) AfterCommit(fn func(ctx context.Context)) {
 // EmitAll writes events to the outbox inside the transaction like Emit, but
 // pipelined: all the INSERTs go to Postgres in one batch rather than one
 // round trip each, so a consumer emitting thousands of events stays one
-// short transaction.
+// short transaction. The rows are written already claimed by this process
+// (lease_until, attempts 1), as long as their sends may take, so that the
+// send after commit needs no claim statement: the relay leaves them alone
+// until the claim runs out (outbox.Sweep), and takes them then if the
+// process died before sending.
 func (tx *Tx) EmitAll(ctx context.Context, es []event.Event) error {
 	if tx.ob.sink == "" {
 		return ErrNoSink
@@ -119,17 +126,19 @@ func (tx *Tx) EmitAll(ctx context.Context, es []event.Event) error {
 		if err != nil {
 			return err
 		}
-		b.Queue(`INSERT INTO outbox (event_source, event_id, event_type, sink, event) VALUES ($1, $2, $3, $4, $5) RETURNING id`,
-			e.Source(), e.ID(), e.Type(), tx.ob.sink, raw)
+		b.Queue(`INSERT INTO outbox (event_source, event_id, event_type, sink, event, lease_until, attempts)
+			VALUES ($1, $2, $3, $4, $5, now() + make_interval(secs => $6), 1) RETURNING id, lease_until`,
+			e.Source(), e.ID(), e.Type(), tx.ob.sink, raw, tx.ob.leaseFor(len(es)).Seconds())
 	}
 	results := tx.SendBatch(ctx, &b)
-	for range es {
-		var id int64
-		if err := results.QueryRow().Scan(&id); err != nil {
+	for _, e := range es {
+		c := &claimed{sink: tx.ob.sink, event: e.Clone()}
+		if err := results.QueryRow().Scan(&c.id, &c.lease); err != nil {
 			results.Close()
 			return fmt.Errorf("outbox write: %w", err)
 		}
-		tx.ids = append(tx.ids, id)
+		c.key, _ = e.Extensions()[events.PartitionKeyExtension].(string)
+		tx.rows = append(tx.rows, c)
 	}
 	if err := results.Close(); err != nil {
 		return fmt.Errorf("outbox write: %w", err)
@@ -217,7 +226,7 @@ func (o *Outbox) RunGroup(ctx context.Context, work []Work) []error {
 		}
 		return errs
 	}
-	var ids []int64
+	var rows []*claimed
 	for i, tx := range done {
 		if tx == nil {
 			continue
@@ -225,20 +234,20 @@ func (o *Outbox) RunGroup(ctx context.Context, work []Work) []error {
 		for _, f := range tx.after {
 			f(work[i].Ctx)
 		}
-		ids = append(ids, tx.ids...)
+		rows = append(rows, tx.rows...)
 	}
-	if len(ids) > 0 {
-		o.enqueue(context.WithoutCancel(ctx), ids)
+	if len(rows) > 0 {
+		o.enqueue(context.WithoutCancel(ctx), rows)
 	}
 	return errs
 }
 
 // enqueue hands committed rows to the sender, starting it if it is idle.
 // The request that caused the events may be over; their send is not.
-func (o *Outbox) enqueue(ctx context.Context, ids []int64) {
-	o.inflight.Add(len(ids)) // one per row: batches merge in the queue
+func (o *Outbox) enqueue(ctx context.Context, rows []*claimed) {
+	o.inflight.Add(len(rows)) // one per row: batches merge in the queue
 	o.queueMu.Lock()
-	o.queue = append(o.queue, ids...)
+	o.queue = append(o.queue, rows...)
 	start := !o.draining
 	o.draining = true
 	o.queueMu.Unlock()
@@ -252,18 +261,24 @@ func (o *Outbox) enqueue(ctx context.Context, ids []int64) {
 func (o *Outbox) drain(ctx context.Context) {
 	for {
 		o.queueMu.Lock()
-		ids := o.queue
+		rows := o.queue
 		o.queue = nil
-		if len(ids) == 0 {
+		if len(rows) == 0 {
 			o.draining = false
 			o.queueMu.Unlock()
 			return
 		}
 		o.queueMu.Unlock()
-		if _, err := o.send(ctx, ids); err != nil {
+		var errs []error
+		for chunk := range slices.Chunk(rows, o.workers(len(rows))*rowsPerWorker) {
+			if _, err := o.sendClaimed(ctx, chunk); err != nil {
+				errs = append(errs, err)
+			}
+		}
+		if err := errors.Join(errs...); err != nil {
 			o.log.Warn("outbox send failed; the relay will retry", "err", err)
 		}
-		o.inflight.Add(-len(ids))
+		o.inflight.Add(-len(rows))
 	}
 }
 
@@ -294,8 +309,9 @@ type Result struct {
 }
 
 // rowsPerWorker is how many rows of a chunk each send worker gets on
-// average: a chunk is claimed and marked with one statement each, so two
-// commits serve workers × rowsPerWorker sends instead of two per send.
+// average: a chunk is claimed (unless its rows were written claimed) and
+// marked with one statement each, so one or two commits serve workers ×
+// rowsPerWorker sends instead of two per send.
 const rowsPerWorker = 4
 
 // send delivers the outbox rows ids, in id order, a chunk at a time: it
@@ -327,34 +343,36 @@ func (o *Outbox) send(ctx context.Context, ids []int64) (Result, error) {
 	return res, errors.Join(errs...)
 }
 
-// claimed is one outbox row this sender holds until its chunk's lease ends.
+// claimed is one outbox row this sender holds until its lease ends.
 type claimed struct {
 	id    int64
 	key   string
 	sink  string
 	event event.Event
-	err   error // the send's, once tried
+	lease time.Time // lease_until as this sender set it
+	err   error     // the send's, once tried
+}
+
+// leaseFor is how long a claim on n rows lasts: as long as the longest a
+// worker may take, each of its rows using a whole SendTimeout. A worker
+// whose claim would run out mid-send leaves its remaining rows to the
+// relay (sendShard).
+func (o *Outbox) leaseFor(n int) time.Duration {
+	workers := o.workers(n)
+	return time.Duration((n+workers-1)/workers)*o.SendTimeout + leaseMargin
 }
 
 func (o *Outbox) sendChunk(ctx context.Context, ids []int64) (Result, error) {
-	var res Result
-	workers := o.workers(len(ids))
-	// The claim lasts as long as the longest a worker may take: each of its
-	// rows may use a whole SendTimeout. A worker whose claim would run out
-	// mid-send leaves its remaining rows to the relay (sendShard).
-	perWorker := (len(ids) + workers - 1) / workers
-	leaseFor := time.Duration(perWorker)*o.SendTimeout + leaseMargin
 	rows, err := o.pool.Query(ctx, `UPDATE outbox SET lease_until = now() + make_interval(secs => $2), attempts = attempts + 1
 		WHERE id = ANY($1) AND sent_at IS NULL AND (lease_until IS NULL OR lease_until < now())
-		RETURNING id, event, sink, lease_until`, ids, leaseFor.Seconds())
+		RETURNING id, event, sink, lease_until`, ids, o.leaseFor(len(ids)).Seconds())
 	if err != nil {
-		return res, fmt.Errorf("outbox claim of %d rows: %w", len(ids), err)
+		return Result{}, fmt.Errorf("outbox claim of %d rows: %w", len(ids), err)
 	}
-	var lease time.Time
 	all, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*claimed, error) {
 		c := &claimed{}
 		var raw []byte
-		if err := r.Scan(&c.id, &raw, &c.sink, &lease); err != nil {
+		if err := r.Scan(&c.id, &raw, &c.sink, &c.lease); err != nil {
 			return nil, err
 		}
 		if err := json.Unmarshal(raw, &c.event); err != nil {
@@ -364,13 +382,20 @@ func (o *Outbox) sendChunk(ctx context.Context, ids []int64) (Result, error) {
 		return c, nil
 	})
 	if err != nil {
-		return res, fmt.Errorf("outbox claim of %d rows: %w", len(ids), err)
+		return Result{}, fmt.Errorf("outbox claim of %d rows: %w", len(ids), err)
 	}
+	return o.sendClaimed(ctx, all)
+}
+
+// sendClaimed sends rows this sender holds, in id order per partition key,
+// and settles them.
+func (o *Outbox) sendClaimed(ctx context.Context, all []*claimed) (Result, error) {
 	if len(all) == 0 {
-		return res, nil // sent already, or another sender holds them
+		return Result{}, nil // sent already, or another sender holds them
 	}
+	all = slices.Clone(all)
 	slices.SortFunc(all, func(a, b *claimed) int { return cmp.Compare(a.id, b.id) })
-	shards := make([][]*claimed, min(workers, len(all)))
+	shards := make([][]*claimed, o.workers(len(all)))
 	for _, c := range all {
 		h := fnv.New32a()
 		h.Write([]byte(c.key)) //nolint:errcheck
@@ -382,21 +407,21 @@ func (o *Outbox) sendChunk(ctx context.Context, ids []int64) (Result, error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			o.sendShard(ctx, shard, lease)
+			o.sendShard(ctx, shard)
 		}()
 	}
 	wg.Wait()
-	return o.settle(ctx, all, lease)
+	return o.settle(ctx, all)
 }
 
 // sendShard sends one worker's rows in order. It stops when its claim
 // would run out before another send could time out: the rows left keep
 // their error and go to the relay.
-func (o *Outbox) sendShard(ctx context.Context, shard []*claimed, lease time.Time) {
+func (o *Outbox) sendShard(ctx context.Context, shard []*claimed) {
 	for _, c := range shard {
 		switch {
 		case c.err != nil:
-		case time.Until(lease) < o.SendTimeout:
+		case time.Until(c.lease) < o.SendTimeout:
 			c.err = fmt.Errorf("outbox row %d: its claim ran out before it could be sent", c.id)
 		default:
 			if err := o.deliver(ctx, c.sink, c.event); err != nil {
@@ -410,20 +435,23 @@ func (o *Outbox) sendShard(ctx context.Context, shard []*claimed, lease time.Tim
 // statement each, releasing the claim. The claim is ours only while
 // lease_until is what we set: if it ran out and another sender took a row,
 // its bookkeeping wins.
-func (o *Outbox) settle(ctx context.Context, all []*claimed, lease time.Time) (Result, error) {
+func (o *Outbox) settle(ctx context.Context, all []*claimed) (Result, error) {
 	var res Result
 	var sent, failed []int64
+	var sentLeases, failedLeases []time.Time
 	var reasons []string
 	var errs []error
 	for _, c := range all {
 		if c.err == nil {
 			sent = append(sent, c.id)
+			sentLeases = append(sentLeases, c.lease)
 			continue
 		}
 		if len(failed) == 0 {
 			errs = append(errs, c.err)
 		}
 		failed = append(failed, c.id)
+		failedLeases = append(failedLeases, c.lease)
 		reasons = append(reasons, c.err.Error())
 	}
 	if len(failed) > 1 {
@@ -431,7 +459,8 @@ func (o *Outbox) settle(ctx context.Context, all []*claimed, lease time.Time) (R
 	}
 	res.Sent, res.Failed = len(sent), len(failed)
 	if len(sent) > 0 {
-		if _, err := o.pool.Exec(ctx, `UPDATE outbox SET sent_at = now(), last_error = NULL, lease_until = NULL WHERE id = ANY($1) AND lease_until = $2`, sent, lease); err != nil {
+		if _, err := o.pool.Exec(ctx, `UPDATE outbox SET sent_at = now(), last_error = NULL, lease_until = NULL
+			FROM unnest($1::bigint[], $2::timestamptz[]) AS s(id, lease) WHERE outbox.id = s.id AND outbox.lease_until = s.lease`, sent, sentLeases); err != nil {
 			// Sent, but not marked: the relay sends them again after the
 			// claim runs out, and consumers deduplicate.
 			errs = append(errs, fmt.Errorf("outbox: %d rows sent but not marked: %w", len(sent), err))
@@ -439,7 +468,7 @@ func (o *Outbox) settle(ctx context.Context, all []*claimed, lease time.Time) (R
 	}
 	if len(failed) > 0 {
 		if _, err := o.pool.Exec(ctx, `UPDATE outbox SET last_error = f.reason, lease_until = NULL
-			FROM unnest($1::bigint[], $2::text[]) AS f(id, reason) WHERE outbox.id = f.id AND outbox.lease_until = $3`, failed, reasons, lease); err != nil {
+			FROM unnest($1::bigint[], $2::text[], $3::timestamptz[]) AS f(id, reason, lease) WHERE outbox.id = f.id AND outbox.lease_until = f.lease`, failed, reasons, failedLeases); err != nil {
 			errs = append(errs, fmt.Errorf("outbox: recording %d failed sends: %w", len(failed), err))
 		}
 	}
