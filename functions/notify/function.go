@@ -30,6 +30,17 @@ var Needs = app.Needs{Redis: true}
 // accepts lists the event types notify consumes.
 var accepts = []string{events.TypeFriendRequested, events.TypeFriendAccepted, events.TypeFriendCancelled, events.TypeNotificationCreated}
 
+// Concurrent deliveries (one per partition of the ordered source) share
+// transactions, so that one commit serves several notifications
+// (consume.GroupCommit). A group's events run one after another on its
+// connection, so groups stay small and many run at once: a post's burst of
+// 50 notifications is spread over 8 of the pool's 10 connections rather
+// than queued behind a few.
+const (
+	groupSize    = 8
+	groupRunners = 8
+)
+
 // Function is the KafkaSource subscriber for friend and fan-out events. The
 // notification is stored inside the consumer's transaction; only after that
 // transaction committed, and only if the row is new, is it published live.
@@ -44,7 +55,7 @@ type Function struct {
 // New builds the function on the runtime's connections.
 func New(a *app.App) (*Function, error) {
 	f := &Function{log: a.Log, rdb: a.Redis}
-	f.Handler = consume.Handler(Name, a.Outbox, a.Log, accepts, f.handle)
+	f.Handler = consume.Handler(Name, a.Outbox, a.Log, accepts, f.handle, consume.GroupCommit(groupSize, groupRunners))
 	return f, nil
 }
 
@@ -69,20 +80,24 @@ func (f *Function) publish(ctx context.Context, recipient string, msg any) {
 }
 
 // store turns the event into a notification row, once its claims are
-// verified against the database. Redeliveries of the same event stop at
-// consume's dedup; a different event with the same cause (a replay, a resend
-// by another path) stops at the unique key.
+// verified against the database: the check and the insert are one
+// statement (one round trip, where a check then an insert were two), which
+// stores the row only when the facts query finds the claim true and not
+// withdrawn, with the database's name and time, never after now (so no
+// event can date a notification in the future). Redeliveries of the same
+// event stop at consume's dedup; a different event with the same cause (a
+// replay, a resend by another path) stops at the unique key. When nothing
+// was stored, verify tells a claim that does not hold (refused, permanent)
+// from one stored before or withdrawn since (a friend request cancelled
+// before notify heard of it: nothing to tell).
 func store(ctx context.Context, tx *outbox.Tx, e event.Event, stored func(recipient string, it notification.Item)) error {
 	c, err := fromEvent(e)
 	if err != nil {
 		return err
 	}
-	facts, err := verify(ctx, tx, c)
+	q, args, err := facts(c)
 	if err != nil {
 		return err
-	}
-	if facts.Withdrawn {
-		return nil // the request was cancelled before we heard of it: nothing to tell
 	}
 	var postID, requestID *string
 	if c.PostID != "" {
@@ -91,15 +106,17 @@ func store(ctx context.Context, tx *outbox.Tx, e event.Event, stored func(recipi
 	if c.Kind == events.KindFriendRequested {
 		requestID = &c.RequestID
 	}
+	args = append(args, c.Kind, postID, c.CauseSource, c.CauseID, requestID)
 	it, err := notification.Scan(tx.QueryRow(ctx, `
+		WITH facts (actor_name, at, withdrawn) AS (`+q+` LIMIT 1)
 		INSERT INTO notifications (recipient_id, kind, actor_id, actor_name, post_id, request_id, cause_source, cause_id, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+		SELECT $3, $4, $2, facts.actor_name, $5, $8, $6, $7, least(facts.at, clock_timestamp()) FROM facts
+		WHERE NOT facts.withdrawn
 		ON CONFLICT (recipient_id, kind, cause_source, cause_id) DO NOTHING
-		RETURNING `+notification.Columns(""),
-		c.RecipientID, c.Kind, c.ActorID, facts.ActorName, postID, requestID, c.CauseSource, c.CauseID, facts.At))
+		RETURNING `+notification.Columns(""), args...))
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
-		return nil // stored before: nothing new to tell anyone
+		return verify(ctx, tx, c) // nil: stored before, or withdrawn
 	case err != nil:
 		return fmt.Errorf("store notification: %w", err)
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/tidings-dev/tidings/functions/internal/app"
 	"github.com/tidings-dev/tidings/functions/internal/apptest"
 	"github.com/tidings-dev/tidings/functions/internal/notification"
+	"github.com/tidings-dev/tidings/functions/internal/outbox"
 	"github.com/tidings-dev/tidings/functions/internal/pg"
 	"github.com/tidings-dev/tidings/infra/testenv"
 )
@@ -410,5 +411,27 @@ func TestACancelledRequestTakesBackItsNotification(t *testing.T) {
 	}
 	if n := apptest.Count(t, f.a.Pool, `SELECT count(*) FROM notifications WHERE recipient_id = $1 AND actor_id = $2`, f.bob, f.ann); n != 1 {
 		t.Fatalf("Ann's request notification: %d rows, want 1", n)
+	}
+}
+
+// The hot path is round trips: a new notification is checked and stored by
+// one statement, in the consumer's transaction (begin, dedup, store, commit).
+func TestANotificationIsCheckedAndStoredInOneStatement(t *testing.T) {
+	f := setup(t)
+	pool, statements := apptest.TracedPool(t, f.a.Pool)
+	ob, err := outbox.New(pool, "", f.a.Log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := apptest.Function(t, &app.App{Name: Name, Log: f.a.Log, Pool: pool, Redis: f.a.Redis, Outbox: ob}, New)
+	live := listen(t, f.a.Redis, f.bob)
+	if rec := apptest.Deliver(t, h, f.posted(t, uuid.NewString())); rec.Code != http.StatusOK {
+		t.Fatalf("%d %s", rec.Code, rec.Body)
+	}
+	if it := next(t, live); it.Type != events.KindPostCreated {
+		t.Fatalf("live %+v", it)
+	}
+	if n, store := statements.Count(""), statements.Count("WITH FACTS"); n != 4 || store != 1 {
+		t.Fatalf("%d statements, %d of them the checked insert; want 4: begin, dedup, one checked insert, commit", n, store)
 	}
 }
