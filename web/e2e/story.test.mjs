@@ -2,7 +2,7 @@
 // Tidings (BASE_URL, default http://localhost:8080): two people sign up and
 // become friends, one posts a picture, the other sees it arrive live and
 // opens it from the notification, notifications group and follow across
-// tabs, one logs out, and a stranger sees a name and an "Add friend" button
+// tabs, one logs out everywhere from her account menu, and a stranger sees a name and an "Add friend" button
 // but no posts; a cancelled request takes its notification back. Screenshots of the main pages are
 // saved to web/test-results/screenshots/, and axe-core checks each of them
 // (no serious or critical violation).
@@ -385,11 +385,34 @@ test('two friends share a picture live; a stranger is refused', { timeout: 6 * 6
     assert.equal(await ann.getByText('Write something or add a picture.').count(), 0, 'no complaint about the missing text');
   });
 
-  await step(t, 'Ann logs out', async () => {
+  await step(t, 'Ann logs out everywhere from her account menu, by keyboard', async () => {
     const ann = pages.ann;
-    await ann.getByRole('button', { name: 'Log out' }).click();
+    // A second session of Ann's, as on her phone.
+    const phone = await browser.newContext({ baseURL: BASE_URL });
+    const login = await phone.request.post('/api/login', {
+      headers: { 'X-Requested-With': 'tidings' },
+      data: { email: people.ann.email, password: people.ann.password },
+    });
+    assert.equal(login.status(), 200, 'the second login');
+    assert.equal(await ann.getByRole('button', { name: 'Log out', exact: true }).count(), 0, 'no permanent "Log out" button');
+    const account = ann.getByRole('button', { name: `Account: ${people.ann.name}` });
+    assert.equal(await account.getAttribute('aria-haspopup'), 'menu');
+    await account.focus();
+    await ann.keyboard.press('Enter');
+    assert.equal(await account.getAttribute('aria-expanded'), 'true');
+    await until('the focus on the first menu item', async () => (await focused(ann)) === 'button: Log out');
+    await look(ann, 'account-menu');
+    await ann.keyboard.press('Escape');
+    await until('the focus back on the account button', async () => ann.evaluate(() => document.activeElement?.getAttribute('aria-haspopup') === 'menu'));
+    assert.equal(await account.getAttribute('aria-expanded'), 'false');
+    await ann.keyboard.press('ArrowDown');
+    await ann.keyboard.press('ArrowDown');
+    await until('the focus on "Log out everywhere"', async () => (await focused(ann)) === 'button: Log out everywhere');
+    await ann.keyboard.press('Enter');
     await ann.getByRole('heading', { level: 1, name: 'Log in' }).waitFor();
     assert.equal((await me(ann)).status, 401, 'the session is gone');
+    assert.equal((await phone.request.get('/api/me')).status(), 401, 'the other session is gone too');
+    await phone.close();
     await ann.goto('/friends');
     await ann.getByRole('heading', { level: 1, name: 'Log in' }).waitFor();
     const picture = await ann.request.get(pictureSrc);
