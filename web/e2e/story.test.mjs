@@ -1,6 +1,6 @@
 // The two-person story, played in real Chromium against a running
 // Tidings (BASE_URL, default http://localhost:8080): two people sign up and
-// become friends, one posts a picture, the other sees it arrive live and
+// become friends, one posts a picture, the other sees a "new posts" pill, shows it and
 // opens it from the notification, notifications group and follow across
 // tabs, one logs out everywhere from her account menu, and a stranger sees a name and an "Add friend" button
 // but no posts; a cancelled request takes its notification back. Screenshots of the main pages are
@@ -291,8 +291,15 @@ test('two friends share a picture live; a stranger is refused', { timeout: 6 * 6
   await step(t, 'Bob sees the notification and the post with its picture, without a reload', async () => {
     const bob = pages.bob;
     await until('Bob\'s bell to count Ann\'s post', async () => (await unreadCount(bob)) >= 1, LIVE_TIMEOUT);
+    // The new post waits behind a pill at the top instead of pushing the feed down.
+    const pill = bob.getByRole('button', { name: 'Show 1 new post' });
+    await pill.waitFor({ timeout: LIVE_TIMEOUT });
+    assert.equal(await postArticle(bob, postText).count(), 0, 'the post is not pushed in under the reader');
+    await look(bob, 'feed-new-posts-pill-phone');
+    await pill.click();
     const post = postArticle(bob, postText);
     await post.waitFor({ timeout: LIVE_TIMEOUT });
+    assert.equal(await pill.count(), 0, 'the pill is gone once the post is shown');
     const img = post.getByRole('img', { name: `Posted by ${people.ann.name}` });
     assert.ok(await until('the picture in Bob\'s feed to load', () => imageLoaded(img)));
     const natural = await img.evaluate((el) => el.naturalWidth);

@@ -1,4 +1,4 @@
-import type { ReactNode } from 'react';
+import type { ReactNode, Ref } from 'react';
 import type { Post } from '../api/types';
 import type { Paged } from '../paging/usePaged';
 import { describeError } from '../api/client';
@@ -13,6 +13,7 @@ export function PostList({
   errorTitle,
   errorExtra,
   canRetry = true,
+  listRef,
 }: {
   paged: Paged<Post>;
   meId: string;
@@ -22,6 +23,8 @@ export function PostList({
   errorExtra?: ReactNode;
   /** False when trying again cannot help (a refusal). */
   canRetry?: boolean;
+  /** Takes the focus when the list changed under the reader (new posts shown). */
+  listRef?: Ref<HTMLElement>;
 }) {
   if (paged.status === 'loading') return <Loading label="Loading posts…" />;
   if (paged.status === 'error')
@@ -32,7 +35,7 @@ export function PostList({
     );
   if (paged.items.length === 0) return <>{empty}</>;
   return (
-    <section aria-label={label}>
+    <section aria-label={label} ref={listRef} tabIndex={-1} className="post-list-section">
       <ul className="post-list">
         {paged.items.map((p) => (
           <li key={p.id}>
