@@ -2,6 +2,7 @@ import type { ReactNode, Ref } from 'react';
 import type { Post } from '../api/types';
 import type { Paged } from '../paging/usePaged';
 import { describeError } from '../api/client';
+import { useLoadWhenNear } from '../paging/useLoadWhenNear';
 import { PostCard } from './PostCard';
 import { EmptyState, ErrorState, Loading } from './States';
 
@@ -43,12 +44,30 @@ export function PostList({
           </li>
         ))}
       </ul>
-      <LoadMore paged={paged} what="posts" />
+      <LoadMore paged={paged} what="posts" loadWhenNear />
     </section>
   );
 }
 
-export function LoadMore<T>({ paged, what }: { paged: Paged<T & { id: string }>; what: string }) {
+/**
+ * The end of a list: a "Load more" button, which keyboard and screen-reader
+ * users can always use; with `loadWhenNear` the next page also loads by
+ * itself as the end scrolls near (infinite scroll), but never after a failure.
+ */
+export function LoadMore<T>({ paged, what, loadWhenNear = false }: { paged: Paged<T & { id: string }>; what: string; loadWhenNear?: boolean }) {
+  const sentinel = useLoadWhenNear<HTMLDivElement>(
+    loadWhenNear && paged.hasMore && !paged.loadingMore && !paged.moreError,
+    paged.loadMore,
+  );
+  return (
+    <>
+      <div ref={sentinel} className="load-more__sentinel" aria-hidden="true" />
+      <LoadMoreEnd paged={paged} what={what} />
+    </>
+  );
+}
+
+function LoadMoreEnd<T>({ paged, what }: { paged: Paged<T & { id: string }>; what: string }) {
   if (paged.moreError) {
     return (
       <div className="load-more" role="alert">
