@@ -1,8 +1,8 @@
 // The two-person story, played in real Chromium against a running
 // Tidings (BASE_URL, default http://localhost:8080): two people sign up and
-// become friends, one posts a picture, the other sees it arrive live and
+// become friends, one posts a picture, the other sees a "new posts" pill, shows it and
 // opens it from the notification, notifications group and follow across
-// tabs, one logs out, and a stranger sees a name and an "Add friend" button
+// tabs, one logs out everywhere from her account menu, and a stranger sees a name and an "Add friend" button
 // but no posts; a cancelled request takes its notification back. Screenshots of the main pages are
 // saved to web/test-results/screenshots/, and axe-core checks each of them
 // (no serious or critical violation).
@@ -291,8 +291,15 @@ test('two friends share a picture live; a stranger is refused', { timeout: 6 * 6
   await step(t, 'Bob sees the notification and the post with its picture, without a reload', async () => {
     const bob = pages.bob;
     await until('Bob\'s bell to count Ann\'s post', async () => (await unreadCount(bob)) >= 1, LIVE_TIMEOUT);
+    // The new post waits behind a pill at the top instead of pushing the feed down.
+    const pill = bob.getByRole('button', { name: 'Show 1 new post' });
+    await pill.waitFor({ timeout: LIVE_TIMEOUT });
+    assert.equal(await postArticle(bob, postText).count(), 0, 'the post is not pushed in under the reader');
+    await look(bob, 'feed-new-posts-pill-phone');
+    await pill.click();
     const post = postArticle(bob, postText);
     await post.waitFor({ timeout: LIVE_TIMEOUT });
+    assert.equal(await pill.count(), 0, 'the pill is gone once the post is shown');
     const img = post.getByRole('img', { name: `Posted by ${people.ann.name}` });
     assert.ok(await until('the picture in Bob\'s feed to load', () => imageLoaded(img)));
     const natural = await img.evaluate((el) => el.naturalWidth);
@@ -324,7 +331,7 @@ test('two friends share a picture live; a stranger is refused', { timeout: 6 * 6
     await look(bob, 'profile-friend');
   });
 
-  await step(t, 'Back from a profile keeps Bob\'s loaded feed pages', async () => {
+  await step(t, 'Bob scrolls on to the next page, and Back from a profile keeps his loaded feed pages', async () => {
     const ann = pages.ann;
     const bob = pages.bob;
     // 25 more posts: two pages of feed.
@@ -334,7 +341,11 @@ test('two friends share a picture live; a stranger is refused', { timeout: 6 * 6
     }
     await bob.goto('/');
     await postArticle(bob, `Harbour news 25 — ${run}`).waitFor({ timeout: LIVE_TIMEOUT });
-    await bob.getByRole('button', { name: 'Load more posts' }).click();
+    // Infinite scroll: reaching the end loads the next page by itself; the button stays for the keyboard.
+    assert.equal(await bob.getByRole('article').count(), 20, 'one page first');
+    await bob.getByRole('button', { name: 'Load more posts' }).waitFor();
+    await bob.mouse.wheel(0, 20_000);
+    await bob.getByText("You're all caught up.").waitFor();
     const first = postArticle(bob, postText);
     await first.waitFor();
     await first.scrollIntoViewIfNeeded();
@@ -385,11 +396,34 @@ test('two friends share a picture live; a stranger is refused', { timeout: 6 * 6
     assert.equal(await ann.getByText('Write something or add a picture.').count(), 0, 'no complaint about the missing text');
   });
 
-  await step(t, 'Ann logs out', async () => {
+  await step(t, 'Ann logs out everywhere from her account menu, by keyboard', async () => {
     const ann = pages.ann;
-    await ann.getByRole('button', { name: 'Log out' }).click();
+    // A second session of Ann's, as on her phone.
+    const phone = await browser.newContext({ baseURL: BASE_URL });
+    const login = await phone.request.post('/api/login', {
+      headers: { 'X-Requested-With': 'tidings' },
+      data: { email: people.ann.email, password: people.ann.password },
+    });
+    assert.equal(login.status(), 200, 'the second login');
+    assert.equal(await ann.getByRole('button', { name: 'Log out', exact: true }).count(), 0, 'no permanent "Log out" button');
+    const account = ann.getByRole('button', { name: `Account: ${people.ann.name}` });
+    assert.equal(await account.getAttribute('aria-haspopup'), 'menu');
+    await account.focus();
+    await ann.keyboard.press('Enter');
+    assert.equal(await account.getAttribute('aria-expanded'), 'true');
+    await until('the focus on the first menu item', async () => (await focused(ann)) === 'button: Log out');
+    await look(ann, 'account-menu');
+    await ann.keyboard.press('Escape');
+    await until('the focus back on the account button', async () => ann.evaluate(() => document.activeElement?.getAttribute('aria-haspopup') === 'menu'));
+    assert.equal(await account.getAttribute('aria-expanded'), 'false');
+    await ann.keyboard.press('ArrowDown');
+    await ann.keyboard.press('ArrowDown');
+    await until('the focus on "Log out everywhere"', async () => (await focused(ann)) === 'button: Log out everywhere');
+    await ann.keyboard.press('Enter');
     await ann.getByRole('heading', { level: 1, name: 'Log in' }).waitFor();
     assert.equal((await me(ann)).status, 401, 'the session is gone');
+    assert.equal((await phone.request.get('/api/me')).status(), 401, 'the other session is gone too');
+    await phone.close();
     await ann.goto('/friends');
     await ann.getByRole('heading', { level: 1, name: 'Log in' }).waitFor();
     const picture = await ann.request.get(pictureSrc);

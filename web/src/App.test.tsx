@@ -116,12 +116,58 @@ describe('changes made elsewhere', () => {
 });
 
 describe('the feed', () => {
-  it('shows a friend’s new post without a reload when its notification arrives', async () => {
+  it('announces a friend’s new posts with a pill instead of pushing the list down, and shows them on a click', async () => {
     let posts = [post('p1')];
     const { api } = renderApp('/', {
       'GET /api/posts': () => json(200, { posts, nextCursor: null }),
     });
     expect(await screen.findByText('post p1')).toBeInTheDocument();
+    await socketOpened();
+    act(() => FakeSocket.latest().open());
+    const announce = (id: string, postId: string) =>
+      act(() =>
+        FakeSocket.latest().receive({
+          id,
+          type: 'post.created',
+          actor: { id: 'u-bob', name: 'Bob' },
+          postId,
+          text: 'Bob posted',
+          read: false,
+          createdAt: new Date().toISOString(),
+        }),
+      );
+    posts = [post('p2', { id: 'u-bob', name: 'Bob' }, 'Bob has news'), ...posts];
+    announce('n1', 'p2');
+    expect(await screen.findByRole('button', { name: 'Show 1 new post' })).toBeInTheDocument();
+    posts = [post('p3', { id: 'u-bob', name: 'Bob' }, 'Bob again'), ...posts];
+    announce('n2', 'p3');
+    announce('n2', 'p3'); // the same post twice counts once
+    const pill = screen.getByRole('button', { name: 'Show 2 new posts' });
+    // Nothing moved under the reader, and nothing was read yet.
+    expect(screen.queryByText('Bob has news')).not.toBeInTheDocument();
+    expect(api.calls.filter((c) => c.url.startsWith('/api/posts')).length).toBe(1);
+
+    const scrollTo = vi.fn();
+    vi.stubGlobal('scrollTo', scrollTo);
+    await userEvent.click(pill);
+    expect(await screen.findByText('Bob has news')).toBeInTheDocument();
+    const list = screen.getByRole('region', { name: 'Posts' });
+    const texts = within(list)
+      .getAllByRole('article')
+      .map((a) => a.querySelector('.post__text')?.textContent);
+    expect(texts).toEqual(['Bob again', 'Bob has news', 'post p1']);
+    expect(api.calls.filter((c) => c.url.startsWith('/api/posts')).length).toBe(2);
+    await waitFor(() => expect(list).toHaveFocus());
+    expect(scrollTo).toHaveBeenCalledWith(0, 0);
+    expect(screen.queryByRole('button', { name: /new post/ })).not.toBeInTheDocument();
+  });
+
+  it('drops the pill when a resync brought the new posts in anyway', async () => {
+    let posts = [post('p1')];
+    renderApp('/', {
+      'GET /api/posts': () => json(200, { posts, nextCursor: null }),
+    });
+    await screen.findByText('post p1');
     await socketOpened();
     act(() => FakeSocket.latest().open());
     posts = [post('p2', { id: 'u-bob', name: 'Bob' }, 'Bob has news'), ...posts];
@@ -136,13 +182,10 @@ describe('the feed', () => {
         createdAt: new Date().toISOString(),
       }),
     );
+    await screen.findByRole('button', { name: 'Show 1 new post' });
+    act(() => FakeSocket.latest().receive({ changed: 'read' }));
     expect(await screen.findByText('Bob has news')).toBeInTheDocument();
-    const list = screen.getByRole('region', { name: 'Posts' });
-    const texts = within(list)
-      .getAllByRole('article')
-      .map((a) => a.querySelector('.post__text')?.textContent);
-    expect(texts).toEqual(['Bob has news', 'post p1']);
-    expect(api.calls.filter((c) => c.url.startsWith('/api/posts')).length).toBe(2);
+    expect(screen.queryByRole('button', { name: /new post/ })).not.toBeInTheDocument();
   });
 
   it('pages on the cursor with "Load more posts" and says when it is done', async () => {

@@ -37,7 +37,9 @@ export const api = {
     request<User>('POST', '/api/signup', { body: input, quietUnauthorized: true }),
   login: (input: LoginRequest) =>
     request<User>('POST', '/api/login', { body: input, quietUnauthorized: true }),
-  logout: () => request<void>('POST', '/api/logout', { quietUnauthorized: true }),
+  /** `everywhere` ends every session of the account ("log out everywhere"), not only this one. */
+  logout: (everywhere = false) =>
+    request<void>('POST', everywhere ? '/api/logout?all=1' : '/api/logout', { quietUnauthorized: true }),
   me: (signal?: AbortSignal) => request<User>('GET', '/api/me', { signal, quietUnauthorized: true }),
 
   searchUsers: (q: string, signal?: AbortSignal) =>

@@ -875,7 +875,10 @@ export interface operations {
     };
     logout: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description 1 (or true) ends every session of the account ("log out everywhere"), not only this one; 0, false or absent ends this one. */
+                all?: "1" | "true" | "0" | "false";
+            };
             header: {
                 /** @description Every unsafe method must carry it; a cross-site page cannot add it without a CORS preflight, which Tidings never grants. */
                 "X-Requested-With": components["parameters"]["Csrf"];
@@ -894,6 +897,7 @@ export interface operations {
                 };
                 content?: never;
             };
+            400: components["responses"]["BadRequest"];
             403: components["responses"]["Forbidden"];
             500: components["responses"]["Internal"];
             502: components["responses"]["BadGateway"];
@@ -1551,6 +1555,7 @@ type ReadonlyArray<T> = [
 ] extends [
     unknown[]
 ] ? Readonly<Exclude<T, undefined>> : Readonly<Exclude<T, undefined>[]>;
+export const pathsApiLogoutPostParametersQueryAllValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/logout"]["post"]["parameters"]["query"]["all"]> = ["1", "true", "0", "false"];
 export const relationValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Relation"]> = ["none", "outgoing", "incoming", "friends"];
 export const friendRequestStatusValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["FriendRequest"]["status"]> = ["pending", "accepted"];
 export const notificationTypeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["NotificationType"]> = ["friend.requested", "friend.accepted", "post.created"];

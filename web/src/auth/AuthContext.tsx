@@ -13,7 +13,8 @@ export type AuthState =
 interface AuthValue {
   state: AuthState;
   signedIn: (user: User) => void;
-  logout: () => Promise<void>;
+  /** Ends this session, or with `everywhere` every session of the account. */
+  logout: (opts?: { everywhere?: boolean }) => Promise<void>;
   retry: () => void;
 }
 
@@ -55,9 +56,9 @@ export function AuthProvider({ children, loadMe = api.me }: { children: ReactNod
     return () => setUnauthorizedListener(null);
   }, []);
 
-  const logout = useCallback(async () => {
+  const logout = useCallback(async ({ everywhere = false } = {}) => {
     try {
-      await api.logout();
+      await api.logout(everywhere);
     } finally {
       setState({ status: 'guest' });
     }

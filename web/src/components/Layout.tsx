@@ -4,6 +4,7 @@ import { restorePosition, savedPosition, savePosition } from '../navigation/scro
 import { useAuth } from '../auth/AuthContext';
 import { useLive } from '../notifications/LiveContext';
 import { describeError } from '../api/client';
+import { AccountMenu } from './AccountMenu';
 import { Bell } from './Bell';
 
 /**
@@ -91,20 +92,20 @@ export function AppLayout({ children }: { children: ReactNode }) {
   const { status, lastAnnouncement } = useLive();
   const navigate = useNavigate();
   const [logoutError, setLogoutError] = useState<string>();
-  const [leaving, setLeaving] = useState(false);
+  const [leaving, setLeaving] = useState<string>();
 
-  async function onLogout() {
-    setLeaving(true);
+  const onLogout = (everywhere: boolean) => async () => {
+    setLeaving(everywhere ? 'Logging out everywhere…' : 'Logging out…');
     setLogoutError(undefined);
     try {
-      await logout();
+      await logout({ everywhere });
       navigate('/login', { replace: true });
     } catch (e) {
       setLogoutError(describeError(e));
     } finally {
-      setLeaving(false);
+      setLeaving(undefined);
     }
-  }
+  };
 
   return (
     <div className="app">
@@ -118,9 +119,13 @@ export function AppLayout({ children }: { children: ReactNode }) {
         </nav>
         <div className="topbar__end">
           <Bell />
-          <button type="button" className="button button--ghost" onClick={onLogout} disabled={leaving}>
-            {leaving ? 'Logging out…' : 'Log out'}
-          </button>
+          <AccountMenu
+            busy={leaving}
+            actions={[
+              { label: 'Log out', run: onLogout(false) },
+              { label: 'Log out everywhere', run: onLogout(true) },
+            ]}
+          />
         </div>
       </TopBar>
       {status === 'reconnecting' && (

@@ -1,7 +1,8 @@
-import type { ReactNode } from 'react';
+import type { ReactNode, Ref } from 'react';
 import type { Post } from '../api/types';
 import type { Paged } from '../paging/usePaged';
 import { describeError } from '../api/client';
+import { useLoadWhenNear } from '../paging/useLoadWhenNear';
 import { PostCard } from './PostCard';
 import { EmptyState, ErrorState, Loading } from './States';
 
@@ -13,6 +14,7 @@ export function PostList({
   errorTitle,
   errorExtra,
   canRetry = true,
+  listRef,
 }: {
   paged: Paged<Post>;
   meId: string;
@@ -22,6 +24,8 @@ export function PostList({
   errorExtra?: ReactNode;
   /** False when trying again cannot help (a refusal). */
   canRetry?: boolean;
+  /** Takes the focus when the list changed under the reader (new posts shown). */
+  listRef?: Ref<HTMLElement>;
 }) {
   if (paged.status === 'loading') return <Loading label="Loading posts…" />;
   if (paged.status === 'error')
@@ -32,7 +36,7 @@ export function PostList({
     );
   if (paged.items.length === 0) return <>{empty}</>;
   return (
-    <section aria-label={label}>
+    <section aria-label={label} ref={listRef} tabIndex={-1} className="post-list-section">
       <ul className="post-list">
         {paged.items.map((p) => (
           <li key={p.id}>
@@ -40,12 +44,30 @@ export function PostList({
           </li>
         ))}
       </ul>
-      <LoadMore paged={paged} what="posts" />
+      <LoadMore paged={paged} what="posts" loadWhenNear />
     </section>
   );
 }
 
-export function LoadMore<T>({ paged, what }: { paged: Paged<T & { id: string }>; what: string }) {
+/**
+ * The end of a list: a "Load more" button, which keyboard and screen-reader
+ * users can always use; with `loadWhenNear` the next page also loads by
+ * itself as the end scrolls near (infinite scroll), but never after a failure.
+ */
+export function LoadMore<T>({ paged, what, loadWhenNear = false }: { paged: Paged<T & { id: string }>; what: string; loadWhenNear?: boolean }) {
+  const sentinel = useLoadWhenNear<HTMLDivElement>(
+    loadWhenNear && paged.hasMore && !paged.loadingMore && !paged.moreError,
+    paged.loadMore,
+  );
+  return (
+    <>
+      <div ref={sentinel} className="load-more__sentinel" aria-hidden="true" />
+      <LoadMoreEnd paged={paged} what={what} />
+    </>
+  );
+}
+
+function LoadMoreEnd<T>({ paged, what }: { paged: Paged<T & { id: string }>; what: string }) {
   if (paged.moreError) {
     return (
       <div className="load-more" role="alert">

@@ -88,7 +88,7 @@ describe('usePaged', () => {
     act(() => result.current.loadMore());
     await waitFor(() => expect(result.current.items).toHaveLength(3));
     all = ['c', 'b', 'a', 'old'];
-    act(() => result.current.refreshFirst());
+    act(() => void result.current.refreshFirst());
     await waitFor(() => expect(result.current.items.map((i) => i.id)).toEqual(['c', 'b', 'a', 'old']));
     expect(result.current.hasMore).toBe(false);
   });

@@ -16,8 +16,8 @@ export interface Paged<T, P extends Page<T> = Page<T>> {
   loadingMore: boolean;
   moreError: unknown;
   loadMore: () => void;
-  /** Reads the loaded pages again, newest first (new items appear on top). */
-  refreshFirst: () => void;
+  /** Reads the loaded pages again, newest first (new items appear on top); resolves when they are in. */
+  refreshFirst: () => Promise<void>;
   /** Starts over from the first page, showing the loading state. */
   reload: () => void;
   /** Changes items in place (after posting, marking read, …). */
@@ -48,7 +48,7 @@ export function usePaged<T extends Identified, P extends Page<T> = Page<T>>(
 
   const { fetchNextPage, refetch } = q;
   const loadMore = useCallback(() => void fetchNextPage({ cancelRefetch: false }), [fetchNextPage]);
-  const refreshFirst = useCallback(() => void client.invalidateQueries({ queryKey, exact: true }), [client, queryKey]);
+  const refreshFirst = useCallback(() => client.invalidateQueries({ queryKey, exact: true }), [client, queryKey]);
   const reload = useCallback(() => {
     client.removeQueries({ queryKey, exact: true });
     void refetch();
