@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -61,7 +60,7 @@ func (f *Function) handle(ctx context.Context, tx *outbox.Tx, e event.Event) err
 }
 
 func (f *Function) publish(ctx context.Context, recipient string, it notification.Item) {
-	raw, err := json.Marshal(it)
+	raw, err := notification.EncodeLive(ctx, it)
 	if err != nil {
 		f.log.ErrorContext(ctx, "encode live notification", "err", err)
 		return

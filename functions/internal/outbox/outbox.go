@@ -23,8 +23,13 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	semconv "go.opentelemetry.io/otel/semconv/v1.40.0"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/tidings-dev/tidings/events"
-	"github.com/tidings-dev/tidings/functions/internal/logging"
+	"github.com/tidings-dev/tidings/functions/telemetry"
 )
 
 // Outbox writes and sends one function's events.
@@ -95,12 +100,23 @@ func (tx *Tx) EmitAll(ctx context.Context, es []event.Event) error {
 	if len(es) == 0 {
 		return nil
 	}
-	tp := logging.Traceparent(ctx)
+	ctx, span := tracer.Start(ctx, "outbox write", trace.WithAttributes(attribute.Int("tidings.outbox.events", len(es))))
+	defer span.End()
+	if len(es) == 1 {
+		span.SetAttributes(eventAttributes(es[0])...)
+	}
+	err := tx.queueAll(ctx, es)
+	telemetry.RecordError(span, err)
+	return err
+}
+
+// queueAll is EmitAll's work, inside its span: each event carries the
+// span's trace context (the CloudEvents traceparent extension), so its send,
+// a resend by the relay and every consumer continue this trace.
+func (tx *Tx) queueAll(ctx context.Context, es []event.Event) error {
 	var b pgx.Batch
 	for _, e := range es {
-		if tp != "" && e.Extensions()["traceparent"] == nil {
-			e.SetExtension("traceparent", tp)
-		}
+		telemetry.InjectEvent(ctx, &e)
 		if err := events.Validate(e); err != nil {
 			return err
 		}
@@ -311,9 +327,17 @@ func (o *Outbox) sendOne(ctx context.Context, id int64) (sent bool, err error) {
 	if err := json.Unmarshal(raw, &e); err != nil {
 		return false, fmt.Errorf("outbox row %d: %w", id, err)
 	}
+	// The send continues the trace the event was written in, wherever it
+	// runs (right after commit or in the relay, linked to the relay's tick).
+	parent := telemetry.EventContext(&e)
+	ctx, span := tracer.Start(telemetry.ContextWithEvent(ctx, &e), "outbox send", append(telemetry.Link(ctx, parent),
+		trace.WithSpanKind(trace.SpanKindProducer),
+		trace.WithAttributes(append(eventAttributes(e), attribute.Int64("tidings.outbox.row", id), semconv.URLFull(sink))...))...)
+	defer span.End()
 	// The claim is ours only while lease_until is what we set: if it ran
 	// out and another sender took the row, its bookkeeping wins.
 	if sendErr := o.deliver(ctx, sink, e); sendErr != nil {
+		telemetry.RecordError(span, sendErr)
 		_, err := o.pool.Exec(ctx, `UPDATE outbox SET last_error = $3, lease_until = NULL WHERE id = $1 AND lease_until = $2`, id, lease, sendErr.Error())
 		return false, errors.Join(fmt.Errorf("outbox row %d to %s: %w", id, sink, sendErr), err)
 	}
@@ -325,6 +349,13 @@ func (o *Outbox) sendOne(ctx context.Context, id int64) (sent bool, err error) {
 	return true, nil
 }
 
+var tracer = otel.Tracer("github.com/tidings-dev/tidings/functions/internal/outbox")
+
+// eventAttributes are the CloudEvents semantic conventions for e.
+func eventAttributes(e event.Event) []attribute.KeyValue {
+	return []attribute.KeyValue{semconv.CloudEventsEventID(e.ID()), semconv.CloudEventsEventSource(e.Source()), semconv.CloudEventsEventType(e.Type())}
+}
+
 // deliver POSTs e in binary mode, with the sink's OIDC token if there is
 // one, and wants a 2xx back.
 func (o *Outbox) deliver(ctx context.Context, sink string, e event.Event) error {
@@ -334,9 +365,12 @@ func (o *Outbox) deliver(ctx context.Context, sink string, e event.Event) error 
 	if err != nil {
 		return err
 	}
+	header := http.Header{}
 	if token != "" {
-		ctx = cehttp.WithCustomHeader(ctx, http.Header{"Authorization": {"Bearer " + token}})
+		header.Set("Authorization", "Bearer "+token)
 	}
+	telemetry.InjectHTTP(ctx, header) // the hop: the sink's span is this send's child
+	ctx = cehttp.WithCustomHeader(ctx, header)
 	result := o.client.Send(cloudevents.ContextWithTarget(ctx, sink), e)
 	if cloudevents.IsACK(result) {
 		return nil
