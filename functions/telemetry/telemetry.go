@@ -63,7 +63,18 @@ func NewProvider(service string) (Provider, error) {
 		// batch, far from here; say it once, at start.
 		return Provider{}, fmt.Errorf("OTEL_EXPORTER_OTLP_PROTOCOL %q: only http/protobuf is supported (the collector's port 4318)", p)
 	}
-	exp, err := otlptracehttp.New(context.Background())
+	return exporting(service)
+}
+
+// NewExportingProvider is NewProvider exporting to endpoint (a base URL, as
+// OTEL_EXPORTER_OTLP_ENDPOINT) whatever the environment says: for the local
+// stack's own components, whose environment is not their functions'.
+func NewExportingProvider(service, endpoint string) (Provider, error) {
+	return exporting(service, otlptracehttp.WithEndpointURL(strings.TrimSuffix(endpoint, "/")+"/v1/traces"))
+}
+
+func exporting(service string, opts ...otlptracehttp.Option) (Provider, error) {
+	exp, err := otlptracehttp.New(context.Background(), opts...)
 	if err != nil {
 		return Provider{}, err
 	}

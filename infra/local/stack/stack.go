@@ -18,6 +18,9 @@ import (
 	"sync"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/tidings-dev/tidings/functions/telemetry"
 	"github.com/tidings-dev/tidings/infra/local/eventing/kafkasource"
 	"github.com/tidings-dev/tidings/infra/local/eventing/pingsource"
 	"github.com/tidings-dev/tidings/infra/local/gateway"
@@ -31,18 +34,27 @@ type Ports struct {
 	Kafka, Postgres, Redis int
 	MinIO, MinIOConsole    int
 	SMTP, MailHTTP         int
+	// Jaeger's OTLP receiver, UI/API and query gRPC.
+	JaegerOTLP, Jaeger, JaegerGRPC int
 }
 
 // DefaultPorts are the documented local ports.
 var DefaultPorts = Ports{
 	Gateway: 8080, Ingress: 8081, Kafka: 9092, Postgres: 54329, Redis: 63799,
 	MinIO: 9000, MinIOConsole: 9001, SMTP: 1025, MailHTTP: 8025,
+	JaegerOTLP: 4318, Jaeger: 16686, JaegerGRPC: 16685,
+}
+
+// All lists every port, to fill in or check.
+func (p *Ports) All() []*int {
+	return []*int{&p.Gateway, &p.Ingress, &p.Kafka, &p.Postgres, &p.Redis, &p.MinIO, &p.MinIOConsole, &p.SMTP, &p.MailHTTP,
+		&p.JaegerOTLP, &p.Jaeger, &p.JaegerGRPC}
 }
 
 // pickFree replaces each 0 with a free port now: not every server we start
 // can be told to choose its own.
 func (p *Ports) pickFree() error {
-	for _, port := range []*int{&p.Gateway, &p.Ingress, &p.Kafka, &p.Postgres, &p.Redis, &p.MinIO, &p.MinIOConsole, &p.SMTP, &p.MailHTTP} {
+	for _, port := range p.All() {
 		if *port != 0 {
 			continue
 		}
@@ -88,6 +100,7 @@ type Stack struct {
 	pingers     map[string]*pingsource.Pinger
 	closers     []func(context.Context) error
 	tokens      *tokens // nil until the ingress starts
+	tracers     map[string]trace.TracerProvider
 	// GatewayURL is where the web app and /api live.
 	GatewayURL string
 	// PublicURL is the site's browser-facing origin, given to every function
@@ -245,13 +258,39 @@ func (s *Stack) startGateway() error {
 		r, ok := s.route.Rule(path)
 		return gateway.Rule{Backend: r.Backend, RewriteHost: r.RewriteHost}, ok
 	}
-	gw := gateway.New(gateway.Config{Route: route, Backends: backends, Logger: s.opts.Logger})
+	tp, err := s.tracer("gateway")
+	if err != nil {
+		return err
+	}
+	gw := gateway.New(gateway.Config{Route: route, Backends: backends, Logger: s.opts.Logger, Tracer: tp})
 	url, err := s.listen(s.opts.Ports.Gateway, gw)
 	if err != nil {
 		return err
 	}
 	s.GatewayURL = url
 	return nil
+}
+
+// tracer is the tracer provider of one of the stack's own components,
+// exporting where the functions do; nil (untraced) when tracing is off.
+// Their service names are the Knative data plane's and the gateway's.
+func (s *Stack) tracer(service string) (trace.TracerProvider, error) {
+	if s.backing.OTLPEndpoint == "" {
+		return nil, nil
+	}
+	if tp, ok := s.tracers[service]; ok {
+		return tp, nil
+	}
+	p, err := telemetry.NewExportingProvider(service, s.backing.OTLPEndpoint)
+	if err != nil {
+		return nil, fmt.Errorf("tracing %s: %w", service, err)
+	}
+	if s.tracers == nil {
+		s.tracers = map[string]trace.TracerProvider{}
+	}
+	s.tracers[service] = p
+	s.closers = append(s.closers, p.Shutdown) // flushed before Jaeger stops
+	return p, nil
 }
 
 // Close stops everything in reverse order of starting: the HTTP front doors,

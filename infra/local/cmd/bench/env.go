@@ -58,7 +58,7 @@ func adminExec(ctx context.Context, serverURL, sql string) error {
 // not do for them.
 func freePorts() (stack.Ports, error) {
 	var p stack.Ports
-	for _, field := range []*int{&p.Gateway, &p.Ingress, &p.Kafka, &p.Postgres, &p.Redis, &p.MinIO, &p.MinIOConsole, &p.SMTP, &p.MailHTTP} {
+	for _, field := range p.All() {
 		n, err := freePort()
 		if err != nil {
 			return p, err

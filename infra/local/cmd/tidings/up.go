@@ -55,6 +55,15 @@ func printTable(out io.Writer, s *stack.Stack, took time.Duration) {
 		row("MinIO console", b.MinIOConsole, "")
 	}
 	row("SMTP", b.SMTPAddr, b.Origin["smtp"])
+	switch {
+	case b.JaegerURL != "":
+		row("Traces (Jaeger)", localhost(b.JaegerURL), "API /api/traces/<trace id>; a response's trace id is in its traceresponse header")
+		row("OTLP endpoint", b.OTLPEndpoint, b.Origin["tracing"])
+	case b.OTLPEndpoint != "":
+		row("OTLP endpoint", b.OTLPEndpoint, b.Origin["tracing"])
+	default:
+		row("Traces", "off", b.Origin["tracing"])
+	}
 	w.Flush()
 	fmt.Fprintln(out, "\n  Functions (Knative Services; each starts on its first request and scales to zero when idle):")
 	names := make([]string, 0)
