@@ -51,7 +51,7 @@ func (c consumerCarrier) Get(key string) string {
 	}
 	return ""
 }
-func (c consumerCarrier) Keys() []string { return nil }
+func (c consumerCarrier) Keys() []string     { return nil }
 func (c consumerCarrier) Set(string, string) {}
 
 // RecordContext returns ctx with the trace context of m's traceparent
