@@ -27,11 +27,18 @@ func Server(tp trace.TracerProvider, h http.Handler, skip ...string) http.Handle
 		}
 		h.ServeHTTP(w, r)
 	})
-	return otelhttp.NewHandler(withHeader, "",
+	traced := otelhttp.NewHandler(withHeader, "",
 		otelhttp.WithTracerProvider(tp),
 		otelhttp.WithPropagators(eventFallback{}),
-		// The route is not known yet; Route names the span once it is.
-		otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string { return r.Method }),
+		// The route is not known at the start; Route names the span once it
+		// is, and otelhttp's renaming after the handler (it sees only the
+		// server's own catch-all pattern) keeps that name.
+		otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string {
+			if route, _ := r.Context().Value(routeKey{}).(*string); route != nil && *route != "" {
+				return *route
+			}
+			return r.Method
+		}),
 		otelhttp.WithFilter(func(r *http.Request) bool {
 			for _, p := range skip {
 				if r.URL.Path == p {
@@ -41,7 +48,13 @@ func Server(tp trace.TracerProvider, h http.Handler, skip ...string) http.Handle
 			return true
 		}),
 	)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		traced.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), routeKey{}, new(string))))
+	})
 }
+
+// routeKey holds the route Route found for the request Server serves.
+type routeKey struct{}
 
 // Route names the server span in ctx after the route pattern that matched
 // ("POST /api/signup"), as the HTTP semantic conventions ask ("{method}
@@ -61,6 +74,9 @@ func Route(ctx context.Context, pattern string) {
 	}
 	if i := strings.IndexByte(route, '/'); i > 0 { // a host in the pattern
 		route = route[i:]
+	}
+	if held, _ := ctx.Value(routeKey{}).(*string); held != nil {
+		*held = pattern
 	}
 	span.SetName(pattern)
 	span.SetAttributes(semconv.HTTPRoute(route))

@@ -98,9 +98,13 @@ func TestAGRPCCollectorIsRefusedAtStart(t *testing.T) {
 func serve(t *testing.T, h http.Header, path string) (*httptest.ResponseRecorder, *tracetest.SpanRecorder) {
 	t.Helper()
 	tp, rec := recorder()
-	srv := telemetry.Server(tp, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	// As server.Serve has it: the server's own mux with a catch-all, whose
+	// pattern "/" otelhttp sees after the handler.
+	mux := http.NewServeMux()
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		telemetry.Route(r.Context(), "POST /api/signup")
-	}), "/livez")
+	})
+	srv := telemetry.Server(tp, mux, "/livez")
 	r := httptest.NewRequest(http.MethodPost, path, nil)
 	for k, v := range h {
 		r.Header[k] = v

@@ -3,7 +3,6 @@ package backing
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"os"
 	"path/filepath"
 	"syscall"
@@ -68,22 +67,7 @@ func StartJaeger(ctx context.Context, dataDir, moduleDir string, ports JaegerPor
 		return nil, err
 	}
 	j := &Jaeger{ports: ports, proc: proc}
-	ready := func(ctx context.Context) error {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, j.QueryURL()+"/api/services", nil)
-		if err != nil {
-			return err
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			return err
-		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			return fmt.Errorf("/api/services answered %s", resp.Status)
-		}
-		return nil
-	}
-	if err := proc.waitReady(ctx, 60*time.Second, ready); err != nil {
+	if err := proc.waitReady(ctx, 60*time.Second, answers200(j.QueryURL()+"/api/services")); err != nil {
 		return nil, err
 	}
 	progress.say("jaeger: ready, UI and API on " + j.QueryURL())

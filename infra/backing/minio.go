@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -81,22 +80,7 @@ func StartMinIO(ctx context.Context, dataDir string, port, consolePort int, prog
 		return nil, err
 	}
 	m := &MinIO{AccessKey: MinIOAccessKey, SecretKey: MinIOSecretKey, port: port, consolePort: consolePort, proc: proc}
-	ready := func(ctx context.Context) error {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, m.Endpoint()+"/minio/health/ready", nil)
-		if err != nil {
-			return err
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			return err
-		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			return fmt.Errorf("health/ready answered %s", resp.Status)
-		}
-		return nil
-	}
-	if err := proc.waitReady(ctx, 90*time.Second, ready); err != nil {
+	if err := proc.waitReady(ctx, 90*time.Second, answers200(m.Endpoint()+"/minio/health/ready")); err != nil {
 		return nil, err
 	}
 	progress.say("minio: ready on " + m.Endpoint())
