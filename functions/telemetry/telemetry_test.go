@@ -2,7 +2,9 @@ package telemetry_test
 
 import (
 	"context"
+	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -193,5 +195,26 @@ func TestAnEventKeepsTheTraceItWasCreatedIn(t *testing.T) {
 	bad.SetExtension("traceparent", "00-zz-yy-01")
 	if telemetry.EventContext(&bad).IsValid() {
 		t.Fatal("a malformed traceparent extension was accepted")
+	}
+}
+
+func TestLogLinesNameTheirSpan(t *testing.T) {
+	tp, _ := recorder()
+	var buf strings.Builder
+	log := slog.New(telemetry.LogHandler(slog.NewJSONHandler(&buf, nil))).With("service", "welcome")
+	ctx, span := tp.Tracer("t").Start(context.Background(), "smtp send")
+	defer span.End()
+	log.InfoContext(ctx, "sent")
+	log.Info("no context")
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	var first, second map[string]any
+	if json.Unmarshal([]byte(lines[0]), &first) != nil || json.Unmarshal([]byte(lines[1]), &second) != nil {
+		t.Fatalf("not JSON lines: %q", lines)
+	}
+	if first["trace_id"] != span.SpanContext().TraceID().String() || first["span_id"] != span.SpanContext().SpanID().String() || first["service"] != "welcome" {
+		t.Fatalf("line with a span: %v", first)
+	}
+	if _, ok := second["trace_id"]; ok {
+		t.Fatalf("line without a span has a trace id: %v", second)
 	}
 }

@@ -5,13 +5,12 @@
 package logging
 
 import (
-	"context"
 	"log/slog"
 	"net/http"
 	"os"
 	"time"
 
-	"go.opentelemetry.io/otel/trace"
+	"github.com/tidings-dev/tidings/functions/telemetry"
 )
 
 // New returns the function's logger, tagged with its name.
@@ -20,23 +19,8 @@ func New(service string) *slog.Logger {
 	if os.Getenv("LOG_LEVEL") == "debug" {
 		level = slog.LevelDebug
 	}
-	return slog.New(traced{slog.NewJSONHandler(os.Stdout, &slog.HandlerOptions{Level: level})}).With("service", service)
+	return slog.New(telemetry.LogHandler(slog.NewJSONHandler(os.Stdout, &slog.HandlerOptions{Level: level}))).With("service", service)
 }
-
-// traced adds the trace and span ids of the span in a record's context to
-// the record, so every line logged with a request's or an event's context
-// names the trace it belongs to (and the trace backend finds the line's span).
-type traced struct{ slog.Handler }
-
-func (h traced) Handle(ctx context.Context, r slog.Record) error {
-	if sc := trace.SpanContextFromContext(ctx); sc.IsValid() {
-		r.AddAttrs(slog.String("trace_id", sc.TraceID().String()), slog.String("span_id", sc.SpanID().String()))
-	}
-	return h.Handler.Handle(ctx, r)
-}
-
-func (h traced) WithAttrs(as []slog.Attr) slog.Handler { return traced{h.Handler.WithAttrs(as)} }
-func (h traced) WithGroup(name string) slog.Handler    { return traced{h.Handler.WithGroup(name)} }
 
 type statusRecorder struct {
 	http.ResponseWriter

@@ -126,7 +126,8 @@ func Up(ctx context.Context, opts Options) (*Stack, error) {
 		opts.FunctionOutput = os.Stderr
 	}
 	if opts.Logger == nil {
-		opts.Logger = slog.New(slog.NewTextHandler(opts.Progress, nil))
+		// JSON with trace and span ids, as the functions log.
+		opts.Logger = slog.New(telemetry.LogHandler(slog.NewJSONHandler(opts.Progress, nil)))
 	}
 	s := &Stack{opts: opts, services: map[string]*serving.Service{}, urls: map[string]string{}, pingers: map[string]*pingsource.Pinger{}, dispatchers: map[string]*kafkasource.Dispatcher{}}
 	var err error

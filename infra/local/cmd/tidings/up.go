@@ -15,6 +15,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/tidings-dev/tidings/functions/telemetry"
 	"github.com/tidings-dev/tidings/infra/local/stack"
 )
 
@@ -112,7 +113,7 @@ func execCmd(repo string, args []string) error {
 		return err
 	}
 	s, err := stack.Up(ctx, stack.Options{RepoDir: repo, DataDir: dir, Progress: os.Stderr, FunctionOutput: logFile,
-		Logger: slog.New(slog.NewTextHandler(logFile, nil))})
+		Logger: slog.New(telemetry.LogHandler(slog.NewJSONHandler(logFile, nil)))})
 	if err != nil {
 		return err
 	}

@@ -328,11 +328,11 @@ func (in *Ingress) answer(w http.ResponseWriter, r *http.Request, start time.Tim
 	}
 	switch {
 	case code >= 500:
-		in.log.Warn("kafka sink request failed", append(attrs, "error", msg)...)
+		in.log.WarnContext(r.Context(), "kafka sink request failed", append(attrs, "error", msg)...)
 	case code >= 400:
-		in.log.Info("kafka sink request rejected", append(attrs, "error", msg)...)
+		in.log.InfoContext(r.Context(), "kafka sink request rejected", append(attrs, "error", msg)...)
 	default:
-		in.log.Info("kafka sink request", attrs...)
+		in.log.InfoContext(r.Context(), "kafka sink request", attrs...)
 	}
 	w.WriteHeader(code)
 }

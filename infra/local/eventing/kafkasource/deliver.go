@@ -102,14 +102,14 @@ func (d *Dispatcher) dispatch(ctx context.Context, m *sarama.ConsumerMessage) bo
 
 	last, attempts, ok := d.sendWithRetries(ctx, d.cfg.SubscriberURL, ev, d.cfg.Delivery.Retry, true)
 	if !ok {
-		log.Info("delivery abandoned on shutdown; offset left uncommitted", "attempts", attempts)
+		log.InfoContext(ctx, "delivery abandoned on shutdown; offset left uncommitted", "attempts", attempts)
 		return false
 	}
 	span.SetAttributes(attribute.Int("tidings.delivery.attempts", attempts))
 	if last.succeeded() {
 		outcome = "delivered"
 		d.stats.delivered.Add(1)
-		log.Info("delivered", "status", last.status, "attempts", attempts, "ms", time.Since(start).Milliseconds())
+		log.InfoContext(ctx, "delivered", "status", last.status, "attempts", attempts, "ms", time.Since(start).Milliseconds())
 		return true
 	}
 	log = log.With("attempts", attempts, "result", last.String(), "retryable", last.retryable())
@@ -118,7 +118,7 @@ func (d *Dispatcher) dispatch(ctx context.Context, m *sarama.ConsumerMessage) bo
 	if d.cfg.Delivery.DeadLetterURL == "" {
 		outcome = "dropped"
 		d.stats.dropped.Add(1)
-		log.Error("delivery failed and there is no dead-letter sink: event dropped, offset committed")
+		log.ErrorContext(ctx, "delivery failed and there is no dead-letter sink: event dropped, offset committed")
 		return true
 	}
 	dead := deadLetterEvent(ev, d.cfg.SubscriberURL, last)
@@ -127,19 +127,19 @@ func (d *Dispatcher) dispatch(ctx context.Context, m *sarama.ConsumerMessage) bo
 	retries := max(d.cfg.Delivery.Retry, minDeadLetterRetries)
 	dlsLast, dlsAttempts, ok := d.sendWithRetries(ctx, d.cfg.Delivery.DeadLetterURL, dead, retries, false)
 	if !ok {
-		log.Info("dead-lettering abandoned on shutdown; offset left uncommitted")
+		log.InfoContext(ctx, "dead-lettering abandoned on shutdown; offset left uncommitted")
 		return false
 	}
 	if !dlsLast.succeeded() {
 		outcome = "dropped"
 		d.stats.dropped.Add(1)
-		log.Error("DEAD-LETTER SINK FAILED: event dropped, offset committed (as Knative does)",
+		log.ErrorContext(ctx, "DEAD-LETTER SINK FAILED: event dropped, offset committed (as Knative does)",
 			"deadLetterSink", d.cfg.Delivery.DeadLetterURL, "dlsAttempts", dlsAttempts, "dlsResult", dlsLast.String())
 		return true
 	}
 	outcome = "dead-lettered"
 	d.stats.deadLettered.Add(1)
-	log.Warn("delivery failed; event dead-lettered", "deadLetterSink", d.cfg.Delivery.DeadLetterURL)
+	log.WarnContext(ctx, "delivery failed; event dead-lettered", "deadLetterSink", d.cfg.Delivery.DeadLetterURL)
 	return true
 }
 
