@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/tidings-dev/tidings/events"
-	"github.com/tidings-dev/tidings/infra/testenv"
 )
 
 // jaegerTrace is a trace as Jaeger's HTTP API (/api/traces) returns it.
@@ -176,21 +175,15 @@ func tracing(t *testing.T, w *world) {
 
 	t.Run("a post is one trace down to the friend's WebSocket push", func(t *testing.T) {
 		ann, bob := signUp(t, w, "Tess"), signUp(t, w, "Theo")
-		if code, _ := ann.do("POST", "/api/friends/requests", fmt.Sprintf(`{"userId":%q}`, bob.id)); code != 201 {
-			t.Fatalf("friend request: %d", code)
+		bob.listen(t) // before the request: its live notification must not come after the post's
+		code, req := ann.do("POST", "/api/friends/requests", fmt.Sprintf(`{"userId":%q}`, bob.id))
+		if code != 201 {
+			t.Fatalf("friend request: %d %v", code, req)
 		}
-		var reqID any
-		testenv.Eventually(t, 30*time.Second, "Theo's incoming request", func() bool {
-			_, body := bob.do("GET", "/api/friends/requests", "")
-			if in := items(body, "incoming"); len(in) == 1 {
-				reqID = in[0]["id"]
-			}
-			return reqID != nil
-		})
-		if code, _ := bob.do("POST", fmt.Sprintf("/api/friends/requests/%s/accept", reqID), ""); code != 200 {
+		bob.expect(t, "friend.requested", "Tess sent you a friend request")
+		if code, _ := bob.do("POST", fmt.Sprintf("/api/friends/requests/%s/accept", req["id"]), ""); code != 200 {
 			t.Fatalf("accept: %d", code)
 		}
-		bob.listen(t)
 		code, raw, h := ann.postJSON("/api/posts", `{"text":"traced"}`)
 		if code != 201 {
 			t.Fatalf("post: %d %s", code, raw)
