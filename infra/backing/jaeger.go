@@ -22,9 +22,10 @@ const (
 
 // JaegerPorts are Jaeger's listeners, all on loopback.
 type JaegerPorts struct {
-	OTLP  int // OTLP over HTTP, what the functions export to (4318)
-	Query int // the UI and its HTTP API, /api/traces (16686)
-	GRPC  int // the query service's gRPC API (16685)
+	OTLP    int // OTLP over HTTP, what the functions export to (4318)
+	Query   int // the UI and its HTTP API, /api/traces (16686)
+	GRPC    int // the query service's gRPC API (16685)
+	Metrics int // Prometheus metrics derived from the spans, /metrics (8889)
 }
 
 // Jaeger is a Jaeger v2 all-in-one run as a child process, storing traces
@@ -38,7 +39,7 @@ type Jaeger struct {
 // the binary from moduleDir (infra/jaeger) on first use (see JaegerBinary),
 // and waits until its query API answers.
 func StartJaeger(ctx context.Context, dataDir, moduleDir string, ports JaegerPorts, progress Progress) (*Jaeger, error) {
-	for name, port := range map[string]int{"jaeger otlp": ports.OTLP, "jaeger query": ports.Query, "jaeger grpc": ports.GRPC} {
+	for name, port := range map[string]int{"jaeger otlp": ports.OTLP, "jaeger query": ports.Query, "jaeger grpc": ports.GRPC, "jaeger metrics": ports.Metrics} {
 		if err := ensurePortFree(name, fmt.Sprintf("127.0.0.1:%d", port)); err != nil {
 			return nil, err
 		}
@@ -76,8 +77,11 @@ func StartJaeger(ctx context.Context, dataDir, moduleDir string, ports JaegerPor
 
 // jaegerConfig is Jaeger's all-in-one configuration
 // (jaegertracing/jaeger cmd/jaeger/internal/all-in-one.yaml) cut to what the
-// stack uses: OTLP over HTTP in, memory storage, the query UI and API; no
-// self-metrics endpoint, no other receivers, so only the three ports listen.
+// stack uses: OTLP over HTTP in, memory storage, the query UI and API, and
+// the spanmetrics connector of its SPM setup (cmd/jaeger/config-spm.yaml)
+// with a Prometheus endpoint: calls, errors and latency per service and span
+// name (a route, "process <topic>", ...) and per outcome. No self-metrics
+// endpoint and no other receivers, so only the four ports listen.
 func jaegerConfig(p JaegerPorts) string {
 	return fmt.Sprintf(`service:
   extensions: [jaeger_storage, jaeger_query]
@@ -85,7 +89,10 @@ func jaegerConfig(p JaegerPorts) string {
     traces:
       receivers: [otlp]
       processors: [batch]
-      exporters: [jaeger_storage_exporter]
+      exporters: [jaeger_storage_exporter, spanmetrics]
+    metrics/spanmetrics:
+      receivers: [spanmetrics]
+      exporters: [prometheus]
   telemetry:
     metrics:
       level: none
@@ -104,6 +111,13 @@ extensions:
       endpoint: 127.0.0.1:%d
     grpc:
       endpoint: 127.0.0.1:%d
+connectors:
+  spanmetrics:
+    metrics_flush_interval: 5s
+    dimensions:
+      - name: http.response.status_code
+      - name: tidings.delivery.outcome
+      - name: tidings.consume.outcome
 receivers:
   otlp:
     protocols:
@@ -115,7 +129,9 @@ processors:
 exporters:
   jaeger_storage_exporter:
     trace_storage: memory_store
-`, p.Query, p.GRPC, p.OTLP)
+  prometheus:
+    endpoint: 127.0.0.1:%d
+`, p.Query, p.GRPC, p.OTLP, p.Metrics)
 }
 
 // OTLPEndpoint is the base URL to give OTEL_EXPORTER_OTLP_ENDPOINT.
@@ -124,6 +140,11 @@ func (j *Jaeger) OTLPEndpoint() string { return fmt.Sprintf("http://127.0.0.1:%d
 // QueryURL serves the UI and the HTTP API (/api/traces/<id>,
 // /api/traces?service=...).
 func (j *Jaeger) QueryURL() string { return fmt.Sprintf("http://127.0.0.1:%d", j.ports.Query) }
+
+// MetricsURL is the Prometheus endpoint of the span metrics.
+func (j *Jaeger) MetricsURL() string {
+	return fmt.Sprintf("http://127.0.0.1:%d/metrics", j.ports.Metrics)
+}
 
 // Stop asks Jaeger to shut down and waits.
 func (j *Jaeger) Stop(ctx context.Context) error { return j.proc.stop(ctx) }

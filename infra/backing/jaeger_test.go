@@ -3,10 +3,12 @@ package backing
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -42,7 +44,7 @@ func TestJaegerStoresWhatTheFunctionsExport(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
 	defer cancel()
-	j, err := StartJaeger(ctx, t.TempDir(), jaegerModuleDir(t), JaegerPorts{OTLP: freePort(t), Query: freePort(t), GRPC: freePort(t)}, progressTo(t))
+	j, err := StartJaeger(ctx, t.TempDir(), jaegerModuleDir(t), JaegerPorts{OTLP: freePort(t), Query: freePort(t), GRPC: freePort(t), Metrics: freePort(t)}, progressTo(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,6 +88,27 @@ func TestJaegerStoresWhatTheFunctionsExport(t *testing.T) {
 	for deadline := time.Now().Add(10 * time.Second); !stored(); time.Sleep(100 * time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatalf("trace %s not in Jaeger after 10 s", traceID)
+		}
+	}
+	// and the span is counted on the Prometheus endpoint
+	series := `traces_span_metrics_calls_total{`
+	counted := func() bool {
+		resp, err := http.Get(j.MetricsURL())
+		if err != nil {
+			return false
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		for _, line := range strings.Split(string(b), "\n") {
+			if strings.HasPrefix(line, series) && strings.Contains(line, `service_name="backing-test"`) && strings.Contains(line, `span_name="stored span"`) && strings.HasSuffix(line, " 1") {
+				return true
+			}
+		}
+		return false
+	}
+	for deadline := time.Now().Add(20 * time.Second); !counted(); time.Sleep(200 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no %s...} 1 for the span on %s", series, j.MetricsURL())
 		}
 	}
 }

@@ -28,6 +28,9 @@ type Backing struct {
 	// off), JaegerURL Jaeger's UI and API when the stack runs it.
 	OTLPEndpoint string
 	JaegerURL    string
+	// SpanMetricsURL is Jaeger's Prometheus endpoint of metrics derived
+	// from the spans (calls, errors, latency per service, span and outcome).
+	SpanMetricsURL string
 	// Origin says, per service, "embedded", "local binary" or "from $VAR".
 	Origin map[string]string
 	Kafka  *backing.Kafka // nil when KAFKA_BROKERS names a real cluster
@@ -181,12 +184,12 @@ func startBacking(ctx context.Context, o Options, say func(string, ...any)) (*Ba
 		keep("from $OTEL_EXPORTER_OTLP_ENDPOINT", "tracing", nil)
 	default:
 		run("jaeger", func() error {
-			ports := backing.JaegerPorts{OTLP: o.Ports.JaegerOTLP, Query: o.Ports.Jaeger, GRPC: o.Ports.JaegerGRPC}
+			ports := backing.JaegerPorts{OTLP: o.Ports.JaegerOTLP, Query: o.Ports.Jaeger, GRPC: o.Ports.JaegerGRPC, Metrics: o.Ports.JaegerMetrics}
 			j, err := backing.StartJaeger(ctx, dir("jaeger"), filepath.Join(o.RepoDir, "infra", "jaeger"), ports, progress("jaeger"))
 			if err != nil {
 				return err
 			}
-			b.OTLPEndpoint, b.JaegerURL = j.OTLPEndpoint(), j.QueryURL()
+			b.OTLPEndpoint, b.JaegerURL, b.SpanMetricsURL = j.OTLPEndpoint(), j.QueryURL(), j.MetricsURL()
 			keep("local Jaeger "+backing.JaegerVersion+" (traces in memory)", "tracing", j.Stop)
 			return nil
 		})

@@ -34,21 +34,21 @@ type Ports struct {
 	Kafka, Postgres, Redis int
 	MinIO, MinIOConsole    int
 	SMTP, MailHTTP         int
-	// Jaeger's OTLP receiver, UI/API and query gRPC.
-	JaegerOTLP, Jaeger, JaegerGRPC int
+	// Jaeger's OTLP receiver, UI/API, query gRPC and span metrics.
+	JaegerOTLP, Jaeger, JaegerGRPC, JaegerMetrics int
 }
 
 // DefaultPorts are the documented local ports.
 var DefaultPorts = Ports{
 	Gateway: 8080, Ingress: 8081, Kafka: 9092, Postgres: 54329, Redis: 63799,
 	MinIO: 9000, MinIOConsole: 9001, SMTP: 1025, MailHTTP: 8025,
-	JaegerOTLP: 4318, Jaeger: 16686, JaegerGRPC: 16685,
+	JaegerOTLP: 4318, Jaeger: 16686, JaegerGRPC: 16685, JaegerMetrics: 8889,
 }
 
 // All lists every port, to fill in or check.
 func (p *Ports) All() []*int {
 	return []*int{&p.Gateway, &p.Ingress, &p.Kafka, &p.Postgres, &p.Redis, &p.MinIO, &p.MinIOConsole, &p.SMTP, &p.MailHTTP,
-		&p.JaegerOTLP, &p.Jaeger, &p.JaegerGRPC}
+		&p.JaegerOTLP, &p.Jaeger, &p.JaegerGRPC, &p.JaegerMetrics}
 }
 
 // pickFree replaces each 0 with a free port now: not every server we start

@@ -3,6 +3,7 @@ package stack_test
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -170,6 +171,46 @@ func tracing(t *testing.T, w *world) {
 		}
 		if !found {
 			t.Fatalf("/api/traces?service=welcome does not list trace %s", id)
+		}
+	})
+
+	t.Run("the spans are counted per route and outcome on a Prometheus endpoint", func(t *testing.T) {
+		// each a series of calls with all these labels
+		want := [][]string{
+			{`service_name="signup"`, `span_kind="SPAN_KIND_SERVER"`, `span_name="POST /api/signup"`, `http_response_status_code="201"`},
+			{`service_name="kafka-source-dispatcher"`, `span_name="process tidings.users"`, `tidings_delivery_outcome="delivered"`},
+			{`service_name="welcome"`, `span_name="process ` + events.TypeUserSignedUp + `"`, `tidings_consume_outcome="processed"`},
+		}
+		has := func(lines []string, labels []string) bool {
+			for _, l := range lines {
+				ok := strings.HasPrefix(l, "traces_span_metrics_calls_total{")
+				for _, lb := range labels {
+					ok = ok && strings.Contains(l, lb)
+				}
+				if ok {
+					return true
+				}
+			}
+			return false
+		}
+		var missing [][]string
+		if !within(30*time.Second, func() bool {
+			res, err := http.Get(w.Backing().SpanMetricsURL)
+			if err != nil {
+				return false
+			}
+			defer res.Body.Close()
+			raw, _ := io.ReadAll(res.Body)
+			lines := strings.Split(string(raw), "\n")
+			missing = missing[:0]
+			for _, labels := range want {
+				if !has(lines, labels) {
+					missing = append(missing, labels)
+				}
+			}
+			return len(missing) == 0
+		}) {
+			t.Fatalf("%s has no calls series with %q", w.Backing().SpanMetricsURL, missing)
 		}
 	})
 

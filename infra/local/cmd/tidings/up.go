@@ -60,6 +60,7 @@ func printTable(out io.Writer, s *stack.Stack, took time.Duration) {
 	case b.JaegerURL != "":
 		row("Traces (Jaeger)", localhost(b.JaegerURL), "API /api/traces/<trace id>; a response's trace id is in its traceresponse header")
 		row("OTLP endpoint", b.OTLPEndpoint, b.Origin["tracing"])
+		row("Span metrics", localhost(b.SpanMetricsURL), "Prometheus: calls, errors, latency per service, route and outcome")
 	case b.OTLPEndpoint != "":
 		row("OTLP endpoint", b.OTLPEndpoint, b.Origin["tracing"])
 	default:
