@@ -157,6 +157,9 @@ func upOnMachine(ctx context.Context, repo, name string, o options) (*machineSta
 		// Every simulated person signs up and befriends from 127.0.0.1: the
 		// per-address and per-account limits would measure themselves.
 		"SIGNUPS_PER_HOUR": "1000000", "FRIEND_REQUESTS_PER_HOUR": "1000000",
+		// Tracing as the bench's caller says: unset, the stack runs Jaeger and
+		// every span is exported; OTEL_TRACES_EXPORTER=none measures without.
+		"OTEL_TRACES_EXPORTER": os.Getenv("OTEL_TRACES_EXPORTER"),
 	}
 	fmt.Fprintln(os.Stderr, "starting the stack…")
 	upStart := time.Now()
