@@ -218,11 +218,15 @@ func Main[F http.Handler](name string, needs Needs, build func(*App) (F, error))
 		}
 		otel.SetTracerProvider(tp)
 		otel.SetTextMapPropagator(telemetry.Propagator)
+		// A batch the collector did not take is a warning in the function's
+		// own JSON log, not a line in the SDK's format.
+		log := logging.New(name)
+		otel.SetErrorHandler(otel.ErrorHandlerFunc(func(err error) { log.Warn("tracing: spans not exported", "err", err) }))
 		defer func() {
 			fctx, cancel := context.WithTimeout(context.Background(), flushTimeout)
 			defer cancel()
 			if err := tp.Shutdown(fctx); err != nil {
-				logging.New(name).Warn("tracing: spans not flushed", "err", err)
+				log.Warn("tracing: spans not flushed", "err", err)
 			}
 		}()
 		ln, err := server.Listen()
