@@ -293,7 +293,7 @@ func TestAsyncAPIHasKafkaBindings(t *testing.T) {
 // relay may resend every topic's events and nothing else may.
 func TestEachTypeNamesItsProducers(t *testing.T) {
 	want := map[string][]string{
-		events.TypeUserSignedUp: {"signup"}, events.TypeFriendRequested: {"friends"}, events.TypeFriendAccepted: {"friends"},
+		events.TypeUserSignedUp: {"signup"}, events.TypeFriendRequested: {"friends"}, events.TypeFriendAccepted: {"friends"}, events.TypeFriendCancelled: {"friends"},
 		events.TypePostCreated: {"post"}, events.TypeNotificationCreated: {"fanout"},
 	}
 	for _, typ := range events.Types() {

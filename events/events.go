@@ -20,6 +20,7 @@ const (
 	TypeUserSignedUp        = "dev.tidings.user.signedup.v1"
 	TypeFriendRequested     = "dev.tidings.friend.requested.v1"
 	TypeFriendAccepted      = "dev.tidings.friend.accepted.v1"
+	TypeFriendCancelled     = "dev.tidings.friend.cancelled.v1"
 	TypePostCreated         = "dev.tidings.post.created.v1"
 	TypeNotificationCreated = "dev.tidings.notification.created.v1"
 )
@@ -66,6 +67,7 @@ var specs = map[string]Spec{
 	TypeUserSignedUp:        {TypeUserSignedUp, TopicUsers, "user.signedup.v1.json", "the new user's id", []string{"signup"}},
 	TypeFriendRequested:     {TypeFriendRequested, TopicFriends, "friend.requested.v1.json", "the recipient's id", []string{"friends"}},
 	TypeFriendAccepted:      {TypeFriendAccepted, TopicFriends, "friend.accepted.v1.json", "the recipient's id (the original requester)", []string{"friends"}},
+	TypeFriendCancelled:     {TypeFriendCancelled, TopicFriends, "friend.cancelled.v1.json", "the recipient's id (whom the request was to)", []string{"friends"}},
 	TypePostCreated:         {TypePostCreated, TopicPosts, "post.created.v1.json", "the author's id", []string{"post"}},
 	TypeNotificationCreated: {TypeNotificationCreated, TopicNotifications, "notification.created.v1.json", "the recipient's id", []string{"fanout"}},
 }

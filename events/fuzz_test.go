@@ -26,6 +26,7 @@ var decoders = map[string]func(event.Event) (any, error){
 	events.TypeUserSignedUp:        func(e event.Event) (any, error) { return events.Decode[events.UserSignedUp](e) },
 	events.TypeFriendRequested:     func(e event.Event) (any, error) { return events.Decode[events.FriendRequested](e) },
 	events.TypeFriendAccepted:      func(e event.Event) (any, error) { return events.Decode[events.FriendAccepted](e) },
+	events.TypeFriendCancelled:     func(e event.Event) (any, error) { return events.Decode[events.FriendCancelled](e) },
 	events.TypePostCreated:         func(e event.Event) (any, error) { return events.Decode[events.PostCreated](e) },
 	events.TypeNotificationCreated: func(e event.Event) (any, error) { return events.Decode[events.NotificationCreated](e) },
 }

@@ -30,6 +30,16 @@ type FriendAccepted struct {
 	AcceptedAt   time.Time `json:"acceptedAt"`
 }
 
+// FriendCancelled is the payload of TypeFriendCancelled, keyed by ToUserID
+// like the request it withdraws, so it follows that request on its
+// partition.
+type FriendCancelled struct {
+	RequestID   string    `json:"requestId"`
+	FromUserID  string    `json:"fromUserId"`
+	ToUserID    string    `json:"toUserId"`
+	CancelledAt time.Time `json:"cancelledAt"`
+}
+
 // PostCreated is the payload of TypePostCreated, keyed by AuthorID.
 type PostCreated struct {
 	PostID     string    `json:"postId"`

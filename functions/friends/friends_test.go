@@ -11,12 +11,14 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/cloudevents/sdk-go/v2/event"
 
 	"github.com/tidings-dev/tidings/events"
 	"github.com/tidings-dev/tidings/functions/internal/app"
 	"github.com/tidings-dev/tidings/functions/internal/apptest"
+	"github.com/tidings-dev/tidings/functions/internal/people"
 	"github.com/tidings-dev/tidings/functions/internal/session"
 )
 
@@ -96,13 +98,13 @@ func TestSearchMatchesNameWordsAndWholeEmailsOnly(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	search := func(who user, q string) []searchHit {
+	search := func(who user, q string) []people.Card {
 		t.Helper()
 		rec := e.do(who, "GET", "/api/users?q="+url.QueryEscape(q), "")
 		wantStatus(t, rec, 200)
-		return decode[struct{ Users []searchHit }](t, rec).Users
+		return decode[struct{ Users []people.Card }](t, rec).Users
 	}
-	names := func(hits []searchHit) map[string]string {
+	names := func(hits []people.Card) map[string]string {
 		rel := map[string]string{}
 		for _, u := range hits {
 			rel[u.Name] = u.Relation
@@ -144,8 +146,43 @@ func TestSearchMatchesNameWordsAndWholeEmailsOnly(t *testing.T) {
 	}
 	// Eve ("Bo") has no relation to Ann.
 	got := search(ann, "bo")
-	if i := slices.IndexFunc(got, func(h searchHit) bool { return h.ID == eve.ID }); i < 0 || got[i].Relation != "none" {
+	if i := slices.IndexFunc(got, func(h people.Card) bool { return h.ID == eve.ID }); i < 0 || got[i].Relation != "none" {
 		t.Fatalf("want Bo with relation none: %+v", got)
+	}
+}
+
+// Three people named Ann Archer are told apart by what the searcher can
+// judge: friends in common and the month they joined; never their email.
+func TestSearchTellsNamesakesApart(t *testing.T) {
+	e := setup(t)
+	me := e.user(t, "Me", "me@example.com")
+	bob, cid := e.user(t, "Bob", "bob@example.com"), e.user(t, "Cid", "cid@example.com")
+	anns := []user{e.user(t, "Ann Archer", "ann1@example.com"), e.user(t, "Ann Archer", "ann.archer@work.example"), e.user(t, "Ann Archer", "ann3@example.com")}
+	e.befriend(t, me, bob)
+	e.befriend(t, me, cid)
+	e.befriend(t, anns[0], bob)
+	e.befriend(t, anns[0], cid)
+	e.befriend(t, anns[1], bob)
+	e.befriend(t, anns[2], e.user(t, "Dee", "dee@example.com")) // a friend, but not one of mine
+	if _, err := e.a.Pool.Exec(context.Background(), `UPDATE users SET created_at = '2025-11-30T23:30:00Z' WHERE id = $1`, anns[2].ID); err != nil {
+		t.Fatal(err)
+	}
+	rec := e.do(me, "GET", "/api/users?q=ann+archer", "")
+	wantStatus(t, rec, 200)
+	if body := rec.Body.String(); strings.Contains(body, "example") || strings.Contains(body, "@") {
+		t.Fatalf("search results carry an email: %s", body)
+	}
+	hits := decode[struct{ Users []people.Card }](t, rec).Users
+	mutual := map[string]int{}
+	joined := map[string]string{}
+	for _, h := range hits {
+		mutual[h.ID], joined[h.ID] = h.MutualFriends, h.Joined
+	}
+	if len(hits) != 3 || mutual[anns[0].ID] != 2 || mutual[anns[1].ID] != 1 || mutual[anns[2].ID] != 0 {
+		t.Fatalf("mutual friends %v in %+v", mutual, hits)
+	}
+	if joined[anns[2].ID] != "2025-11" || joined[anns[0].ID] != time.Now().UTC().Format("2006-01") {
+		t.Fatalf("joined %v", joined)
 	}
 }
 
@@ -181,18 +218,18 @@ func TestSearchCapsResultsAndTreatsWildcardsLiterally(t *testing.T) {
 		e.user(t, fmt.Sprintf("Zed %02d", i), fmt.Sprintf("zed%d@example.com", i))
 	}
 	e.user(t, "50% off", "sale@example.com")
-	got := decode[struct{ Users []searchHit }](t, e.do(me, "GET", "/api/users?q=zed", "")).Users
+	got := decode[struct{ Users []people.Card }](t, e.do(me, "GET", "/api/users?q=zed", "")).Users
 	if len(got) != maxSearchHits {
 		t.Fatalf("got %d hits, want the cap %d", len(got), maxSearchHits)
 	}
 	if got[0].Name != "Zed 00" || got[19].Name != "Zed 19" {
 		t.Fatalf("hits not ordered by name: first %q last %q", got[0].Name, got[19].Name)
 	}
-	got = decode[struct{ Users []searchHit }](t, e.do(me, "GET", "/api/users?q=%25", "")).Users
+	got = decode[struct{ Users []people.Card }](t, e.do(me, "GET", "/api/users?q=%25", "")).Users
 	if len(got) != 0 {
 		t.Fatalf("q=%% matched %d users; %% must be literal", len(got))
 	}
-	got = decode[struct{ Users []searchHit }](t, e.do(me, "GET", "/api/users?q=50%25", "")).Users
+	got = decode[struct{ Users []people.Card }](t, e.do(me, "GET", "/api/users?q=50%25", "")).Users
 	if len(got) != 1 || got[0].Name != "50% off" {
 		t.Fatalf("q=50%%: %+v", got)
 	}
@@ -453,6 +490,15 @@ func TestAcceptDeclineCancelOnlyByTheRightSide(t *testing.T) {
 	}
 	if n := len(e.eventsOf(events.TypeFriendAccepted)); n != 1 {
 		t.Fatalf("%d friend.accepted events, want 1", n)
+	}
+	// The cancel, and only it, is told to the recipient's partition, so
+	// notify can take back "Cid sent you a friend request".
+	cancelled := e.eventsOf(events.TypeFriendCancelled)
+	if len(cancelled) != 1 || cancelled[0].Subject() != r3.ID || cancelled[0].Extensions()[events.PartitionKeyExtension] != ann.ID {
+		t.Fatalf("friend.cancelled %v", cancelled)
+	}
+	if p, err := events.Decode[events.FriendCancelled](cancelled[0]); err != nil || p.RequestID != r3.ID || p.FromUserID != cid.ID || p.ToUserID != ann.ID || p.CancelledAt.IsZero() {
+		t.Fatalf("friend.cancelled payload %+v %v", p, err)
 	}
 	// After a decline or a cancel, the same requester must wait before
 	// asking the same person again; the one who declined may ask at once.

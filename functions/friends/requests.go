@@ -242,7 +242,9 @@ func (f *Function) accept(w http.ResponseWriter, r *http.Request) {
 
 // decline and cancel end a pending request without a friendship. One
 // conditional UPDATE is enough: the row lock it takes orders it against an
-// accept of the same request.
+// accept of the same request. A cancel also tells the recipient's side
+// (friend.cancelled), so the notification of a request that is gone goes
+// too; a decline needs no event, the recipient made it.
 func (f *Function) decline(w http.ResponseWriter, r *http.Request) {
 	f.closeRequest(w, r, "declined", "to_user")
 }
@@ -260,14 +262,28 @@ func (f *Function) closeRequest(w http.ResponseWriter, r *http.Request, status, 
 		notFound("No such pending request.").write(w)
 		return
 	}
-	tag, err := f.pool.Exec(ctx, `UPDATE friend_requests SET status = $1, updated_at = now()
-		WHERE id = $2 AND `+side+` = $3 AND status = 'pending'`, status, id, session.UserID(ctx))
+	err := f.outbox.Run(ctx, func(tx *outbox.Tx) error {
+		var from, to string
+		var at time.Time
+		err := tx.QueryRow(ctx, `UPDATE friend_requests SET status = $1, updated_at = now()
+			WHERE id = $2 AND `+side+` = $3 AND status = 'pending'
+			RETURNING from_user::text, to_user::text, updated_at`, status, id, session.UserID(ctx)).Scan(&from, &to, &at)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return notFound("No such pending request.")
+		}
+		if err != nil || status != "cancelled" {
+			return err
+		}
+		e, err := events.New(source, events.TypeFriendCancelled, id, to, events.FriendCancelled{
+			RequestID: id, FromUserID: from, ToUserID: to, CancelledAt: at.UTC(),
+		})
+		if err != nil {
+			return err
+		}
+		return tx.Emit(ctx, e)
+	})
 	if err != nil {
 		f.finish(w, r, "close friend request", err)
-		return
-	}
-	if tag.RowsAffected() == 0 {
-		notFound("No such pending request.").write(w)
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)

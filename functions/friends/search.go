@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/tidings-dev/tidings/functions/internal/jsonbody"
+	"github.com/tidings-dev/tidings/functions/internal/people"
 	"github.com/tidings-dev/tidings/functions/internal/session"
 	"github.com/tidings-dev/tidings/functions/problem"
 )
@@ -20,27 +21,10 @@ const (
 	maxSearchHits = 20
 )
 
-type searchHit struct {
-	ID       string `json:"id"`
-	Name     string `json:"name"`
-	Relation string `json:"relation"` // none, outgoing, incoming or friends
-}
-
-// relationSQL says how the searcher $1 stands to each user u found.
-const relationSQL = `
-SELECT u.id::text, u.name,
-	CASE
-		WHEN EXISTS (SELECT 1 FROM friendships f WHERE f.user_id = $1 AND f.friend_id = u.id) THEN 'friends'
-		WHEN EXISTS (SELECT 1 FROM friend_requests r WHERE r.status = 'pending' AND r.from_user = $1 AND r.to_user = u.id) THEN 'outgoing'
-		WHEN EXISTS (SELECT 1 FROM friend_requests r WHERE r.status = 'pending' AND r.from_user = u.id AND r.to_user = $1) THEN 'incoming'
-		ELSE 'none'
-	END
-FROM users u`
-
 // searchByNameSQL finds users, except the searcher $1, whose name has a word
 // starting with each word of the query: $2 is a tsquery of prefixes
 // (wordsQuery), read from the users_name_words index.
-const searchByNameSQL = relationSQL + `
+const searchByNameSQL = people.Select + `
 WHERE u.id <> $1 AND to_tsvector('simple', u.name) @@ to_tsquery('simple', $2)
 ORDER BY lower(u.name), u.id
 LIMIT $3`
@@ -48,7 +32,7 @@ LIMIT $3`
 // searchByEmailSQL finds the user with exactly the address $2, whatever
 // its case: someone who knows a whole address may find its owner; no
 // part of an address finds anyone.
-const searchByEmailSQL = relationSQL + `
+const searchByEmailSQL = people.Select + `
 WHERE u.id <> $1 AND u.email_lower = lower($2)`
 
 func (f *Function) search(w http.ResponseWriter, r *http.Request) {
@@ -78,23 +62,20 @@ func (f *Function) search(w http.ResponseWriter, r *http.Request) {
 	} else if words := wordsQuery(q); words != "" {
 		rows, err = f.pool.Query(ctx, searchByNameSQL, me, words, maxSearchHits)
 	} else {
-		jsonbody.Write(w, http.StatusOK, map[string]any{"users": []searchHit{}})
+		jsonbody.Write(w, http.StatusOK, map[string]any{"users": []people.Card{}})
 		return
 	}
 	if err != nil {
 		f.finish(w, r, "search users", err)
 		return
 	}
-	hits, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (searchHit, error) {
-		var s searchHit
-		return s, row.Scan(&s.ID, &s.Name, &s.Relation)
-	})
+	hits, err := pgx.CollectRows(rows, people.Scan)
 	if err != nil {
 		f.finish(w, r, "search users", err)
 		return
 	}
 	if hits == nil {
-		hits = []searchHit{}
+		hits = []people.Card{}
 	}
 	jsonbody.Write(w, http.StatusOK, map[string]any{"users": hits})
 }

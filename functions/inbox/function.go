@@ -6,6 +6,7 @@ import (
 	"net/http"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/tidings-dev/tidings/functions/internal/app"
 )
@@ -21,6 +22,7 @@ var Needs = app.Needs{Sessions: true, Redis: true}
 type Function struct {
 	http.Handler
 	pool   *pgxpool.Pool
+	rdb    *redis.Client
 	log    *slog.Logger
 	hub    *Hub
 	stream *Stream
@@ -28,7 +30,7 @@ type Function struct {
 
 // New builds the function on the runtime's connections.
 func New(a *app.App) (*Function, error) {
-	f := &Function{pool: a.Pool, log: a.Log, hub: NewHub(a.Redis, a.Log)}
+	f := &Function{pool: a.Pool, rdb: a.Redis, log: a.Log, hub: NewHub(a.Redis, a.Log)}
 	f.stream = NewStream(f.hub, a.Sessions, a.Log, a.Site)
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /api/notifications", f.list)

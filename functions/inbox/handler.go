@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/tidings-dev/tidings/functions/internal/jsonbody"
 	"github.com/tidings-dev/tidings/functions/internal/notification"
@@ -106,16 +107,26 @@ func (f *Function) markRead(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx, user := r.Context(), session.UserID(r.Context())
-	var err error
+	var (
+		tag pgconn.CommandTag
+		err error
+	)
 	if req.All != nil {
-		_, err = f.pool.Exec(ctx, `UPDATE notifications SET read_at = now() WHERE recipient_id = $1 AND read_at IS NULL`, user)
+		tag, err = f.pool.Exec(ctx, `UPDATE notifications SET read_at = now() WHERE recipient_id = $1 AND read_at IS NULL`, user)
 	} else {
-		_, err = f.pool.Exec(ctx, `UPDATE notifications SET read_at = now() WHERE recipient_id = $1 AND id = ANY($2::uuid[]) AND read_at IS NULL`, user, req.IDs)
+		tag, err = f.pool.Exec(ctx, `UPDATE notifications SET read_at = now() WHERE recipient_id = $1 AND id = ANY($2::uuid[]) AND read_at IS NULL`, user, req.IDs)
 	}
 	if err != nil {
 		f.log.ErrorContext(ctx, "mark notifications read", "user", user, "err", err)
 		problem.Internal(w)
 		return
+	}
+	// The user's other tabs and devices hear of it on their live stream and
+	// read their count again. Best effort: the rows are already right.
+	if tag.RowsAffected() > 0 {
+		if err := notification.Publish(ctx, f.rdb, user, notification.Changed{Changed: notification.ChangedRead}); err != nil {
+			f.log.WarnContext(ctx, "tell other clients of the read", "user", user, "err", err)
+		}
 	}
 	w.WriteHeader(http.StatusNoContent)
 }

@@ -211,6 +211,39 @@ func TestMarkReadByIdsTouchesOnlyYourOwn(t *testing.T) {
 	}
 }
 
+// Marking read in one tab tells the user's other tabs and devices, on their
+// live channel, so their bells follow; a read that changes nothing does not.
+func TestMarkReadTellsTheOtherClients(t *testing.T) {
+	f := setup(t)
+	bobs := f.notify(t, f.bob, f.ann, "Ann", 2)
+	ps := f.a.Redis.Subscribe(context.Background(), notification.Channel(f.bob))
+	t.Cleanup(func() { ps.Close() })
+	if _, err := ps.Receive(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	live := ps.Channel()
+	for _, body := range []string{fmt.Sprintf(`{"ids":[%q]}`, bobs[0]), `{"all":true}`, `{"all":true}`} {
+		if rec := apptest.Serve(f.h, apptest.Request("POST", "/api/notifications/read", body, f.bobKey)); rec.Code != http.StatusNoContent {
+			t.Fatalf("read %s: %d %s", body, rec.Code, rec.Body)
+		}
+	}
+	for i := range 2 {
+		select {
+		case m := <-live:
+			if m.Payload != `{"changed":"read"}` {
+				t.Fatalf("message %d: %s", i+1, m.Payload)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("message %d never came", i+1)
+		}
+	}
+	select {
+	case m := <-live:
+		t.Fatalf("a read that changed nothing was told: %s", m.Payload)
+	case <-time.After(300 * time.Millisecond):
+	}
+}
+
 func TestBadReadRequestsChangeNothing(t *testing.T) {
 	f := setup(t)
 	ids := f.notify(t, f.bob, f.ann, "Ann", 3)

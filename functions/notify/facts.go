@@ -20,56 +20,55 @@ type claim struct {
 	RequestID string
 }
 
-// checked is what the database says about a claim: the actor's current name
-// and when the thing really happened.
-type checked struct {
-	ActorName string
-	At        time.Time
-}
-
-// verify checks every fact of a claim that Postgres can confirm: the actor,
-// the recipient and the friend request (with its parties and, for an
-// acceptance, its state) or the post (with its author, and the recipient a
-// friend of that author). An event is a claim, not a command: a claim that
-// does not hold is refused as permanent, so it is dead-lettered with the
-// reason instead of stored, and a replay of it is refused the same way. The
-// time stored is the database's, never after now, so no event can date a
-// notification in the future.
-func verify(ctx context.Context, tx *outbox.Tx, c claim) (checked, error) {
-	var (
-		q    string
-		args []any
-	)
+// facts is the query that checks every fact of a claim that Postgres can
+// confirm: the actor, the recipient and the friend request (with its
+// parties and, for an acceptance, its state) or the post (with its author,
+// and the recipient a friend of that author). It selects the actor's current
+// name, when the thing really happened and whether it was withdrawn since (a
+// friend request cancelled), at most one row, with the claim's request or
+// post as $1, its actor as $2 and its recipient as $3.
+func facts(c claim) (q string, args []any, err error) {
 	switch c.Kind {
 	case events.KindFriendRequested:
-		q = `SELECT a.name, r.created_at FROM friend_requests r JOIN users a ON a.id = r.from_user
+		q = `SELECT a.name, r.created_at, r.status = 'cancelled' FROM friend_requests r JOIN users a ON a.id = r.from_user
 			WHERE r.id = $1 AND r.from_user = $2 AND r.to_user = $3`
 		args = []any{c.RequestID, c.ActorID, c.RecipientID}
 	case events.KindFriendAccepted:
-		q = `SELECT a.name, r.updated_at FROM friend_requests r JOIN users a ON a.id = r.to_user
+		q = `SELECT a.name, r.updated_at, false FROM friend_requests r JOIN users a ON a.id = r.to_user
 			WHERE r.id = $1 AND r.to_user = $2 AND r.from_user = $3 AND r.status = 'accepted'`
 		args = []any{c.RequestID, c.ActorID, c.RecipientID}
 	case events.KindPostCreated:
 		// Only fanout announces posts, and only to the author's friends.
-		q = `SELECT a.name, p.created_at FROM posts p JOIN users a ON a.id = p.author_id
+		q = `SELECT a.name, p.created_at, false FROM posts p JOIN users a ON a.id = p.author_id
 			JOIN friendships f ON f.user_id = p.author_id AND f.friend_id = $3
 			WHERE p.id = $1 AND p.author_id = $2`
 		args = []any{c.PostID, c.ActorID, c.RecipientID}
 	default:
-		return checked{}, consume.Permanent(fmt.Errorf("no notification of kind %q", c.Kind))
+		return "", nil, consume.Permanent(fmt.Errorf("no notification of kind %q", c.Kind))
 	}
-	var ch checked
-	err := tx.QueryRow(ctx, q, args...).Scan(&ch.ActorName, &ch.At)
+	return q, args, nil
+}
+
+// verify runs the facts query on its own. An event is a claim, not a
+// command: a claim that does not hold is refused as permanent, so it is
+// dead-lettered with the reason instead of stored, and a replay of it is
+// refused the same way.
+func verify(ctx context.Context, tx *outbox.Tx, c claim) error {
+	q, args, err := facts(c)
+	if err != nil {
+		return err
+	}
+	var name string
+	var at time.Time
+	var withdrawn bool
+	err = tx.QueryRow(ctx, q, args...).Scan(&name, &at, &withdrawn)
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
-		return checked{}, consume.Permanent(fmt.Errorf("refused: %s", c.unconfirmed()))
+		return consume.Permanent(fmt.Errorf("refused: %s", c.unconfirmed()))
 	case err != nil:
-		return checked{}, fmt.Errorf("check %s: %w", c.Kind, err)
+		return fmt.Errorf("check %s: %w", c.Kind, err)
 	}
-	if now := time.Now(); ch.At.After(now) {
-		ch.At = now
-	}
-	return ch, nil
+	return nil
 }
 
 // unconfirmed says which claim the database did not confirm.

@@ -17,6 +17,7 @@ import (
 	"github.com/tidings-dev/tidings/functions/internal/app"
 	"github.com/tidings-dev/tidings/functions/internal/apptest"
 	"github.com/tidings-dev/tidings/functions/internal/notification"
+	"github.com/tidings-dev/tidings/functions/internal/outbox"
 	"github.com/tidings-dev/tidings/functions/internal/pg"
 	"github.com/tidings-dev/tidings/infra/testenv"
 )
@@ -348,5 +349,89 @@ func TestAClaimedTimeAndNameGiveWayToTheDatabase(t *testing.T) {
 	}
 	if !it.CreatedAt.Equal(posted.UTC()) || it.CreatedAt.After(time.Now()) || it.Actor.Name != "Ann" || it.Text != "Ann posted" {
 		t.Fatalf("stored %+v, want the post's time %v and the author's name", it, posted)
+	}
+}
+
+// A cancelled friend request takes its notification back, once, tells the
+// recipient's open clients, and stays gone whatever is redelivered or
+// replayed, in either order.
+func TestACancelledRequestTakesBackItsNotification(t *testing.T) {
+	f := setup(t)
+	cid := apptest.NewUser(t, f.a, "Cid", "cid@example.com").ID
+	bobLive := listen(t, f.a.Redis, f.bob)
+	req := uuid.NewString()
+	if _, err := f.a.Pool.Exec(context.Background(), `INSERT INTO friend_requests (id, from_user, to_user, status) VALUES ($1, $2, $3, 'pending')`, req, cid, f.bob); err != nil {
+		t.Fatal(err)
+	}
+	requested := mustEvent(t, events.TypeFriendRequested, req, f.bob, events.FriendRequested{
+		RequestID: req, FromUserID: cid, FromName: "Cid", ToUserID: f.bob, RequestedAt: time.Now().UTC()})
+	cancelled := func() cloudevents.Event {
+		return mustEvent(t, events.TypeFriendCancelled, req, f.bob, events.FriendCancelled{
+			RequestID: req, FromUserID: cid, ToUserID: f.bob, CancelledAt: time.Now().UTC()})
+	}
+	// Ann's request (the fixture's) must survive Cid's cancel.
+	for _, e := range []cloudevents.Event{f.requested(t), requested} {
+		if rec := apptest.Deliver(t, f.h, e); rec.Code != http.StatusOK {
+			t.Fatalf("request: %d %s", rec.Code, rec.Body)
+		}
+		next(t, bobLive)
+	}
+	// A cancel the database does not confirm is refused and removes nothing.
+	if rec := apptest.Deliver(t, f.h, cancelled()); rec.Code != http.StatusBadRequest {
+		t.Fatalf("a cancel of a pending request: %d %s, want 400", rec.Code, rec.Body)
+	}
+	if _, err := f.a.Pool.Exec(context.Background(), `UPDATE friend_requests SET status = 'cancelled' WHERE id = $1`, req); err != nil {
+		t.Fatal(err)
+	}
+	first := cancelled()
+	for i, e := range []cloudevents.Event{first, first, cancelled()} {
+		if rec := apptest.Deliver(t, f.h, e); rec.Code != http.StatusOK {
+			t.Fatalf("cancel %d: %d %s", i+1, rec.Code, rec.Body)
+		}
+		if i == 0 {
+			select {
+			case m := <-bobLive:
+				if m.Payload != `{"changed":"removed"}` {
+					t.Fatalf("live message %s, want the list changed", m.Payload)
+				}
+			case <-time.After(5 * time.Second):
+				t.Fatal("Bob's clients were not told")
+			}
+		}
+	}
+	quiet(t, bobLive) // a cancel that removes nothing tells no one
+	// The request heard again (a replay) after its cancel stores nothing.
+	if rec := apptest.Deliver(t, f.h, mustEvent(t, events.TypeFriendRequested, req, f.bob, events.FriendRequested{
+		RequestID: req, FromUserID: cid, FromName: "Cid", ToUserID: f.bob, RequestedAt: time.Now().UTC()})); rec.Code != http.StatusOK {
+		t.Fatalf("replayed request: %d %s", rec.Code, rec.Body)
+	}
+	quiet(t, bobLive)
+	if n := apptest.Count(t, f.a.Pool, `SELECT count(*) FROM notifications WHERE recipient_id = $1 AND actor_id = $2`, f.bob, cid); n != 0 {
+		t.Fatalf("%d notifications of the cancelled request left", n)
+	}
+	if n := apptest.Count(t, f.a.Pool, `SELECT count(*) FROM notifications WHERE recipient_id = $1 AND actor_id = $2`, f.bob, f.ann); n != 1 {
+		t.Fatalf("Ann's request notification: %d rows, want 1", n)
+	}
+}
+
+// The hot path is round trips: a new notification is checked and stored by
+// one statement, in the consumer's transaction (begin, dedup, store, commit).
+func TestANotificationIsCheckedAndStoredInOneStatement(t *testing.T) {
+	f := setup(t)
+	pool, statements := apptest.TracedPool(t, f.a.Pool)
+	ob, err := outbox.New(pool, "", f.a.Log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := apptest.Function(t, &app.App{Name: Name, Log: f.a.Log, Pool: pool, Redis: f.a.Redis, Outbox: ob}, New)
+	live := listen(t, f.a.Redis, f.bob)
+	if rec := apptest.Deliver(t, h, f.posted(t, uuid.NewString())); rec.Code != http.StatusOK {
+		t.Fatalf("%d %s", rec.Code, rec.Body)
+	}
+	if it := next(t, live); it.Type != events.KindPostCreated {
+		t.Fatalf("live %+v", it)
+	}
+	if n, store := statements.Count(""), statements.Count("WITH FACTS"); n != 4 || store != 1 {
+		t.Fatalf("%d statements, %d of them the checked insert; want 4: begin, dedup, one checked insert, commit", n, store)
 	}
 }

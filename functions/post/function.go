@@ -19,7 +19,7 @@ var Needs = app.Needs{Sessions: true, Sink: true}
 // source names this function in the events it emits.
 const source = "/tidings/post"
 
-// Function creates posts and reads the feed and one user's posts, for signed-in users.
+// Function creates posts and reads the feed, one user's posts and one post, for signed-in users.
 type Function struct {
 	http.Handler
 	pool   *pgxpool.Pool
@@ -33,7 +33,11 @@ func New(a *app.App) (*Function, error) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /api/posts", f.create)
 	mux.HandleFunc("GET /api/posts", f.feed)
+	mux.HandleFunc("GET /api/posts/{id}", f.one)
 	mux.HandleFunc("GET /api/users/{id}/posts", f.byAuthor)
+	// The HTTPRoute sends /api/users/ to post (only the search, /api/users
+	// itself, goes to friends), so the card a stranger's profile shows is here.
+	mux.HandleFunc("GET /api/users/{id}", f.person)
 	f.Handler = a.SignedInAPI(mux)
 	return f, nil
 }

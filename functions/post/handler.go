@@ -8,11 +8,13 @@ import (
 	"unicode/utf8"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 
 	"github.com/tidings-dev/tidings/events"
 	"github.com/tidings-dev/tidings/functions/internal/jsonbody"
 	"github.com/tidings-dev/tidings/functions/internal/outbox"
 	"github.com/tidings-dev/tidings/functions/internal/page"
+	"github.com/tidings-dev/tidings/functions/internal/people"
 	"github.com/tidings-dev/tidings/functions/internal/session"
 	"github.com/tidings-dev/tidings/functions/post/feed"
 	"github.com/tidings-dev/tidings/functions/problem"
@@ -21,7 +23,9 @@ import (
 // maxTextLen bounds a post, in characters.
 const maxTextLen = 5000
 
+// createRequest is a post: text, a picture, or both, but not neither.
 type createRequest struct {
+	// Text is optional when the post has a picture.
 	Text string `json:"text"`
 	// FileID is optional; null is the same as absent.
 	FileID *string `json:"fileId"`
@@ -39,8 +43,8 @@ func (f *Function) create(w http.ResponseWriter, r *http.Request) {
 	text := strings.TrimSpace(req.Text)
 	var errs []problem.FieldError
 	switch n := utf8.RuneCountInString(text); {
-	case n == 0:
-		errs = append(errs, problem.FieldError{Field: "text", Detail: "is required"})
+	case n == 0 && req.FileID == nil:
+		errs = append(errs, problem.FieldError{Field: "text", Detail: "is required without a picture"})
 	case n > maxTextLen:
 		errs = append(errs, problem.FieldError{Field: "text", Detail: "must be at most 5000 characters"})
 	case strings.IndexFunc(text, badControl) >= 0:
@@ -166,6 +170,55 @@ func (f *Function) byAuthor(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	jsonbody.Write(w, http.StatusOK, authorPageResponse{User: person, pageResponse: pageResponse{Posts: posts, NextCursor: next}})
+}
+
+// one shows a single post to its author and the author's friends, the
+// people whose feed holds it. Anyone else gets the same 404 as for an
+// unknown or malformed id.
+func (f *Function) one(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	id, err := uuid.Parse(r.PathValue("id"))
+	if err != nil || len(r.PathValue("id")) != 36 {
+		problem.NotFound(w, "No such post among your friends'.")
+		return
+	}
+	post, ok, err := feed.One(ctx, f.pool, session.UserID(ctx), id.String())
+	if err != nil {
+		f.fail(w, r, "read post", err)
+		return
+	}
+	if !ok {
+		problem.NotFound(w, "No such post among your friends'.")
+		return
+	}
+	jsonbody.Write(w, http.StatusOK, post)
+}
+
+// person is the card anyone signed in may see of anyone: name, how they
+// stand to the viewer, friends in common, when they joined. It is what
+// search already shows, so it reveals nothing more; posts stay behind
+// byAuthor. An unknown or malformed id is 404.
+func (f *Function) person(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	id, err := uuid.Parse(r.PathValue("id"))
+	if err != nil || len(r.PathValue("id")) != 36 {
+		problem.NotFound(w, "No such person.")
+		return
+	}
+	rows, err := f.pool.Query(ctx, people.Select+` WHERE u.id = $2`, session.UserID(ctx), id.String())
+	if err != nil {
+		f.fail(w, r, "read person", err)
+		return
+	}
+	card, err := pgx.CollectExactlyOneRow(rows, people.Scan)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		problem.NotFound(w, "No such person.")
+	case err != nil:
+		f.fail(w, r, "read person", err)
+	default:
+		jsonbody.Write(w, http.StatusOK, card)
+	}
 }
 
 func (f *Function) fail(w http.ResponseWriter, r *http.Request, what string, err error) {

@@ -16,6 +16,7 @@ import (
 	"github.com/tidings-dev/tidings/events"
 	"github.com/tidings-dev/tidings/functions/internal/app"
 	"github.com/tidings-dev/tidings/functions/internal/apptest"
+	"github.com/tidings-dev/tidings/functions/internal/people"
 	"github.com/tidings-dev/tidings/functions/post/feed"
 )
 
@@ -153,14 +154,28 @@ func TestCreatePostEmitsPostCreated(t *testing.T) {
 		t.Fatal("picture post not stored with its file")
 	}
 
+	// A picture alone is a post: no text key needed, and blank text is empty.
+	for _, body := range []string{`{"fileId":"` + e.file(t, ann) + `"}`, `{"text":" \n ","fileId":"` + e.file(t, ann) + `"}`} {
+		rec = e.do(ann, "POST", "/api/posts", body)
+		wantStatus(t, rec, 201)
+		var only feed.Post
+		json.Unmarshal(rec.Body.Bytes(), &only)
+		if only.Text != "" || only.Image == nil || !strings.Contains(rec.Body.String(), `"text":""`) {
+			t.Fatalf("picture-only post %s", rec.Body)
+		}
+	}
+
 	e.a.Outbox.Wait()
 	got := e.sink.Events()
-	if len(got) != 2 {
-		t.Fatalf("%d events, want 2", len(got))
+	if len(got) != 4 {
+		t.Fatalf("%d events, want 4", len(got))
 	}
-	// Each post's event is sent after its own commit; the two sends may
-	// arrive in either order.
-	bySubject := map[string]int{got[0].Subject(): 0, got[1].Subject(): 1}
+	// Each post's event is sent after its own commit; the sends may arrive
+	// in any order.
+	bySubject := map[string]int{}
+	for i, ev := range got {
+		bySubject[ev.Subject()] = i
+	}
 	for i, want := range []feed.Post{plain, pic} {
 		ev := got[bySubject[want.ID]]
 		if ev.Type() != events.TypePostCreated || ev.Source() != source || ev.Subject() != want.ID || ev.Extensions()[events.PartitionKeyExtension] != ann.ID {
@@ -196,7 +211,9 @@ func TestCreatePostRejectsBadInputAndWritesNothing(t *testing.T) {
 		{"fileId empty", `{"text":"hi","fileId":""}`, 400, []string{"fileId"}},
 		{"fileId unknown", `{"text":"hi","fileId":"00000000-0000-4000-8000-000000000000"}`, 400, []string{"fileId"}},
 		{"fileId a friend's", `{"text":"hi","fileId":"` + bobsFile + `"}`, 400, []string{"fileId"}},
-		{"both bad", `{"text":"","fileId":"x"}`, 400, []string{"text", "fileId"}},
+		{"neither text nor picture", `{"text":"","fileId":null}`, 400, []string{"text"}},
+		{"a picture that is not an id, no text", `{"text":"","fileId":"x"}`, 400, []string{"fileId"}},
+		{"both bad", `{"text":"a\u0000","fileId":"x"}`, 400, []string{"text", "fileId"}},
 		{"unknown field", `{"text":"hi","author":"` + bob.ID + `"}`, 400, []string{"author"}},
 		{"malformed json", `{"text":"hi"`, 400, nil},
 		{"not an object", `"hi"`, 400, nil},
@@ -389,6 +406,83 @@ func TestUserPostsForSelfAndFriendsOnly(t *testing.T) {
 	}
 }
 
+func TestOnePostForItsAuthorAndFriendsOnly(t *testing.T) {
+	e := setup(t)
+	ann, bob, cid := e.user(t, "Ann"), e.user(t, "Bob"), e.user(t, "Cid")
+	e.befriend(t, ann, bob)
+	rec := e.do(ann, "POST", "/api/posts", `{"text":"just one","fileId":"`+e.file(t, ann)+`"}`)
+	wantStatus(t, rec, 201)
+	var want feed.Post
+	json.Unmarshal(rec.Body.Bytes(), &want)
+	for _, u := range []user{ann, bob} {
+		for _, id := range []string{want.ID, strings.ToUpper(want.ID)} {
+			rec := e.do(u, "GET", "/api/posts/"+id, "")
+			wantStatus(t, rec, 200)
+			var got feed.Post
+			json.Unmarshal(rec.Body.Bytes(), &got)
+			if got.ID != want.ID || got.Author != want.Author || got.Text != "just one" || got.Image == nil || *got.Image != *want.Image || !got.CreatedAt.Equal(want.CreatedAt) {
+				t.Fatalf("%s reading the post: %s, want %+v", u.Name, rec.Body, want)
+			}
+		}
+	}
+	// A stranger, an unknown id and a malformed id get the very same 404.
+	var answers []string
+	for _, c := range []struct {
+		who  user
+		path string
+	}{
+		{cid, "/api/posts/" + want.ID},
+		{cid, "/api/posts/00000000-0000-4000-8000-000000000000"},
+		{cid, "/api/posts/not-a-post"},
+	} {
+		rec := e.do(c.who, "GET", c.path, "")
+		wantStatus(t, rec, 404)
+		apptest.ProblemOf(t, rec)
+		answers = append(answers, rec.Body.String())
+	}
+	if answers[0] != answers[1] || answers[1] != answers[2] {
+		t.Fatalf("a stranger's 404 differs from an unknown id's: %q", answers)
+	}
+	if strings.Contains(answers[0], "just one") || strings.Contains(answers[0], "Ann") {
+		t.Fatalf("the 404 leaks the post: %s", answers[0])
+	}
+	// Unfriended, Bob no longer sees it.
+	if _, err := e.a.Pool.Exec(context.Background(), `DELETE FROM friendships`); err != nil {
+		t.Fatal(err)
+	}
+	wantStatus(t, e.do(bob, "GET", "/api/posts/"+want.ID, ""), 404)
+}
+
+// A stranger's profile names them and how they stand to the viewer, and
+// nothing else: no posts, no email.
+func TestAnyonesCardButNotTheirPosts(t *testing.T) {
+	e := setup(t)
+	ann, bob, cid := e.user(t, "Ann"), e.user(t, "Bob"), e.user(t, "Cid")
+	e.befriend(t, ann, bob)
+	e.befriend(t, cid, bob)
+	e.seedPost(t, ann, "ann's secret", time.Now())
+	rec := e.do(cid, "GET", "/api/users/"+strings.ToUpper(ann.ID), "")
+	wantStatus(t, rec, 200)
+	var card people.Card
+	json.Unmarshal(rec.Body.Bytes(), &card)
+	if card != (people.Card{ID: ann.ID, Name: "Ann", Relation: "none", MutualFriends: 1, Joined: time.Now().UTC().Format("2006-01")}) {
+		t.Fatalf("card %s", rec.Body)
+	}
+	if body := rec.Body.String(); strings.Contains(body, "secret") || strings.Contains(body, "@") {
+		t.Fatalf("the card leaks: %s", body)
+	}
+	wantStatus(t, e.do(cid, "GET", "/api/users/"+ann.ID+"/posts", ""), 404)
+	json.Unmarshal(e.do(bob, "GET", "/api/users/"+ann.ID, "").Body.Bytes(), &card)
+	if card.Relation != "friends" {
+		t.Fatalf("a friend's card: %+v", card)
+	}
+	for _, id := range []string{"00000000-0000-4000-8000-000000000000", "ann"} {
+		rec := e.do(cid, "GET", "/api/users/"+id, "")
+		wantStatus(t, rec, 404)
+		apptest.ProblemOf(t, rec)
+	}
+}
+
 func TestSessionAndCSRFRequired(t *testing.T) {
 	e := setup(t)
 	ann := e.user(t, "Ann")
@@ -396,6 +490,8 @@ func TestSessionAndCSRFRequired(t *testing.T) {
 		{"POST", "/api/posts", `{"text":"hi"}`},
 		{"GET", "/api/posts", ""},
 		{"GET", "/api/users/" + ann.ID + "/posts", ""},
+		{"GET", "/api/posts/00000000-0000-4000-8000-000000000000", ""},
+		{"GET", "/api/users/" + ann.ID, ""},
 	} {
 		rec := apptest.Serve(e.h, apptest.Request(r.method, r.path, r.body))
 		wantStatus(t, rec, 401)

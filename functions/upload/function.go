@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	"golang.org/x/sync/semaphore"
 
 	"github.com/tidings-dev/tidings/functions/internal/app"
 	"github.com/tidings-dev/tidings/functions/internal/objectstore"
@@ -26,6 +27,9 @@ type Function struct {
 	store *objectstore.Store
 	log   *slog.Logger
 	quota quota
+	// decoding holds the bytes of decodeBudget the pictures being
+	// re-encoded take (strip.go).
+	decoding *semaphore.Weighted
 }
 
 // New builds the function on the runtime's connections and the bucket the
@@ -39,7 +43,7 @@ func New(a *app.App) (*Function, error) {
 	if err != nil {
 		return nil, err
 	}
-	f := &Function{pool: a.Pool, store: objectstore.New(cfg), log: a.Log, quota: q}
+	f := &Function{pool: a.Pool, store: objectstore.New(cfg), log: a.Log, quota: q, decoding: semaphore.NewWeighted(decodeBudget)}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /api/files", f.upload)
 	mux.HandleFunc("GET /api/files/{id}", f.serve)

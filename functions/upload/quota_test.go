@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"image"
+	"math/rand/v2"
 	"net"
 	"slices"
 	"strings"
@@ -14,9 +16,15 @@ import (
 	"github.com/tidings-dev/tidings/infra/testenv"
 )
 
-// An account keeps at most its quota of pictures, by count and by bytes;
-// one more is a 403 naming the file, and nothing is left in the bucket.
+// An account keeps at most its quota of pictures, by count and by the bytes
+// stored (re-encoded, not as uploaded); one more is a 403 naming the file,
+// and nothing is left in the bucket.
 func TestUploadQuotaByCountAndBytes(t *testing.T) {
+	small := len(mustStrip(t, pngBytes).data)
+	noise := noisePNG(32, 32)
+	if n := len(mustStrip(t, noise).data); 3*small >= 1000 || n <= 1000 {
+		t.Fatalf("fixtures: %d-byte and %d-byte pictures stored do not straddle the quota", small, n)
+	}
 	t.Setenv("UPLOAD_QUOTA_FILES", "3")
 	t.Setenv("UPLOAD_QUOTA_BYTES", "1000")
 	e := setup(t)
@@ -29,10 +37,14 @@ func TestUploadQuotaByCountAndBytes(t *testing.T) {
 	if p := apptest.ProblemOf(t, rec); !slices.Equal(p.Fields(), []string{"file"}) {
 		t.Fatalf("count: %+v", p)
 	}
-	// Bytes: 900 fit, 200 more do not.
-	big := append(append([]byte{}, pngBytes...), bytes.Repeat([]byte{0}, 900-len(pngBytes))...)
-	wantStatus(t, e.upload(t, bob, field{"file", "x.png", "", big}), 201)
-	rec = e.upload(t, bob, field{"file", "x.png", "", append(append([]byte{}, pngBytes...), bytes.Repeat([]byte{0}, 200)...)})
+	// Bytes: 5 kB uploaded fit, as what is stored is the picture alone...
+	padded := append(append([]byte{}, pngBytes...), bytes.Repeat([]byte{0}, 5000)...)
+	up := uploadedOf(t, e.upload(t, bob, field{"file", "x.png", "", padded}))
+	if s := e.stored(t, up.ID); s.size != int64(small) {
+		t.Fatalf("stored %d bytes for a %d-byte picture", s.size, small)
+	}
+	// ...and a picture that does not compress does not.
+	rec = e.upload(t, bob, field{"file", "x.png", "", noise})
 	wantStatus(t, rec, 403)
 	apptest.ProblemOf(t, rec)
 	if n := len(e.objects(t)); n != 4 {
@@ -41,6 +53,16 @@ func TestUploadQuotaByCountAndBytes(t *testing.T) {
 	if n := apptest.Count(t, e.a.Pool, `SELECT count(*) FROM files`); n != 4 {
 		t.Fatalf("%d rows, want 4", n)
 	}
+}
+
+// noisePNG is a w × h picture that no encoder makes small.
+func noisePNG(w, h int) []byte {
+	m := image.NewNRGBA(image.Rect(0, 0, w, h))
+	rng := rand.New(rand.NewPCG(uint64(w), uint64(h)))
+	for i := range m.Pix {
+		m.Pix[i] = byte(rng.Uint32())
+	}
+	return encodePNG(m)
 }
 
 // Parallel uploads cannot all take the last place.

@@ -69,9 +69,13 @@ func (f *Function) upload(w http.ResponseWriter, r *http.Request) {
 	}
 
 	ctx, owner := r.Context(), session.UserID(r.Context())
+	pic, ok := f.strip(w, r, data, contentType)
+	if !ok {
+		return
+	}
 	// A cheap look before the bytes go to the bucket; record checks again
-	// under the owner's lock.
-	switch err := f.fits(ctx, f.pool, owner, len(data)); {
+	// under the owner's lock. The quota counts what is stored.
+	switch err := f.fits(ctx, f.pool, owner, len(pic.data)); {
 	case errors.Is(err, errOverQuota):
 		f.overQuota(w)
 		return
@@ -82,12 +86,12 @@ func (f *Function) upload(w http.ResponseWriter, r *http.Request) {
 	}
 	// The object name is ours, never the client's file name.
 	key := "pictures/" + uuid.NewString()
-	if err := f.store.Put(ctx, key, contentType, data); err != nil {
+	if err := f.store.Put(ctx, key, pic.contentType, pic.data); err != nil {
 		f.log.ErrorContext(ctx, "store picture", "err", err)
 		problem.Unavailable(w, "Picture storage is unavailable right now.")
 		return
 	}
-	id, err := f.record(ctx, owner, key, contentType, len(data))
+	id, err := f.record(ctx, owner, key, pic.contentType, len(pic.data))
 	if err != nil {
 		// Nothing points at the object; do not leave it behind.
 		if err := f.store.Delete(ctx, key); err != nil {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"image"
 	"io"
 	"mime/multipart"
 	"net"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
+	"github.com/tidings-dev/tidings/functions/apicontract"
 	"github.com/tidings-dev/tidings/functions/internal/app"
 	"github.com/tidings-dev/tidings/functions/internal/apptest"
 	"github.com/tidings-dev/tidings/functions/internal/session"
@@ -120,14 +122,58 @@ func (e *env) get(u user, path string, hdr ...string) *httptest.ResponseRecorder
 	return apptest.Serve(e.h, req)
 }
 
-// Tiny but real leading bytes of each accepted type.
+// Tiny real pictures of each accepted type (fixtures_test.go).
 var (
-	pngBytes  = append([]byte("\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"), bytes.Repeat([]byte{1}, 64)...)
-	jpegBytes = append([]byte{0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10, 'J', 'F', 'I', 'F'}, bytes.Repeat([]byte{2}, 64)...)
-	gif87     = []byte("GIF87a\x01\x00\x01\x00\x00\x00\x00;")
-	gif89     = []byte("GIF89a\x01\x00\x01\x00\x00\x00\x00;")
-	webpBytes = []byte("RIFF\x1a\x00\x00\x00WEBPVP8 \x0e\x00\x00\x00")
+	pngBytes  = encodePNG(quad(8, 8))
+	jpegBytes = encodeJPEG(quad(16, 16))
+	gif89     = encodeGIF(filled(image.Rect(0, 0, 4, 4), red))
+	gif87     = append([]byte("GIF87a"), gif89[6:]...)
 )
+
+// object reads what the bucket holds under key.
+func (e *env) object(t *testing.T, key string) []byte {
+	t.Helper()
+	out, err := e.bucket.Client.GetObject(context.Background(), &s3.GetObjectInput{Bucket: &e.bucket.Bucket, Key: &key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer out.Body.Close()
+	b, err := io.ReadAll(out.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// stored is a picture's row and its object.
+type stored struct {
+	key, contentType string
+	size             int64
+	data             []byte
+}
+
+func (e *env) stored(t *testing.T, id string) stored {
+	t.Helper()
+	var s stored
+	if err := e.a.Pool.QueryRow(context.Background(), `SELECT object_key, content_type, size FROM files WHERE id = $1`, id).Scan(&s.key, &s.contentType, &s.size); err != nil {
+		t.Fatal(err)
+	}
+	s.data = e.object(t, s.key)
+	if s.size != int64(len(s.data)) {
+		t.Fatalf("files row says %d bytes, the object has %d", s.size, len(s.data))
+	}
+	return s
+}
+
+func uploadedOf(t *testing.T, rec *httptest.ResponseRecorder) uploaded {
+	t.Helper()
+	wantStatus(t, rec, 201)
+	var up uploaded
+	if err := json.Unmarshal(rec.Body.Bytes(), &up); err != nil || up.ID == "" {
+		t.Fatalf("body %s (%v)", rec.Body, err)
+	}
+	return up
+}
 
 func wantStatus(t *testing.T, rec *httptest.ResponseRecorder, status int) {
 	t.Helper()
@@ -152,18 +198,23 @@ func TestUploadStoresUnderAGeneratedNameAndServesToOwnerAndFriends(t *testing.T)
 	if err := e.a.Pool.QueryRow(context.Background(), `SELECT owner_id::text, object_key, content_type, size FROM files WHERE id = $1`, up.ID).Scan(&owner, &key, &ct, &size); err != nil {
 		t.Fatal(err)
 	}
-	if owner != ann.ID || ct != "image/png" || size != int64(len(pngBytes)) || strings.Contains(key, "cat") || strings.Contains(key, "..") {
+	if owner != ann.ID || ct != "image/png" || strings.Contains(key, "cat") || strings.Contains(key, "..") {
 		t.Fatalf("files row: owner %s key %q type %s size %d", owner, key, ct, size)
 	}
 	if objs := e.objects(t); !slices.Equal(objs, []string{key}) {
 		t.Fatalf("bucket holds %v, want [%s]", objs, key)
+	}
+	// What is stored is the re-encoded picture, and the row says its size.
+	obj := e.stored(t, up.ID).data
+	if got := corners(t, decodeAs(t, "image/png", obj)); got != [4]string{"red", "green", "blue", "white"} {
+		t.Fatalf("stored picture %v", got)
 	}
 
 	for _, u := range []user{ann, bob} {
 		rec := e.get(u, up.Src)
 		wantStatus(t, rec, 200)
 		h := rec.Header()
-		if !bytes.Equal(rec.Body.Bytes(), pngBytes) || h.Get("Content-Type") != "image/png" || h.Get("X-Content-Type-Options") != "nosniff" ||
+		if !bytes.Equal(rec.Body.Bytes(), obj) || h.Get("Content-Type") != "image/png" || h.Get("X-Content-Type-Options") != "nosniff" ||
 			!strings.HasPrefix(h.Get("Cache-Control"), "private, max-age=") || h.Get("ETag") == "" {
 			t.Fatalf("serve: headers %v, %d bytes", h, rec.Body.Len())
 		}
@@ -195,6 +246,8 @@ func TestUploadStoresUnderAGeneratedNameAndServesToOwnerAndFriends(t *testing.T)
 	wantStatus(t, e.get(cid, up.Src, "If-None-Match", `"`+up.ID+`"`), 404)
 }
 
+// The type is sniffed from the bytes, and what is stored and served is the
+// type the picture was re-encoded to (picture.go).
 func TestTypeIsSniffedFromTheBytes(t *testing.T) {
 	e := setup(t)
 	ann := e.user(t, "ann@example.com")
@@ -206,19 +259,20 @@ func TestTypeIsSniffedFromTheBytes(t *testing.T) {
 	}{
 		{"png", pngBytes, "image/png", "image/png"},
 		{"jpeg declared as gif", jpegBytes, "image/gif", "image/jpeg"},
-		{"gif87a", gif87, "", "image/gif"},
-		{"gif89a", gif89, "application/octet-stream", "image/gif"},
-		{"webp", webpBytes, "image/webp", "image/webp"},
+		{"gif87a, first frame", gif87, "", "image/png"},
+		{"gif89a, first frame", gif89, "application/octet-stream", "image/png"},
+		{"lossy webp", readFixture(t, "lossy.webp"), "image/webp", "image/jpeg"},
+		{"lossless webp", readFixture(t, "lossless.webp"), "image/webp", "image/png"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			rec := e.upload(t, ann, field{"file", "x", c.declared, c.data})
-			wantStatus(t, rec, 201)
-			var up uploaded
-			json.Unmarshal(rec.Body.Bytes(), &up)
+			up := uploadedOf(t, e.upload(t, ann, field{"file", "x", c.declared, c.data}))
+			s := e.stored(t, up.ID)
 			got := e.get(ann, up.Src)
-			if got.Header().Get("Content-Type") != c.want || !bytes.Equal(got.Body.Bytes(), c.data) {
-				t.Fatalf("served as %q", got.Header().Get("Content-Type"))
+			wantStatus(t, got, 200)
+			if s.contentType != c.want || got.Header().Get("Content-Type") != c.want || !bytes.Equal(got.Body.Bytes(), s.data) {
+				t.Fatalf("stored as %q, served as %q", s.contentType, got.Header().Get("Content-Type"))
 			}
+			decodeAs(t, c.want, got.Body.Bytes())
 		})
 	}
 }
@@ -242,11 +296,20 @@ func TestRejectedUploadsWriteNothing(t *testing.T) {
 		{"file under another name", []field{{"picture", "x.png", "image/png", pngBytes}}, 400, "file"},
 		{"empty file", []field{{"file", "x.png", "image/png", nil}}, 400, "file"},
 		{"one byte too big", []field{{"file", "x.png", "image/png", append(append([]byte{}, pngBytes...), make([]byte, maxFileSize+1-len(pngBytes))...)}}, 413, "file"},
+		// Refused from the header, before a pixel is decoded.
+		{"png claiming 100000 × 100000", []field{{"file", "x.png", "", bomb(100000, 100000)}}, 422, "file"},
+		{"truncated png", []field{{"file", "x.png", "", pngBytes[:len(pngBytes)-20]}}, 400, "file"},
+		{"truncated jpeg", []field{{"file", "x.jpg", "", jpegBytes[:len(jpegBytes)/2]}}, 400, "file"},
+		{"jpeg magic then html", []field{{"file", "x.jpg", "", append([]byte{0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10}, html...)}}, 400, "file"},
+		{"animated webp", []field{{"file", "x.webp", "", readFixture(t, "animated.webp")}}, 415, "file"},
 		{"big field before the file", []field{{"junk", "", "", make([]byte, maxFormOverhead+maxFileSize)}, {"file", "x.png", "", pngBytes}}, 413, ""},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			rec := e.upload(t, ann, c.fields...)
 			wantStatus(t, rec, c.status)
+			if err := apicontract.Check(httptest.NewRequest("POST", "/api/files", nil), rec.Result()); err != nil {
+				t.Fatal(err)
+			}
 			p := apptest.ProblemOf(t, rec)
 			if c.field != "" && !slices.Contains(p.Fields(), c.field) {
 				t.Fatalf("problem does not name %s: %+v", c.field, p)

@@ -221,6 +221,9 @@ func TestBrokenManifests(t *testing.T) {
 		{"dead-letter topic is the source's own topic",
 			[]edit{{"sinks.yaml", "name: dlq-notify", "topic: tidings.dlq.notify", "topic: tidings.friends"}},
 			[]want{{"sources.yaml", "KafkaSource", "notify", "spec.delivery.deadLetterSink", "loop forever"}}},
+		{"re-drive delivers letters to another Service",
+			[]edit{{"sources.yaml", "name: redrive-notify", "      name: notify\n", "      name: fanout\n"}},
+			[]want{{"sources.yaml", "KafkaSource", "redrive-notify", "spec.topics[0]", "holds KafkaSource notify's dead letters"}}},
 
 		// Names and uniqueness.
 		{"duplicate SinkBinding for one Service",

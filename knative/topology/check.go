@@ -160,6 +160,15 @@ func (t *Topology) Check() error {
 		}
 		topics[k.Topic] = k
 	}
+	for _, u := range t.KafkaUsers {
+		unique(u.origin, StrimziV1, u.Name)
+		for _, e := range t.checkKafkaUser(u) {
+			add(e)
+		}
+	}
+	for _, e := range t.checkKafkaAccess() {
+		add(e)
+	}
 	return errors.Join(errs...)
 }
 
@@ -510,6 +519,13 @@ func (t *Topology) checkKafkaSource(k *KafkaSource) []error {
 		}
 		if t.KafkaTopic(topic) == nil {
 			add(o.errorf(f, "%q is not declared by any KafkaTopic", topic))
+		}
+		// A letter is an event its consumer failed on: re-driving it anywhere
+		// else would hand it to a function that never subscribed to its type.
+		if from := t.DeadLetteredInto(topic); from != nil && from != k {
+			if want, got := t.ServiceFor(from.Sink), t.ServiceFor(k.Sink); want == nil || got != want {
+				add(o.errorf(f, "%q holds KafkaSource %s's dead letters; a source that re-drives them must deliver to that source's Service", topic, from.Name))
+			}
 		}
 	}
 	if spec.ConsumerGroup == "" {

@@ -197,7 +197,7 @@ func TestClusterMatchesTopology(t *testing.T) {
 
 	// Strimzi names the bootstrap Service <cluster>-kafka-bootstrap.
 	kafka := objects["Kafka/tidings"].Metadata.Name
-	bootstrap := kafka + "-kafka-bootstrap.tidings.svc:9092"
+	bootstrap := kafka + "-kafka-bootstrap.tidings.svc:9093"
 	if config["KAFKA_BROKERS"] != bootstrap {
 		t.Errorf("KAFKA_BROKERS = %q, want %q", config["KAFKA_BROKERS"], bootstrap)
 	}
@@ -218,6 +218,26 @@ func TestClusterMatchesTopology(t *testing.T) {
 		}
 		if k.Replicas > int(brokers) {
 			t.Errorf("KafkaTopic %s wants %d replicas; the node pool has %v brokers", k.Name, k.Replicas, brokers)
+		}
+	}
+	// Every listener authenticates over TLS and the cluster authorizes with the
+	// KafkaUsers' ACLs; the users are for this cluster.
+	listeners, _ := at(objects["Kafka/tidings"].raw, "spec", "kafka", "listeners").([]any)
+	if len(listeners) == 0 {
+		t.Error("Kafka tidings has no listeners")
+	}
+	for _, l := range listeners {
+		l, _ := l.(map[string]any)
+		if auth := at(l, "authentication", "type"); auth != "scram-sha-512" || l["tls"] != true || l["port"] != float64(9093) {
+			t.Errorf("listener %v: authentication %v, tls %v, port %v; want scram-sha-512 over TLS on 9093", l["name"], auth, l["tls"], l["port"])
+		}
+	}
+	if authz := at(objects["Kafka/tidings"].raw, "spec", "kafka", "authorization", "type"); authz != "simple" {
+		t.Errorf("Kafka tidings authorization %v, want simple: without it the KafkaUsers' ACLs are not enforced", authz)
+	}
+	for _, u := range topo.KafkaUsers {
+		if u.Cluster != kafka {
+			t.Errorf("KafkaUser %s is for cluster %q; the Kafka is %q", u.Name, u.Cluster, kafka)
 		}
 	}
 	if auto := at(objects["Kafka/tidings"].raw, "spec", "kafka", "config", "auto.create.topics.enable"); auto != false {

@@ -17,7 +17,7 @@ func TestShippedEventPolicies(t *testing.T) {
 	if got := ps[0].Subjects(); !slices.Equal(got, want) {
 		t.Errorf("subjects %v, want %v", got, want)
 	}
-	if !slices.Equal(ps[0].Types, []string{"dev.tidings.friend.requested.v1", "dev.tidings.friend.accepted.v1"}) {
+	if !slices.Equal(ps[0].Types, []string{"dev.tidings.friend.requested.v1", "dev.tidings.friend.accepted.v1", "dev.tidings.friend.cancelled.v1"}) {
 		t.Errorf("types %v", ps[0].Types)
 	}
 	if got := Audience(ObjectRef{APIVersion: EventingV1Alpha1, Kind: "KafkaSink", Name: "users"}, "tidings"); got != "eventing.knative.dev/kafkasink/tidings/users" {

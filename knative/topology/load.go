@@ -101,6 +101,12 @@ func (t *Topology) add(doc document) error {
 			return err
 		}
 		t.KafkaTopics = append(t.KafkaTopics, newKafkaTopic(&raw, o))
+	case kindKey{StrimziV1, "KafkaUser"}:
+		var raw rawKafkaUser
+		if err := decodeStrict(doc, j, o, &raw); err != nil {
+			return err
+		}
+		t.KafkaUsers = append(t.KafkaUsers, newKafkaUser(&raw, o))
 	case kindKey{EventingV1Alpha1, "EventPolicy"}:
 		var raw rawEventPolicy
 		if err := decodeStrict(doc, j, o, &raw); err != nil {
@@ -109,8 +115,8 @@ func (t *Topology) add(doc document) error {
 		t.EventPolicies = append(t.EventPolicies, newEventPolicy(&raw, o))
 	default:
 		o.kind = ""
-		return o.errorf("kind", "unknown kind %q with apiVersion %q (known: Service %s; KafkaSink, EventPolicy %s; KafkaSource, SinkBinding, PingSource %s; KafkaTopic %s)",
-			h.Kind, h.APIVersion, ServingV1, EventingV1Alpha1, SourcesV1, StrimziV1Beta2)
+		return o.errorf("kind", "unknown kind %q with apiVersion %q (known: Service %s; KafkaSink, EventPolicy %s; KafkaSource, SinkBinding, PingSource %s; KafkaTopic %s; KafkaUser %s)",
+			h.Kind, h.APIVersion, ServingV1, EventingV1Alpha1, SourcesV1, StrimziV1Beta2, StrimziV1)
 	}
 	return nil
 }
@@ -269,6 +275,9 @@ func newKafkaSink(raw *rawKafkaSink, o origin) *KafkaSink {
 	if raw.Spec.ContentMode != nil {
 		k.ContentMode = *raw.Spec.ContentMode
 	}
+	if a := raw.Spec.Auth; a != nil && a.Secret != nil && a.Secret.Ref != nil {
+		k.AuthSecret = a.Secret.Ref.Name
+	}
 	return k
 }
 
@@ -328,6 +337,7 @@ func newKafkaSource(raw *rawKafkaSource, o origin) *KafkaSource {
 			BackoffDelay:  DefaultDeliveryBackoffDelay,
 			Timeout:       DefaultDeliveryTimeout,
 		},
+		Net:    newKafkaNet(raw.Spec.Net),
 		origin: o,
 		raw:    raw,
 	}

@@ -176,6 +176,17 @@ type rawKafkaSinkSpec struct {
 	ContentMode       *string  `json:"contentMode"`
 	NumPartitions     *int32   `json:"numPartitions"`
 	ReplicationFactor *int32   `json:"replicationFactor"`
+	Auth              *rawAuth `json:"auth"`
+}
+
+// rawAuth is a KafkaSink's spec.auth: the Secret its producer authenticates with
+// (eventing-kafka-broker control-plane/pkg/apis/eventing/v1alpha1/kafka_sink_types.go).
+type rawAuth struct {
+	Secret *struct {
+		Ref *struct {
+			Name string `json:"name"`
+		} `json:"ref"`
+	} `json:"secret"`
 }
 
 // KafkaTopic (kafka.strimzi.io/v1beta2). config is free-form in the CRD
@@ -213,6 +224,33 @@ type rawKafkaSourceSpec struct {
 	Ordering         *string         `json:"ordering"`
 	Delivery         *rawDelivery    `json:"delivery"`
 	Sink             *rawDestination `json:"sink"`
+	Net              *rawNet         `json:"net"`
+}
+
+// rawNet is a KafkaSource's spec.net (eventing-kafka-broker
+// control-plane/pkg/apis/bindings/v1beta1/kafka_types.go, KafkaNetSpec): each
+// value is a secretKeyRef.
+type rawNet struct {
+	SASL *rawSASL `json:"sasl"`
+	TLS  *rawTLS  `json:"tls"`
+}
+
+type rawSASL struct {
+	Enable   bool            `json:"enable"`
+	User     *rawSecretValue `json:"user"`
+	Password *rawSecretValue `json:"password"`
+	Type     *rawSecretValue `json:"type"`
+}
+
+type rawTLS struct {
+	Enable bool            `json:"enable"`
+	Cert   *rawSecretValue `json:"cert"`
+	Key    *rawSecretValue `json:"key"`
+	CACert *rawSecretValue `json:"caCert"`
+}
+
+type rawSecretValue struct {
+	SecretKeyRef *rawKeyRef `json:"secretKeyRef"`
 }
 
 // rawDelivery is eventing's DeliverySpec without the fields the Kafka dispatcher
@@ -292,10 +330,18 @@ type rawRouteRule struct {
 	Matches     []rawRouteMatch  `json:"matches"`
 	Filters     []rawRouteFilter `json:"filters"`
 	BackendRefs []rawBackendRef  `json:"backendRefs"`
+	Retry       *rawRouteRetry   `json:"retry"`
 }
 
 type rawRouteMatch struct {
-	Path *rawPathMatch `json:"path"`
+	Path   *rawPathMatch `json:"path"`
+	Method *string       `json:"method"`
+}
+
+type rawRouteRetry struct {
+	Codes    []int   `json:"codes"`
+	Attempts *int    `json:"attempts"`
+	Backoff  *string `json:"backoff"`
 }
 
 type rawPathMatch struct {

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestShippedRouteResolves(t *testing.T) {
@@ -46,8 +47,29 @@ func TestShippedRouteResolves(t *testing.T) {
 			t.Errorf("Resolve(%q) = %q, %v; want %q", path, got, ok, want)
 		}
 	}
-	if route.Name != "tidings" || route.Namespace != "tidings" || len(route.Rules) != 7 {
+	if route.Name != "tidings" || route.Namespace != "tidings" || len(route.Rules) != 13 {
 		t.Errorf("route = %s/%s with %d rules", route.Namespace, route.Name, len(route.Rules))
+	}
+	// Every path that has reads reads with a retry, from the same backend;
+	// writes never retry.
+	writeOnly := map[string]bool{"/api/signup": true, "/api/login": true, "/api/logout": true}
+	for path, want := range cases {
+		get, ok := route.Rule("GET", path)
+		if writeOnly[path] {
+			if !ok || get.Backend != want || get.Retry != nil {
+				t.Errorf("Rule(GET, %q) = %+v, want %s without a retry (it serves no reads)", path, get, want)
+			}
+			continue
+		}
+		if !ok || get.Backend != want || get.Retry == nil || !get.Retry.Retries(502) || get.Retry.Retries(500) ||
+			get.Retry.Attempts != 2 || get.Retry.Backoff != 100*time.Millisecond {
+			t.Errorf("Rule(GET, %q) = %+v, want %s with a retry on 502", path, get, want)
+		}
+		for _, m := range []string{"POST", "DELETE", "HEAD"} {
+			if w, ok := route.Rule(m, path); !ok || w.Backend != want || w.Retry != nil {
+				t.Errorf("Rule(%s, %q) = %+v, want %s without a retry", m, path, w, want)
+			}
+		}
 	}
 	for _, r := range route.Rules {
 		if r.Port != 80 || r.RewriteHost != r.Backend+".tidings.svc.cluster.local" {
@@ -130,7 +152,7 @@ spec:
 	if err != nil {
 		t.Fatal(err)
 	}
-	for i, want := range []PathMatch{{PathExact, "/x"}, {PathPrefix, "/"}, {PathPrefix, "/"}} {
+	for i, want := range []PathMatch{{Type: PathExact, Value: "/x"}, {Type: PathPrefix, Value: "/"}, {Type: PathPrefix, Value: "/"}} {
 		if got := r.Rules[i].Matches[0]; got != want {
 			t.Errorf("rule %d match = %+v, want %+v", i, got, want)
 		}
@@ -155,13 +177,21 @@ func TestBrokenRoute(t *testing.T) {
 	}{
 		{"typo in a field", "", "      backendRefs:", "      backendRef:", "spec.rules[0].backendRef", "unknown field", true},
 		{"header match (not implemented locally)", "", "        - path:\n            type: Exact\n            value: /api/signup", "        - headers: [{name: x, value: y}]\n          path:\n            type: Exact\n            value: /api/signup", "spec.rules[0].matches[0].headers", "unknown field", true},
-		{"regular expression match", "# friends", "type: Exact", "type: RegularExpression", "spec.rules[2].matches[0].path.type", "want Exact or PathPrefix", false},
-		{"backend that is not a Knative Service", "# upload", "        - name: upload", "        - name: uploads", "spec.rules[4].backendRefs[0].name", `no Knative Service "uploads"`, false},
-		{"rewrite host for another Service", "# inbox", "hostname: inbox.tidings.svc.cluster.local", "hostname: web.tidings.svc.cluster.local", "spec.rules[5].filters[0].urlRewrite.hostname", "Knative routes inbox by the Host", false},
-		{"missing rewrite", "# web", "      filters:\n        - type: URLRewrite\n          urlRewrite:\n            hostname: web.tidings.svc.cluster.local\n", "", "spec.rules[6].filters", "want one URLRewrite", false},
-		{"relative path value", "# post", "value: /api/posts", "value: api/posts", "spec.rules[3].matches[0].path.value", "must start with /", false},
-		{"duplicate match", "# post", "value: /api/posts", "value: /api/friends/", "spec.rules[3].matches[0].path", "already matches in spec.rules[2]", false},
+		{"regular expression match", "# friends", "type: Exact", "type: RegularExpression", "spec.rules[3].matches[0].path.type", "want Exact or PathPrefix", false},
+		{"backend that is not a Knative Service", "# upload", "        - name: upload", "        - name: uploads", "spec.rules[7].backendRefs[0].name", `no Knative Service "uploads"`, false},
+		{"rewrite host for another Service", "# inbox", "hostname: inbox.tidings.svc.cluster.local", "hostname: web.tidings.svc.cluster.local", "spec.rules[9].filters[0].urlRewrite.hostname", "Knative routes inbox by the Host", false},
+		{"missing rewrite", "# web", "      filters:\n        - type: URLRewrite\n          urlRewrite:\n            hostname: web.tidings.svc.cluster.local\n", "", "spec.rules[11].filters", "want one URLRewrite", false},
+		{"relative path value", "# post", "value: /api/posts", "value: api/posts", "spec.rules[5].matches[0].path.value", "must start with /", false},
+		{"duplicate match", "# post", "value: /api/posts", "value: /api/friends/", "spec.rules[5].matches[0].path", "already matches in spec.rules[3]", false},
 		{"wrong port", "# session", "port: 80", "port: 8080", "spec.rules[1].backendRefs[0].port", "served on port 80", false},
+		// Retries (the header of infra/cluster/http-route.yaml).
+		{"retry on a write", "# signup", "          port: 80\n", "          port: 80\n      retry: {codes: [502], attempts: 1, backoff: 1s}\n", "spec.rules[0].matches[0].method", "only GET or HEAD", false},
+		{"retry on a 4xx", "# post, reads", "codes: [502, 503]", "codes: [502, 404]", "spec.rules[6].retry.codes[1]", "only a 5xx", false},
+		{"retry backoff not a Gateway API duration", "# post, reads", "backoff: 100ms", "backoff: 1.5s", "spec.rules[6].retry.backoff", "not a Gateway API duration", false},
+		{"retry attempts unset", "# inbox, reads", "        attempts: 2\n", "", "spec.rules[10].retry.attempts", "required", false},
+		{"a method routed elsewhere", "# post, reads", "        - name: post\n", "        - name: friends\n", "spec.rules[6].matches[0]", "never change the backend", false},
+		{"a path routed for GET only", "# upload, reads", "value: /api/files\n          method: GET", "value: /api/pictures\n          method: GET", "spec.rules[8].matches[0]", "without a method must be routed too", false},
+		{"not a method", "# upload, reads", "method: GET", "method: FETCH", "spec.rules[8].matches[0].method", "not an HTTP method", false},
 		{"no parent", "", "  parentRefs:\n    - name: tidings\n      sectionName: https\n", "", "spec.parentRefs", "required", false},
 	}
 	for _, tc := range cases {
@@ -218,7 +248,7 @@ func TestRuleCarriesTheHostRewrite(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rule, ok := r.Rule("/api/notifications/stream")
+	rule, ok := r.Rule("GET", "/api/notifications/stream")
 	if !ok || rule.Backend != "inbox" || rule.RewriteHost != "inbox.tidings.svc.cluster.local" {
 		t.Fatalf("Rule(/api/notifications/stream) = %+v, %v", rule, ok)
 	}

@@ -93,6 +93,8 @@ func TestShippedTopologyNamesAndWiring(t *testing.T) {
 		"users": "tidings.users", "friends": "tidings.friends", "posts": "tidings.posts",
 		"notifications": "tidings.notifications", "dlq-welcome": "tidings.dlq.welcome",
 		"dlq-fanout": "tidings.dlq.fanout", "dlq-notify": "tidings.dlq.notify",
+		"parked-welcome": "tidings.parked.welcome", "parked-fanout": "tidings.parked.fanout",
+		"parked-notify": "tidings.parked.notify",
 	}
 	if len(topo.KafkaSinks) != len(wantSinks) {
 		t.Errorf("%d KafkaSinks, want %d", len(topo.KafkaSinks), len(wantSinks))
@@ -133,6 +135,11 @@ func TestShippedTopologyNamesAndWiring(t *testing.T) {
 		{"welcome", "tidings-welcome", Unordered, "welcome", "dlq-welcome", []string{"tidings.users"}},
 		{"fanout", "tidings-fanout", Ordered, "fanout", "dlq-fanout", []string{"tidings.posts"}},
 		{"notify", "tidings-notify", Ordered, "notify", "dlq-notify", []string{"tidings.friends", "tidings.notifications"}},
+		// sources.yaml, "Re-drive": each reads one source's dead letters
+		// and delivers them to the same Service, parking what still fails.
+		{"redrive-welcome", "tidings-redrive-welcome", Unordered, "welcome", "parked-welcome", []string{"tidings.dlq.welcome"}},
+		{"redrive-fanout", "tidings-redrive-fanout", Unordered, "fanout", "parked-fanout", []string{"tidings.dlq.fanout"}},
+		{"redrive-notify", "tidings-redrive-notify", Unordered, "notify", "parked-notify", []string{"tidings.dlq.notify"}},
 	}
 	for _, w := range wantSources {
 		k := topo.KafkaSource(w.name)
@@ -155,8 +162,8 @@ func TestShippedTopologyNamesAndWiring(t *testing.T) {
 		if d.BackoffPolicy != BackoffExponential || d.Retry < 1 || d.BackoffDelay <= 0 || d.Timeout <= 0 {
 			t.Errorf("KafkaSource %s delivery = %+v", w.name, d)
 		}
-		if got := topo.SourcesFor(w.service); len(got) != 1 || got[0] != k {
-			t.Errorf("SourcesFor(%s) = %v", w.service, got)
+		if got := topo.SourcesFor(w.service); len(got) != 2 || !slices.Contains(got, k) {
+			t.Errorf("SourcesFor(%s) = %v, want its source and its re-drive", w.service, got)
 		}
 	}
 	// The concrete delivery numbers of welcome, as commented in sources.yaml.

@@ -6,16 +6,19 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"sigs.k8s.io/yaml"
 )
 
 // Every topic a sink writes or a source reads is a KafkaTopic with the
 // partitions the consumers were sized for, 3 replicas, min.insync.replicas 2,
-// and dead-letter topics keep their records for 90 days.
+// and dead-letter and parked topics keep their records for 90 days.
 func TestShippedTopics(t *testing.T) {
 	topo := loadShipped(t)
 	want := map[string]int{
-		"tidings.users": 6, "tidings.friends": 6, "tidings.posts": 6, "tidings.notifications": 6,
+		"tidings.users": 6, "tidings.friends": 6, "tidings.posts": 6, "tidings.notifications": 24,
 		"tidings.dlq.welcome": 1, "tidings.dlq.fanout": 1, "tidings.dlq.notify": 1,
+		"tidings.parked.welcome": 1, "tidings.parked.fanout": 1, "tidings.parked.notify": 1,
 	}
 	if len(topo.KafkaTopics) != len(want) {
 		t.Errorf("%d KafkaTopics, want %d", len(topo.KafkaTopics), len(want))
@@ -30,7 +33,7 @@ func TestShippedTopics(t *testing.T) {
 			t.Errorf("KafkaTopic %s = %+v", topic, *k)
 		}
 		wantConfig := map[string]string{"min.insync.replicas": "2"}
-		if strings.HasPrefix(topic, "tidings.dlq.") {
+		if strings.HasPrefix(topic, "tidings.dlq.") || strings.HasPrefix(topic, "tidings.parked.") {
 			wantConfig["retention.ms"] = "7776000000"
 		}
 		if !maps.Equal(k.Config, wantConfig) {
@@ -135,4 +138,44 @@ func TestBrokenTopics(t *testing.T) {
 			[]want{{"topics.yaml", "", "tidings.users", "kind", "unknown kind \"KafkaTopic\" with apiVersion \"kafka.strimzi.io/v1beta1\""}}},
 	}
 	runBroken(t, cases)
+}
+
+// The event contract publishes each topic's partitions and replicas
+// (events/asyncapi.yaml, the channels' Kafka bindings); they are the
+// KafkaTopics' own, so a change of one is a change of both.
+func TestTheContractStatesTheTopicsAsDeclared(t *testing.T) {
+	topo := loadShipped(t)
+	raw, err := os.ReadFile("../../events/asyncapi.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Channels map[string]struct {
+			Bindings struct {
+				Kafka struct {
+					Topic      string `json:"topic"`
+					Partitions int    `json:"partitions"`
+					Replicas   int    `json:"replicas"`
+				} `json:"kafka"`
+			} `json:"bindings"`
+		} `json:"channels"`
+	}
+	if err := yaml.Unmarshal(raw, &doc); err != nil {
+		t.Fatal(err)
+	}
+	if len(doc.Channels) == 0 {
+		t.Fatal("asyncapi.yaml has no channels")
+	}
+	for name, ch := range doc.Channels {
+		b := ch.Bindings.Kafka
+		k := topo.KafkaTopic(b.Topic)
+		if k == nil {
+			t.Errorf("channel %s: no KafkaTopic declares %q", name, b.Topic)
+			continue
+		}
+		if b.Partitions != k.Partitions || b.Replicas != k.Replicas {
+			t.Errorf("channel %s: asyncapi.yaml says %d partitions, %d replicas; knative/topics.yaml says %d, %d",
+				name, b.Partitions, b.Replicas, k.Partitions, k.Replicas)
+		}
+	}
 }

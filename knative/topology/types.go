@@ -1,6 +1,6 @@
 // Package topology loads and checks the Knative manifests in knative/ (Services,
-// KafkaSinks, KafkaSources, SinkBindings, PingSources, and the Strimzi
-// KafkaTopics they write and read) and the Gateway API
+// KafkaSinks, KafkaSources, SinkBindings, PingSources, the Strimzi
+// KafkaTopics they write and read and the KafkaUsers they do it as) and the Gateway API
 // HTTPRoute in infra/cluster/. It is the one description of the topology: the
 // local stack runs what Load returns, and a cluster applies the same files.
 //
@@ -91,6 +91,9 @@ type Topology struct {
 	KafkaTopics  []*KafkaTopic
 	// EventPolicies say who may send to the KafkaSinks (knative/eventpolicies.yaml).
 	EventPolicies []*EventPolicy
+	// KafkaUsers are the principals of the Kafka cluster and their ACLs
+	// (knative/kafkausers.yaml).
+	KafkaUsers []*KafkaUser
 }
 
 // ObjectRef points at another object (a sink, a dead-letter sink, a binding
@@ -246,6 +249,9 @@ type KafkaSink struct {
 	Topic            string
 	BootstrapServers []string
 	ContentMode      string // binary (the default) or structured
+	// AuthSecret is spec.auth.secret.ref.name: the Secret the receiver
+	// authenticates to Kafka with for this sink.
+	AuthSecret string
 
 	origin
 	raw *rawKafkaSink
@@ -271,6 +277,7 @@ type KafkaSource struct {
 	Consumers        int    // default 1
 	Sink             Destination
 	Delivery         Delivery
+	Net              KafkaNet // spec.net: how the dispatcher authenticates
 
 	origin
 	raw *rawKafkaSource
@@ -475,4 +482,19 @@ func (t *Topology) SourcesFor(service string) []*KafkaSource {
 		}
 	}
 	return out
+}
+
+// DeadLetteredInto returns the KafkaSource whose dead-letter sink writes
+// topic, or nil when no source dead-letters there. A source that reads such a
+// topic is a re-drive of it (knative/sources.yaml, "Re-drive").
+func (t *Topology) DeadLetteredInto(topic string) *KafkaSource {
+	for _, k := range t.KafkaSources {
+		if k.Delivery.DeadLetterSink == nil {
+			continue
+		}
+		if dls := t.KafkaSinkFor(*k.Delivery.DeadLetterSink); dls != nil && dls.Topic == topic {
+			return k
+		}
+	}
+	return nil
 }

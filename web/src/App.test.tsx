@@ -1,6 +1,6 @@
 import { act, screen, waitFor, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { FakeSocket } from './notifications/fakeSocket';
 import { json } from './testing/fakeFetch';
 import { me, post, renderApp, stubWebSocketPerTest } from './testing/renderApp';
@@ -43,6 +43,75 @@ describe('the notification bell', () => {
     act(() => FakeSocket.latest().open());
     await waitFor(() => expect(screen.getByRole('link', { name: 'Notifications, none unread' })).toBeInTheDocument());
     expect(screen.queryByText(/reconnecting/i)).not.toBeInTheDocument();
+  });
+});
+
+describe('a link to one post', () => {
+  it('"Bob posted" opens the post and marks the notification read', async () => {
+    const { api } = renderApp('/notifications', {
+      'GET /api/notifications': () =>
+        json(200, {
+          notifications: [
+            { id: 'n1', type: 'post.created', actor: { id: 'u-bob', name: 'Bob' }, postId: 'p7', text: 'Bob posted', read: false, createdAt: new Date().toISOString() },
+          ],
+          nextCursor: null,
+          unread: 1,
+        }),
+      'POST /api/notifications/read': () => json(204, undefined),
+      'GET /api/posts/p7': () => json(200, post('p7', { id: 'u-bob', name: 'Bob' }, 'The harbour at dusk')),
+    });
+    await userEvent.click(await screen.findByRole('link', { name: /Bob posted/ }));
+    expect(await screen.findByRole('heading', { level: 1, name: 'Post by Bob' })).toBeInTheDocument();
+    expect(screen.getByText('The harbour at dusk')).toBeInTheDocument();
+    expect(screen.getByRole('link', { name: 'All posts by Bob' })).toHaveAttribute('href', '/users/u-bob');
+    await waitFor(() => expect(api.calls.find((c) => c.url === '/api/notifications/read')?.body).toEqual({ ids: ['n1'] }));
+  });
+
+  it('says a post is not available instead of an error box', async () => {
+    renderApp('/posts/p8', {
+      'GET /api/posts/p8': () => json(404, { title: 'Not Found', status: 404, detail: "No such post among your friends'." }),
+    });
+    expect(await screen.findByRole('heading', { level: 1, name: 'Post not available' })).toBeInTheDocument();
+    expect(screen.getByText("This post isn't available")).toBeInTheDocument();
+    expect(screen.queryByRole('alert')).not.toBeInTheDocument();
+  });
+});
+
+describe('changes made elsewhere', () => {
+  it('reads the bell again when another tab marks everything read', async () => {
+    let unread = 3;
+    renderApp('/', {
+      'GET /api/posts': () => json(200, { posts: [], nextCursor: null }),
+      'GET /api/notifications': () => json(200, { notifications: [], nextCursor: null, unread }),
+    });
+    await socketOpened();
+    act(() => FakeSocket.latest().open());
+    expect(await screen.findByRole('link', { name: 'Notifications, 3 unread' })).toBeInTheDocument();
+    unread = 0; // "Mark all as read" in another tab
+    act(() => FakeSocket.latest().receive({ changed: 'read' }));
+    await waitFor(() => expect(screen.getByRole('link', { name: 'Notifications, none unread' })).toBeInTheDocument());
+  });
+
+  it('drops a cancelled request from the open list', async () => {
+    let notifications = [
+      {
+        id: 'n1',
+        type: 'friend.requested',
+        actor: { id: 'u-cy', name: 'Cy' },
+        text: 'Cy sent you a friend request',
+        read: false,
+        createdAt: new Date().toISOString(),
+      },
+    ];
+    renderApp('/notifications', {
+      'GET /api/notifications': () => json(200, { notifications, nextCursor: null, unread: notifications.length }),
+    });
+    expect(await screen.findByText('Cy sent you a friend request')).toBeInTheDocument();
+    await socketOpened();
+    act(() => FakeSocket.latest().open());
+    notifications = []; // Cy cancelled
+    act(() => FakeSocket.latest().receive({ changed: 'removed' }));
+    await waitFor(() => expect(screen.queryByText('Cy sent you a friend request')).not.toBeInTheDocument());
   });
 });
 
@@ -142,6 +211,33 @@ describe('navigation', () => {
     expect(screen.getByText('post p1')).toBeInTheDocument();
   });
 
+  it('puts the feed back where it was on Back, also when the feed was the first page loaded', async () => {
+    let y = 0;
+    const scrollTo = vi.fn((_x: number, to: number) => {
+      y = to;
+    });
+    vi.stubGlobal('scrollTo', scrollTo);
+    const scrollY = vi.spyOn(window, 'scrollY', 'get').mockImplementation(() => y);
+    try {
+      const { navigate } = renderApp('/', {
+        'GET /api/posts': () => json(200, { posts: [post('p3'), post('p2')], nextCursor: null }),
+        'GET /api/users/u-bob/posts': () => json(200, { user: { id: 'u-bob', name: 'Bob' }, posts: [], nextCursor: null }),
+      });
+      await screen.findByText('post p3');
+      expect(scrollTo).not.toHaveBeenCalled(); // the first load is left to the browser
+      y = 1500;
+      act(() => void window.dispatchEvent(new Event('scroll')));
+      navigate('/users/u-bob');
+      await screen.findByRole('heading', { level: 1, name: 'Bob' });
+      expect(y).toBe(0);
+      navigate(-1);
+      await screen.findByText('post p3');
+      await waitFor(() => expect(y).toBe(1500));
+    } finally {
+      scrollY.mockRestore();
+    }
+  });
+
   it('shows the unread count in the tab title', async () => {
     renderApp('/', {
       'GET /api/posts': () => json(200, { posts: [], nextCursor: null }),
@@ -208,8 +304,10 @@ describe('notifications page', () => {
     expect(within(list).getAllByRole('listitem')).toHaveLength(1);
     await socketOpened();
     act(() => FakeSocket.latest().open());
-    act(() => FakeSocket.latest().receive(n('n2', false, 'Bob posted again')));
-    expect(within(list).getAllByRole('listitem')).toHaveLength(2);
+    act(() => FakeSocket.latest().receive(n('n2', false, 'Bob posted')));
+    // Bob's two posts are one row.
+    expect(within(list).getAllByRole('listitem')).toHaveLength(1);
+    expect(within(list).getByRole('link', { name: 'Unread: Bob posted 2 times' })).toBeInTheDocument();
     await userEvent.click(screen.getByRole('button', { name: 'Mark all as read' }));
     await waitFor(() => expect(screen.queryByRole('button', { name: /^Mark as read/ })).not.toBeInTheDocument());
     expect(api.calls.find((c) => c.url === '/api/notifications/read')?.body).toEqual({ all: true });

@@ -7,6 +7,7 @@ import { FeedPage } from './pages/FeedPage';
 import { FriendsPage } from './pages/FriendsPage';
 import { NotFoundPage } from './pages/NotFoundPage';
 import { NotificationsPage } from './pages/NotificationsPage';
+import { PostPage } from './pages/PostPage';
 import { ProfilePage } from './pages/ProfilePage';
 import { newQueryClient } from './query/client';
 
@@ -34,6 +35,7 @@ export function AppRoutes() {
         <Route path="/" element={<FeedPage />} />
         <Route path="/profile" element={<ProfilePage />} />
         <Route path="/users/:id" element={<ProfilePage />} />
+        <Route path="/posts/:id" element={<PostPage />} />
         <Route path="/friends" element={<FriendsPage />} />
         <Route path="/notifications" element={<NotificationsPage />} />
         <Route path="*" element={<NotFoundPage />} />

@@ -3,7 +3,9 @@ package consume_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -11,6 +13,7 @@ import (
 	"time"
 
 	"github.com/cloudevents/sdk-go/v2/event"
+	"github.com/jackc/pgx/v5"
 
 	"github.com/tidings-dev/tidings/events"
 	"github.com/tidings-dev/tidings/functions/internal/app"
@@ -164,5 +167,202 @@ func TestDataErrorsArePermanent(t *testing.T) {
 	sql, args = `SELECT pg_sleep(0) FROM no_such_table`, nil // 42P01: a bug in the consumer, worth a retry after a fix
 	if rec := apptest.Deliver(t, h, signedUp(t)); rec.Code != http.StatusInternalServerError {
 		t.Fatalf("undefined table: %d, want 500", rec.Code)
+	}
+}
+
+// grouped is a consumer whose deliveries share transactions; its effect
+// records each event with the transaction it ran in. The event about
+// "slow" holds its group open a while so that the others queue into one
+// group behind it.
+func grouped(t *testing.T, a *app.App, fail map[string]error) http.Handler {
+	t.Helper()
+	// clash is checked at commit: two events of one group that both set it
+	// make the commit itself fail.
+	if _, err := a.Pool.Exec(context.Background(), `CREATE TABLE IF NOT EXISTS grouped_effects (event_id text PRIMARY KEY, txid bigint NOT NULL,
+		clash text UNIQUE DEFERRABLE INITIALLY DEFERRED)`); err != nil {
+		t.Fatal(err)
+	}
+	return consume.Handler("grouped", a.Outbox, a.Log, []string{events.TypeUserSignedUp}, func(ctx context.Context, tx *outbox.Tx, e event.Event) error {
+		var clash *string
+		if strings.HasPrefix(e.Subject(), "clash") {
+			clash = new(string)
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO grouped_effects (event_id, txid, clash) VALUES ($1, txid_current(), $2)`, e.ID(), clash); err != nil {
+			return err
+		}
+		if e.Subject() == "slow" {
+			if _, err := tx.Exec(ctx, `SELECT pg_sleep(0.3)`); err != nil {
+				return err
+			}
+		}
+		return fail[e.Subject()]
+	}, consume.GroupCommit(32, 1))
+}
+
+func eventAbout(t *testing.T, subject string) event.Event {
+	e, err := events.New("/tidings/signup", events.TypeUserSignedUp, subject, u1,
+		events.UserSignedUp{UserID: u1, Email: "u1@example.com", Name: "U", SignedUpAt: time.Now().UTC()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+// deliverAll delivers the slow event, then the others while it is being
+// applied, all at once, and returns each one's status by subject. Every
+// answer must find its event committed: an ordered source sends a
+// partition's next record only after this answer.
+func deliverAll(t *testing.T, a *app.App, h http.Handler, others ...event.Event) map[string]int {
+	t.Helper()
+	var mu sync.Mutex
+	codes := map[string]int{}
+	var wg sync.WaitGroup
+	deliver := func(e event.Event) {
+		defer wg.Done()
+		code := apptest.Deliver(t, h, e).Code
+		committed := apptest.Count(t, a.Pool, `SELECT count(*) FROM processed_events WHERE consumer = 'grouped' AND event_id = $1`, e.ID())
+		mu.Lock()
+		defer mu.Unlock()
+		codes[e.Subject()] = code
+		if code == http.StatusOK && committed != 1 {
+			t.Errorf("%s answered 200 before its group committed", e.Subject())
+		}
+	}
+	wg.Add(1)
+	go deliver(eventAbout(t, "slow"))
+	time.Sleep(100 * time.Millisecond) // the slow one's group is open
+	for _, e := range others {
+		wg.Add(1)
+		go deliver(e)
+	}
+	wg.Wait()
+	return codes
+}
+
+// Deliveries that arrive while a group is being applied share the next
+// transaction, and each is answered only once it committed.
+func TestConcurrentDeliveriesShareACommit(t *testing.T) {
+	a := apptest.New(t, "consume-test", app.Needs{}, "")
+	h := grouped(t, a, nil)
+	var others []event.Event
+	for i := range 10 {
+		others = append(others, eventAbout(t, "e"+strconv.Itoa(i)))
+	}
+	for subject, code := range deliverAll(t, a, h, others...) {
+		if code != http.StatusOK {
+			t.Errorf("%s answered %d", subject, code)
+		}
+	}
+	if n := apptest.Count(t, a.Pool, `SELECT count(*) FROM grouped_effects`); n != 11 {
+		t.Fatalf("%d effects, want 11", n)
+	}
+	// The slow one alone, then the ten that queued behind it together.
+	if n := apptest.Count(t, a.Pool, `SELECT count(DISTINCT txid) FROM grouped_effects`); n != 2 {
+		t.Fatalf("11 deliveries ran in %d transactions, want 2", n)
+	}
+}
+
+// In a group, an event that fails is rolled back alone and answered with
+// its own status (400 permanent, 500 retried); the others commit once, and
+// a duplicate of an event in the same group applies once.
+func TestAFailureInAGroupTouchesOnlyItsEvent(t *testing.T) {
+	a := apptest.New(t, "consume-test", app.Needs{}, "")
+	h := grouped(t, a, map[string]error{
+		"bad":   consume.Permanent(errors.New("never")),
+		"flaky": errors.New("for now"),
+	})
+	ok1, ok2 := eventAbout(t, "ok1"), eventAbout(t, "ok2")
+	dup := ok2.Clone() // the same event again: same source and id
+	dup.SetSubject("ok2-again")
+	codes := deliverAll(t, a, h, ok1, eventAbout(t, "bad"), ok2, eventAbout(t, "flaky"), dup)
+	want := map[string]int{"slow": 200, "ok1": 200, "bad": 400, "ok2": 200, "flaky": 500, "ok2-again": 200}
+	for subject, code := range want {
+		if codes[subject] != code {
+			t.Errorf("%s answered %d, want %d", subject, codes[subject], code)
+		}
+	}
+	if n := apptest.Count(t, a.Pool, `SELECT count(*) FROM grouped_effects`); n != 3 {
+		t.Fatalf("%d effects, want 3 (slow, ok1, ok2 once)", n)
+	}
+	if n := apptest.Count(t, a.Pool, `SELECT count(*) FROM processed_events WHERE consumer = 'grouped'`); n != 3 {
+		t.Fatalf("%d ledger rows, want 3: the failed events are not recorded", n)
+	}
+	// The group's connection is sound after the failures.
+	if code := apptest.Deliver(t, h, eventAbout(t, "later")).Code; code != http.StatusOK {
+		t.Fatalf("a later delivery answered %d", code)
+	}
+}
+
+// A group whose commit fails answers 500 to all its events, so that each is
+// retried, even when the failure is a constraint (which answers 400 for a
+// lone event): no event of the group is known to be the cause.
+func TestAFailedGroupCommitIsRetriedForAll(t *testing.T) {
+	a := apptest.New(t, "consume-test", app.Needs{}, "")
+	h := grouped(t, a, nil)
+	codes := deliverAll(t, a, h, eventAbout(t, "clash1"), eventAbout(t, "ok"), eventAbout(t, "clash2"))
+	want := map[string]int{"slow": 200, "clash1": 500, "ok": 500, "clash2": 500}
+	for subject, code := range want {
+		if codes[subject] != code {
+			t.Errorf("%s answered %d, want %d", subject, codes[subject], code)
+		}
+	}
+	if n := apptest.Count(t, a.Pool, `SELECT count(*) FROM processed_events WHERE consumer = 'grouped'`); n != 1 {
+		t.Fatalf("%d ledger rows, want 1 (the slow one's group)", n)
+	}
+	if code := apptest.Deliver(t, h, eventAbout(t, "ok-later")).Code; code != http.StatusOK {
+		t.Fatalf("a later event answered %d", code)
+	}
+}
+
+// An ordered KafkaSource sends a partition's next record only once the last
+// one was answered; under group commit each key's events are still applied
+// in their order, while different keys share transactions.
+func TestGroupCommitKeepsEachKeysOrder(t *testing.T) {
+	a := apptest.New(t, "consume-test", app.Needs{}, "")
+	if _, err := a.Pool.Exec(context.Background(), `CREATE TABLE grouped_order (key text NOT NULL, seq int NOT NULL, applied bigserial, txid bigint NOT NULL)`); err != nil {
+		t.Fatal(err)
+	}
+	h := consume.Handler("ordered", a.Outbox, a.Log, []string{events.TypeUserSignedUp}, func(ctx context.Context, tx *outbox.Tx, e event.Event) error {
+		key, seq, _ := strings.Cut(e.Subject(), "/")
+		_, err := tx.Exec(ctx, `INSERT INTO grouped_order (key, seq, txid) VALUES ($1, $2, txid_current())`, key, seq)
+		return err
+	}, consume.GroupCommit(8, 2))
+	const keys, per = 12, 15
+	var wg sync.WaitGroup
+	for k := range keys {
+		wg.Add(1)
+		go func() { // one partition: each record after the last one's answer
+			defer wg.Done()
+			for i := range per {
+				if code := apptest.Deliver(t, h, eventAbout(t, fmt.Sprintf("k%d/%d", k, i))).Code; code != http.StatusOK {
+					t.Errorf("k%d/%d answered %d", k, i, code)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	rows, err := a.Pool.Query(context.Background(), `SELECT key, seq FROM grouped_order ORDER BY applied`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	next := map[string]int{}
+	var key string
+	var seq, n int
+	if _, err := pgx.ForEachRow(rows, []any{&key, &seq}, func() error {
+		if seq != next[key] {
+			return fmt.Errorf("key %s: event %d applied where %d was due", key, seq, next[key])
+		}
+		next[key]++
+		n++
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if n != keys*per {
+		t.Fatalf("%d applied, want %d", n, keys*per)
+	}
+	if tx := apptest.Count(t, a.Pool, `SELECT count(DISTINCT txid) FROM grouped_order`); tx >= keys*per {
+		t.Fatalf("%d transactions for %d events: no group formed", tx, keys*per)
 	}
 }

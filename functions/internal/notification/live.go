@@ -14,12 +14,13 @@ import (
 // The live channel carries an Item as JSON, preceded, when the publish was
 // traced, by one line with the publisher's W3C traceparent: Redis pub/sub
 // has no headers, and the push to each WebSocket continues the trace of the
-// event that made the notification. An Item's JSON starts with '{', so a
-// message without the line reads as it always did.
+// event that made the notification. Every message is a JSON object, which
+// starts with '{', so a message without the line reads as it always did.
 
-// EncodeLive is the live message for it, published from ctx.
-func EncodeLive(ctx context.Context, it Item) ([]byte, error) {
-	raw, err := json.Marshal(it)
+// EncodeLive is the live message for msg (an Item, or another JSON object
+// the live channel carries), published from ctx.
+func EncodeLive(ctx context.Context, msg any) ([]byte, error) {
+	raw, err := json.Marshal(msg)
 	if err != nil {
 		return nil, err
 	}
@@ -32,7 +33,7 @@ func EncodeLive(ctx context.Context, it Item) ([]byte, error) {
 }
 
 // DecodeLive splits a live message into the trace context it was published
-// in (invalid if none) and the JSON item a client is sent.
+// in (invalid if none) and the JSON message a client is sent.
 func DecodeLive(payload []byte) (trace.SpanContext, []byte) {
 	line, rest, ok := bytes.Cut(payload, []byte("\n"))
 	if !ok || len(line) == 0 || line[0] == '{' {

@@ -5,9 +5,11 @@
 package notification
 
 import (
+	"context"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/tidings-dev/tidings/events"
 )
@@ -45,8 +47,38 @@ func Text(kind, actorName string) string {
 }
 
 // Channel is the Redis pub/sub channel carrying a recipient's new
-// notifications.
+// notifications, and the Changed messages about them.
 func Channel(recipientID string) string { return "notifications:" + recipientID }
+
+// Changed is the other live message: the recipient's list changed in a way
+// no new item shows, so every open client reads its count and first page
+// again. It goes to every device, which a browser-only channel could not.
+type Changed struct {
+	Changed string `json:"changed"`
+}
+
+// Why a list changed.
+const (
+	ChangedRead    = "read"    // marked read, in some tab or on some device
+	ChangedRemoved = "removed" // taken back: the friend request was cancelled
+)
+
+// publishTimeout bounds a live publish; a slow Redis must not hold up the
+// request or the KafkaSource's partition.
+const publishTimeout = 2 * time.Second
+
+// Publish sends msg (an Item or a Changed) to recipient's live channel. It
+// is best effort by design: the rows are the truth, and a client that
+// missed a message refetches when it reconnects.
+func Publish(ctx context.Context, rdb *redis.Client, recipientID string, msg any) error {
+	raw, err := EncodeLive(ctx, msg)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), publishTimeout)
+	defer cancel()
+	return rdb.Publish(ctx, Channel(recipientID), raw).Err()
+}
 
 // Columns is the select list Scan reads, in order; alias is the table's
 // alias in the query ("" for none).

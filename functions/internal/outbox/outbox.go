@@ -3,10 +3,14 @@
 // it announces, sent to the function's sink (a KafkaSink, from K_SINK) after
 // commit, and marked sent once the sink accepts it. Whatever is left unsent
 // (sink down, process killed) is swept and resent by the relay, so no event
-// is lost; consumers deduplicate, so a resend is harmless.
+// is lost; consumers deduplicate, so a resend is harmless. A row is written
+// claimed by its writer for as long as its send may take (at least
+// SendTimeout + 10 s); a writer that died leaves it to the relay once that
+// claim ran out.
 package outbox
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -14,6 +18,7 @@ import (
 	"hash/fnv"
 	"log/slog"
 	"net/http"
+	"slices"
 	"sync"
 	"time"
 
@@ -22,7 +27,6 @@ import (
 	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
-
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	semconv "go.opentelemetry.io/otel/semconv/v1.40.0"
@@ -42,27 +46,36 @@ type Outbox struct {
 	SendTimeout time.Duration
 	// Tokens is where each send finds the OIDC token for its sink.
 	Tokens Tokens
-	// SendWorkers bounds how many events of one batch are sent at once.
-	// Each send runs two short statements (none during the HTTP call); the
-	// cap at half the pool keeps a big batch from crowding out requests.
+	// SendWorkers bounds how many events of one batch are sent at once
+	// (and, by rowsPerWorker, how many rows one claim takes). The workers
+	// hold no database connection: a chunk's claim and marks are one
+	// statement each.
 	SendWorkers int
 	inflight    sync.WaitGroup
 
 	// Committed rows wait here for the one sender goroutine, which sends them
 	// batch after batch in the order Run handed them over after commit.
 	queueMu  sync.Mutex
-	queue    []int64
+	queue    []*claimed
 	draining bool
 }
 
 // New returns an outbox sending to sink (the function's K_SINK; empty for a
 // function that emits nothing).
 func New(pool *pgxpool.Pool, sink string, log *slog.Logger) (*Outbox, error) {
-	c, err := cloudevents.NewClientHTTP()
+	// 64 sends in flight: a fan-out of 50 friends leaves at once, and the
+	// sink's producer carries them to Kafka in a few produce requests.
+	const workers = 64
+	// sdk-go's client would use http.DefaultTransport, which keeps 2 idle
+	// connections per host: all but 2 of the parallel sends would dial the
+	// sink anew each time. Keep one per worker.
+	transport := http.DefaultTransport.(*http.Transport).Clone()
+	transport.MaxIdleConnsPerHost = workers
+	c, err := cloudevents.NewClientHTTP(cehttp.WithRoundTripper(transport))
 	if err != nil {
 		return nil, err
 	}
-	return &Outbox{pool: pool, sink: sink, client: c, log: log, SendTimeout: 5 * time.Second, SendWorkers: 16}, nil
+	return &Outbox{pool: pool, sink: sink, client: c, log: log, SendTimeout: 5 * time.Second, SendWorkers: workers}, nil
 }
 
 // ErrNoSink means the function tried to emit without a K_SINK.
@@ -72,7 +85,7 @@ var ErrNoSink = errors.New("outbox: no sink configured (K_SINK is empty)")
 type Tx struct {
 	pgx.Tx
 	ob    *Outbox
-	ids   []int64
+	rows  []*claimed // written in this transaction, claimed by this process
 	after []func(context.Context)
 }
 
@@ -92,7 +105,11 @@ func (tx *Tx) AfterCommit(fn func(ctx context.Context)) {
 // EmitAll writes events to the outbox inside the transaction like Emit, but
 // pipelined: all the INSERTs go to Postgres in one batch rather than one
 // round trip each, so a consumer emitting thousands of events stays one
-// short transaction.
+// short transaction. The rows are written already claimed by this process
+// (lease_until, attempts 1), as long as their sends may take, so that the
+// send after commit needs no claim statement: the relay leaves them alone
+// until the claim runs out (outbox.Sweep), and takes them then if the
+// process died before sending.
 func (tx *Tx) EmitAll(ctx context.Context, es []event.Event) error {
 	if tx.ob.sink == "" {
 		return ErrNoSink
@@ -114,9 +131,12 @@ func (tx *Tx) EmitAll(ctx context.Context, es []event.Event) error {
 // span's trace context (the CloudEvents traceparent extension), so its send,
 // a resend by the relay and every consumer continue this trace.
 func (tx *Tx) queueAll(ctx context.Context, es []event.Event) error {
+	es = slices.Clone(es)
+	for i := range es {
+		telemetry.InjectEvent(ctx, &es[i])
+	}
 	var b pgx.Batch
 	for _, e := range es {
-		telemetry.InjectEvent(ctx, &e)
 		if err := events.Validate(e); err != nil {
 			return err
 		}
@@ -124,17 +144,19 @@ func (tx *Tx) queueAll(ctx context.Context, es []event.Event) error {
 		if err != nil {
 			return err
 		}
-		b.Queue(`INSERT INTO outbox (event_source, event_id, event_type, sink, event) VALUES ($1, $2, $3, $4, $5) RETURNING id`,
-			e.Source(), e.ID(), e.Type(), tx.ob.sink, raw)
+		b.Queue(`INSERT INTO outbox (event_source, event_id, event_type, sink, event, lease_until, attempts)
+			VALUES ($1, $2, $3, $4, $5, now() + make_interval(secs => $6), 1) RETURNING id, lease_until`,
+			e.Source(), e.ID(), e.Type(), tx.ob.sink, raw, tx.ob.leaseFor(len(es)).Seconds())
 	}
 	results := tx.SendBatch(ctx, &b)
-	for range es {
-		var id int64
-		if err := results.QueryRow().Scan(&id); err != nil {
+	for _, e := range es {
+		c := &claimed{sink: tx.ob.sink, event: e.Clone()}
+		if err := results.QueryRow().Scan(&c.id, &c.lease); err != nil {
 			results.Close()
 			return fmt.Errorf("outbox write: %w", err)
 		}
-		tx.ids = append(tx.ids, id)
+		c.key, _ = e.Extensions()[events.PartitionKeyExtension].(string)
+		tx.rows = append(tx.rows, c)
 	}
 	if err := results.Close(); err != nil {
 		return fmt.Errorf("outbox write: %w", err)
@@ -146,35 +168,104 @@ func (tx *Tx) queueAll(ctx context.Context, es []event.Event) error {
 // run, and the events fn emitted are sent in the background; Wait waits for
 // those sends.
 func (o *Outbox) Run(ctx context.Context, fn func(tx *Tx) error) error {
-	var ids []int64
-	var after []func(context.Context)
+	return o.RunGroup(ctx, []Work{{Ctx: ctx, Fn: func(_ context.Context, tx *Tx) error { return fn(tx) }}})[0]
+}
+
+// Work is one unit of a group transaction: what it does, and its context
+// (values for its statements, AfterCommit functions and sends; Fn's ctx is
+// Ctx, cancelled also when the group's context ends).
+type Work struct {
+	Ctx context.Context
+	Fn  func(ctx context.Context, tx *Tx) error
+}
+
+// call runs w on tx with w.Ctx, cut short when the group's ctx ends.
+func (w Work) call(ctx context.Context, tx *Tx) error {
+	uctx, cancel := context.WithCancel(w.Ctx)
+	defer cancel()
+	defer context.AfterFunc(ctx, cancel)()
+	return w.Fn(uctx, tx)
+}
+
+// RunGroup runs every unit of work in one transaction, so they share one
+// commit (one WAL flush) instead of paying one each: a group commit. Each
+// unit runs in its own savepoint, in order: a unit that fails is rolled
+// back alone and its error is returned in its slot, and the others go on.
+// When the transaction fails as a whole (begin, a savepoint, the commit),
+// every unit that had not failed on its own gets that error, as plain text
+// so that no unit is taken for the cause, and nothing of any unit happened. After the commit, the
+// AfterCommit functions of the units that succeeded run, unit by unit, and
+// their events are sent in that order. One unit runs with no savepoint: a
+// plain transaction.
+func (o *Outbox) RunGroup(ctx context.Context, work []Work) []error {
+	errs := make([]error, len(work))
+	done := make([]*Tx, len(work))
 	err := pgx.BeginFunc(ctx, o.pool, func(ptx pgx.Tx) error {
-		tx := &Tx{Tx: ptx, ob: o}
-		if err := fn(tx); err != nil {
-			return err
+		if len(work) == 1 {
+			tx := &Tx{Tx: ptx, ob: o}
+			if err := work[0].call(ctx, tx); err != nil {
+				return err
+			}
+			done[0] = tx
+			return nil
 		}
-		ids, after = tx.ids, tx.after
+		for i, w := range work {
+			sp, err := ptx.Begin(ctx) // SAVEPOINT
+			if err != nil {
+				return err
+			}
+			tx := &Tx{Tx: sp, ob: o}
+			if err := w.call(ctx, tx); err != nil {
+				errs[i] = err
+				if err := sp.Rollback(ctx); err != nil { // ROLLBACK TO SAVEPOINT
+					return err
+				}
+				continue
+			}
+			// The savepoint is left open rather than released: the next
+			// one nests in it, and the commit ends them all. That saves a
+			// round trip per unit; groups stay far below Postgres's 64
+			// cached subtransactions (consume.GroupCommit caps them).
+			done[i] = tx
+		}
 		return nil
 	})
 	if err != nil {
-		return err
+		if len(work) > 1 {
+			// The group's failure, not any one unit's: it must read as
+			// worth retrying (a unit's retry runs in another group), never
+			// as one unit's bad data.
+			err = fmt.Errorf("group transaction of %d failed: %s", len(work), err.Error())
+		}
+		for i := range errs {
+			if errs[i] == nil {
+				errs[i] = err
+			}
+		}
+		return errs
 	}
-	for _, f := range after {
-		f(ctx)
+	var rows []*claimed
+	for i, tx := range done {
+		if tx == nil {
+			continue
+		}
+		for _, f := range tx.after {
+			f(work[i].Ctx)
+		}
+		rows = append(rows, tx.rows...)
 	}
-	if len(ids) == 0 {
-		return nil
+	if len(rows) > 0 {
+		o.enqueue(context.WithoutCancel(ctx), rows)
 	}
-	o.enqueue(context.WithoutCancel(ctx), ids)
-	return nil
+	return errs
 }
 
 // enqueue hands committed rows to the sender, starting it if it is idle.
 // The request that caused the events may be over; their send is not.
-func (o *Outbox) enqueue(ctx context.Context, ids []int64) {
-	o.inflight.Add(len(ids)) // one per row: batches merge in the queue
+func (o *Outbox) enqueue(ctx context.Context, rows []*claimed) {
+	o.inflight.Add(len(rows)) // one per row: batches merge in the queue
 	o.queueMu.Lock()
-	o.queue = append(o.queue, ids...)
+	o.queue = append(o.queue, rows...)
 	start := !o.draining
 	o.draining = true
 	o.queueMu.Unlock()
@@ -188,22 +279,24 @@ func (o *Outbox) enqueue(ctx context.Context, ids []int64) {
 func (o *Outbox) drain(ctx context.Context) {
 	for {
 		o.queueMu.Lock()
-		ids := o.queue
+		rows := o.queue
 		o.queue = nil
-		if len(ids) == 0 {
+		if len(rows) == 0 {
 			o.draining = false
 			o.queueMu.Unlock()
 			return
 		}
 		o.queueMu.Unlock()
-		rows, err := o.pool.Query(ctx, `SELECT id, event FROM outbox WHERE id = ANY($1) AND sent_at IS NULL ORDER BY id`, ids)
-		if err == nil {
-			_, err = o.send(ctx, rows)
+		var errs []error
+		for chunk := range slices.Chunk(rows, o.workers(len(rows))*rowsPerWorker) {
+			if _, err := o.sendClaimed(ctx, chunk); err != nil {
+				errs = append(errs, err)
+			}
 		}
-		if err != nil {
+		if err := errors.Join(errs...); err != nil {
 			o.log.Warn("outbox send failed; the relay will retry", "err", err)
 		}
-		o.inflight.Add(-len(ids))
+		o.inflight.Add(-len(rows))
 	}
 }
 
@@ -214,13 +307,17 @@ func (o *Outbox) Wait() { o.inflight.Wait() }
 // period for the sends Run starts itself) and not claimed by a live sender,
 // at most limit of them. It is what the relay runs on every PingSource tick.
 func (o *Outbox) Sweep(ctx context.Context, olderThan time.Duration, limit int) (Result, error) {
-	rows, err := o.pool.Query(ctx, `SELECT id, event FROM outbox
+	rows, err := o.pool.Query(ctx, `SELECT id FROM outbox
 		WHERE sent_at IS NULL AND created_at < now() - make_interval(secs => $1) AND (lease_until IS NULL OR lease_until < now())
 		ORDER BY id LIMIT $2`, olderThan.Seconds(), limit)
 	if err != nil {
 		return Result{}, err
 	}
-	return o.send(ctx, rows)
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil {
+		return Result{}, err
+	}
+	return o.send(ctx, ids)
 }
 
 // Result counts one batch of sends.
@@ -229,131 +326,201 @@ type Result struct {
 	Failed int `json:"failed"`
 }
 
-// send delivers the outbox rows (id, event) that rows yields, in id order.
-// A bounded set of workers sends them, so a batch of thousands is not sent
-// one by one. Rows with the same partition key go to the same worker, which
-// sends them one after another in id order (the order their INSERTs ran).
-// That is all the order kept: nothing orders sends across processes (two
-// instances of a function, or the relay), and a row whose send fails is left
-// for the relay, so it may reach the sink after later events about the same
-// user.
-func (o *Outbox) send(ctx context.Context, rows pgx.Rows) (Result, error) {
+// rowsPerWorker is how many rows of a chunk each send worker gets on
+// average: a chunk is claimed (unless its rows were written claimed) and
+// marked with one statement each, so one or two commits serve workers ×
+// rowsPerWorker sends instead of two per send.
+const rowsPerWorker = 4
+
+// send delivers the outbox rows ids, in id order, a chunk at a time: it
+// claims the chunk's unsent, unclaimed rows in one statement, sends them
+// (no transaction is open meanwhile, as in watermill's forwarder:
+// ThreeDotsLabs/watermill components/forwarder/forwarder.go), and then marks
+// the sent ones and records the errors of the others, releasing the claim,
+// in one statement each. A bounded set of workers sends a chunk; rows with
+// the same partition key go to the same worker, which sends them one after
+// another in id order (the order their INSERTs ran), and a chunk is done
+// before the next is claimed. That is all the order kept: nothing orders
+// sends across processes (two instances of a function, or the relay), and a
+// row whose send fails is left for the relay, so it may reach the sink after
+// later events about the same user.
+func (o *Outbox) send(ctx context.Context, ids []int64) (Result, error) {
 	var res Result
-	type row struct {
-		id  int64
-		key string
+	var errs []error
+	size := o.workers(len(ids)) * rowsPerWorker
+	for len(ids) > 0 {
+		n := min(size, len(ids))
+		r, err := o.sendChunk(ctx, ids[:n])
+		res.Sent += r.Sent
+		res.Failed += r.Failed
+		if err != nil {
+			errs = append(errs, err)
+		}
+		ids = ids[n:]
 	}
-	all, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (row, error) {
-		var x row
+	return res, errors.Join(errs...)
+}
+
+// claimed is one outbox row this sender holds until its lease ends.
+type claimed struct {
+	id    int64
+	key   string
+	sink  string
+	event event.Event
+	lease time.Time // lease_until as this sender set it
+	err   error     // the send's, once tried
+}
+
+// leaseFor is how long a claim on n rows lasts: as long as the longest a
+// worker may take, each of its rows using a whole SendTimeout. A worker
+// whose claim would run out mid-send leaves its remaining rows to the
+// relay (sendShard).
+func (o *Outbox) leaseFor(n int) time.Duration {
+	workers := o.workers(n)
+	return time.Duration((n+workers-1)/workers)*o.SendTimeout + leaseMargin
+}
+
+func (o *Outbox) sendChunk(ctx context.Context, ids []int64) (Result, error) {
+	rows, err := o.pool.Query(ctx, `UPDATE outbox SET lease_until = now() + make_interval(secs => $2), attempts = attempts + 1
+		WHERE id = ANY($1) AND sent_at IS NULL AND (lease_until IS NULL OR lease_until < now())
+		RETURNING id, event, sink, lease_until`, ids, o.leaseFor(len(ids)).Seconds())
+	if err != nil {
+		return Result{}, fmt.Errorf("outbox claim of %d rows: %w", len(ids), err)
+	}
+	all, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*claimed, error) {
+		c := &claimed{}
 		var raw []byte
-		if err := r.Scan(&x.id, &raw); err != nil {
-			return x, err
+		if err := r.Scan(&c.id, &raw, &c.sink, &c.lease); err != nil {
+			return nil, err
 		}
-		var attrs struct {
-			PartitionKey string `json:"partitionkey"`
+		if err := json.Unmarshal(raw, &c.event); err != nil {
+			c.err = fmt.Errorf("outbox row %d: %w", c.id, err)
 		}
-		_ = json.Unmarshal(raw, &attrs) // no key: any worker will do
-		x.key = attrs.PartitionKey
-		return x, nil
+		c.key, _ = c.event.Extensions()[events.PartitionKeyExtension].(string) // no key: any worker will do
+		return c, nil
 	})
 	if err != nil {
-		return res, err
+		return Result{}, fmt.Errorf("outbox claim of %d rows: %w", len(ids), err)
 	}
-	shards := make([][]int64, o.workers(len(all)))
-	for _, r := range all {
+	return o.sendClaimed(ctx, all)
+}
+
+// sendClaimed sends rows this sender holds, in id order per partition key,
+// and settles them.
+func (o *Outbox) sendClaimed(ctx context.Context, all []*claimed) (Result, error) {
+	if len(all) == 0 {
+		return Result{}, nil // sent already, or another sender holds them
+	}
+	all = slices.Clone(all)
+	slices.SortFunc(all, func(a, b *claimed) int { return cmp.Compare(a.id, b.id) })
+	shards := make([][]*claimed, o.workers(len(all)))
+	for _, c := range all {
 		h := fnv.New32a()
-		h.Write([]byte(r.key)) //nolint:errcheck
+		h.Write([]byte(c.key)) //nolint:errcheck
 		i := int(h.Sum32() % uint32(len(shards)))
-		shards[i] = append(shards[i], r.id)
+		shards[i] = append(shards[i], c)
 	}
-	var (
-		mu       sync.Mutex
-		firstErr error
-		wg       sync.WaitGroup
-	)
-	for _, ids := range shards {
+	var wg sync.WaitGroup
+	for _, shard := range shards {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for _, id := range ids {
-				sent, err := o.sendOne(ctx, id)
-				mu.Lock()
-				switch {
-				case err != nil:
-					res.Failed++
-					if firstErr == nil {
-						firstErr = err
-					}
-				case sent:
-					res.Sent++
-				}
-				mu.Unlock()
-			}
+			o.sendShard(ctx, shard)
 		}()
 	}
 	wg.Wait()
-	return res, firstErr
+	return o.settle(ctx, all)
+}
+
+// sendShard sends one worker's rows in order. It stops when its claim
+// would run out before another send could time out: the rows left keep
+// their error and go to the relay.
+func (o *Outbox) sendShard(ctx context.Context, shard []*claimed) {
+	for _, c := range shard {
+		switch {
+		case c.err != nil:
+		case time.Until(c.lease) < o.SendTimeout:
+			c.err = fmt.Errorf("outbox row %d: its claim ran out before it could be sent", c.id)
+		default:
+			if err := o.tracedDeliver(ctx, c); err != nil {
+				c.err = fmt.Errorf("outbox row %d to %s: %w", c.id, c.sink, err)
+			}
+		}
+	}
+}
+
+// settle marks the chunk's sent rows and records the others' errors, in one
+// statement each, releasing the claim. The claim is ours only while
+// lease_until is what we set: if it ran out and another sender took a row,
+// its bookkeeping wins.
+func (o *Outbox) settle(ctx context.Context, all []*claimed) (Result, error) {
+	var res Result
+	var sent, failed []int64
+	var sentLeases, failedLeases []time.Time
+	var reasons []string
+	var errs []error
+	for _, c := range all {
+		if c.err == nil {
+			sent = append(sent, c.id)
+			sentLeases = append(sentLeases, c.lease)
+			continue
+		}
+		if len(failed) == 0 {
+			errs = append(errs, c.err)
+		}
+		failed = append(failed, c.id)
+		failedLeases = append(failedLeases, c.lease)
+		reasons = append(reasons, c.err.Error())
+	}
+	if len(failed) > 1 {
+		errs = append(errs, fmt.Errorf("and %d more of this chunk's %d sends failed", len(failed)-1, len(all)))
+	}
+	res.Sent, res.Failed = len(sent), len(failed)
+	if len(sent) > 0 {
+		if _, err := o.pool.Exec(ctx, `UPDATE outbox SET sent_at = now(), last_error = NULL, lease_until = NULL
+			FROM unnest($1::bigint[], $2::timestamptz[]) AS s(id, lease) WHERE outbox.id = s.id AND outbox.lease_until = s.lease`, sent, sentLeases); err != nil {
+			// Sent, but not marked: the relay sends them again after the
+			// claim runs out, and consumers deduplicate.
+			errs = append(errs, fmt.Errorf("outbox: %d rows sent but not marked: %w", len(sent), err))
+		}
+	}
+	if len(failed) > 0 {
+		if _, err := o.pool.Exec(ctx, `UPDATE outbox SET last_error = f.reason, lease_until = NULL
+			FROM unnest($1::bigint[], $2::text[], $3::timestamptz[]) AS f(id, reason, lease) WHERE outbox.id = f.id AND outbox.lease_until = f.lease`, failed, reasons, failedLeases); err != nil {
+			errs = append(errs, fmt.Errorf("outbox: recording %d failed sends: %w", len(failed), err))
+		}
+	}
+	return res, errors.Join(errs...)
 }
 
 // workers is how many rows of an n-row batch to send at once.
 func (o *Outbox) workers(n int) int {
-	return max(min(o.SendWorkers, n, int(o.pool.Config().MaxConns)/2), 1)
+	return max(min(o.SendWorkers, n), 1)
 }
 
-// leaseMargin is how much longer than one send a claim lasts, so a claim
+// leaseMargin is how much longer than its sends a claim lasts, so a claim
 // never runs out while its sender is still waiting for the sink.
 const leaseMargin = 10 * time.Second
-
-// sendOne sends one row the way watermill's forwarder does
-// (ThreeDotsLabs/watermill, components/forwarder/forwarder.go): no
-// transaction is open while the sink is called. It claims the row in one
-// statement (not sent, no live claim; counting the attempt), sends it, and
-// then marks it sent or records the error, releasing the claim. sent is
-// false when the row was sent already or another sender holds it.
-func (o *Outbox) sendOne(ctx context.Context, id int64) (sent bool, err error) {
-	var raw []byte
-	var sink string
-	var lease time.Time
-	err = o.pool.QueryRow(ctx, `UPDATE outbox SET lease_until = now() + make_interval(secs => $2), attempts = attempts + 1
-		WHERE id = $1 AND sent_at IS NULL AND (lease_until IS NULL OR lease_until < now())
-		RETURNING event, sink, lease_until`, id, (o.SendTimeout+leaseMargin).Seconds()).Scan(&raw, &sink, &lease)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return false, nil
-	}
-	if err != nil {
-		return false, fmt.Errorf("outbox claim of row %d: %w", id, err)
-	}
-	var e event.Event
-	if err := json.Unmarshal(raw, &e); err != nil {
-		return false, fmt.Errorf("outbox row %d: %w", id, err)
-	}
-	// The send continues the trace the event was written in, wherever it
-	// runs (right after commit or in the relay, linked to the relay's tick).
-	parent := telemetry.EventContext(&e)
-	ctx, span := tracer.Start(telemetry.ContextWithEvent(ctx, &e), "outbox send", append(telemetry.Link(ctx, parent),
-		trace.WithSpanKind(trace.SpanKindProducer),
-		trace.WithAttributes(append(eventAttributes(e), attribute.Int64("tidings.outbox.row", id), semconv.URLFull(sink))...))...)
-	defer span.End()
-	// The claim is ours only while lease_until is what we set: if it ran
-	// out and another sender took the row, its bookkeeping wins.
-	if sendErr := o.deliver(ctx, sink, e); sendErr != nil {
-		telemetry.RecordError(span, sendErr)
-		_, err := o.pool.Exec(ctx, `UPDATE outbox SET last_error = $3, lease_until = NULL WHERE id = $1 AND lease_until = $2`, id, lease, sendErr.Error())
-		return false, errors.Join(fmt.Errorf("outbox row %d to %s: %w", id, sink, sendErr), err)
-	}
-	if _, err := o.pool.Exec(ctx, `UPDATE outbox SET sent_at = now(), last_error = NULL, lease_until = NULL WHERE id = $1 AND lease_until = $2`, id, lease); err != nil {
-		// Sent, but not marked: the relay sends it again after the claim
-		// runs out, and consumers deduplicate.
-		return true, fmt.Errorf("outbox row %d sent but not marked: %w", id, err)
-	}
-	return true, nil
-}
 
 var tracer = otel.Tracer("github.com/tidings-dev/tidings/functions/internal/outbox")
 
 // eventAttributes are the CloudEvents semantic conventions for e.
 func eventAttributes(e event.Event) []attribute.KeyValue {
 	return []attribute.KeyValue{semconv.CloudEventsEventID(e.ID()), semconv.CloudEventsEventSource(e.Source()), semconv.CloudEventsEventType(e.Type())}
+}
+
+// tracedDeliver is deliver in a span that continues the trace the event was
+// written in, wherever the send runs (right after commit or in the relay,
+// linked to the relay's tick).
+func (o *Outbox) tracedDeliver(ctx context.Context, c *claimed) error {
+	parent := telemetry.EventContext(&c.event)
+	ctx, span := tracer.Start(telemetry.ContextWithEvent(ctx, &c.event), "outbox send", append(telemetry.Link(ctx, parent),
+		trace.WithSpanKind(trace.SpanKindProducer),
+		trace.WithAttributes(append(eventAttributes(c.event), attribute.Int64("tidings.outbox.row", c.id), semconv.URLFull(c.sink))...))...)
+	defer span.End()
+	err := o.deliver(ctx, c.sink, c.event)
+	telemetry.RecordError(span, err)
+	return err
 }
 
 // deliver POSTs e in binary mode, with the sink's OIDC token if there is

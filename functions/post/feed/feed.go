@@ -128,6 +128,26 @@ func Visible(ctx context.Context, db DB, viewer, author string) (person Person, 
 	return person, true, nil
 }
 
+// One returns post id as viewer may see it: their own, or a friend's. For
+// anyone else's post, and for an unknown id, ok is false.
+func One(ctx context.Context, db DB, viewer, id string) (post Post, ok bool, err error) {
+	rows, err := db.Query(ctx, `SELECT p.id::text, p.author_id::text, u.name, p.text, p.file_id::text, p.created_at
+		FROM posts p JOIN users u ON u.id = p.author_id
+		WHERE p.id = $2 AND (p.author_id = $1 OR EXISTS (SELECT 1 FROM friendships WHERE user_id = $1 AND friend_id = p.author_id))`,
+		viewer, id)
+	if err != nil {
+		return Post{}, false, fmt.Errorf("read post: %w", err)
+	}
+	post, err = pgx.CollectExactlyOneRow(rows, scan)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return Post{}, false, nil
+	}
+	if err != nil {
+		return Post{}, false, fmt.Errorf("read post: %w", err)
+	}
+	return post, true, nil
+}
+
 func list(ctx context.Context, db DB, sql string, args []any, limit int) ([]Post, *string, error) {
 	rows, err := db.Query(ctx, sql, args...)
 	if err != nil {

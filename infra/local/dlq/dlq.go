@@ -29,6 +29,7 @@ import (
 
 	"github.com/tidings-dev/tidings/events"
 	"github.com/tidings-dev/tidings/infra/local/eventing/deadletter"
+	"github.com/tidings-dev/tidings/infra/local/eventing/kafkaauth"
 	"github.com/tidings-dev/tidings/infra/local/eventing/kafkasource"
 	"github.com/tidings-dev/tidings/knative/topology"
 )
@@ -37,8 +38,14 @@ import (
 type Source struct {
 	Name      string
 	Namespace string
-	Topics    []string // what it reads
-	DLQTopic  string   // where its dead letters go
+	// Topics are where the events it delivers were first read from, and
+	// where a replay sends them: what the source reads, or for a re-drive
+	// (knative/sources.yaml, "Re-drive") what the source it re-drives reads.
+	Topics   []string
+	DLQTopic string // where its dead letters go
+	// Redrives names the source whose dead letters this one reads ("" for a
+	// source of contract topics).
+	Redrives string
 	// Subscriber is the Knative Service it delivers to ("" when its sink is
 	// not a Service).
 	Subscriber string
@@ -56,6 +63,11 @@ func Sources(topo *topology.Topology) []Source {
 			continue
 		}
 		s := Source{Name: ks.Name, Namespace: ks.Namespace, Topics: ks.Topics, DLQTopic: sink.Topic}
+		if len(ks.Topics) == 1 {
+			if from := topo.DeadLetteredInto(ks.Topics[0]); from != nil {
+				s.Redrives, s.Topics = from.Name, from.Topics
+			}
+		}
 		if svc := topo.ServiceFor(ks.Sink); svc != nil {
 			s.Subscriber = svc.Name
 		}
@@ -86,14 +98,14 @@ type Letters struct {
 }
 
 // List reads the dead-letter topics of the named source ("" for all).
-func List(ctx context.Context, topo *topology.Topology, brokers []string, source string) ([]Letters, error) {
+func List(ctx context.Context, topo *topology.Topology, brokers []string, auth kafkaauth.Credentials, source string) ([]Letters, error) {
 	srcs, err := pick(topo, source)
 	if err != nil {
 		return nil, err
 	}
 	var out []Letters
 	for _, s := range srcs {
-		letters, err := deadletter.List(ctx, brokers, s.DLQTopic)
+		letters, err := deadletter.List(ctx, brokers, auth, s.DLQTopic)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", s.DLQTopic, err)
 		}
@@ -127,11 +139,11 @@ type Report struct {
 // not trust (see the package comment). A selector that matches nothing is an
 // error; so is a failure to read or write Kafka, which says how many of the
 // Replayed letters went out before it.
-func Replay(ctx context.Context, topo *topology.Topology, brokers []string, source string, selectors []string) (Report, error) {
+func Replay(ctx context.Context, topo *topology.Topology, brokers []string, auth kafkaauth.Credentials, source string, selectors []string) (Report, error) {
 	if source == "" {
 		return Report{}, fmt.Errorf("name the source to replay (--source), one of %v", names(Sources(topo)))
 	}
-	lists, err := List(ctx, topo, brokers, source)
+	lists, err := List(ctx, topo, brokers, auth, source)
 	if err != nil {
 		return Report{}, err
 	}
@@ -146,7 +158,7 @@ func Replay(ctx context.Context, topo *topology.Topology, brokers []string, sour
 		topic, reason := place(rep.Source, l)
 		if reason == "" {
 			if _, read := originals[topic]; !read {
-				if originals[topic], err = deadletter.List(ctx, brokers, topic); err != nil {
+				if originals[topic], err = deadletter.List(ctx, brokers, auth, topic); err != nil {
 					return rep, fmt.Errorf("reading %s to find the originals: %w", topic, err)
 				}
 			}
@@ -161,7 +173,7 @@ func Replay(ctx context.Context, topo *topology.Topology, brokers []string, sour
 	}
 	// Every chosen type lives on one topic of the contract (place checked it).
 	topicOf := func(e event.Event) string { t, _ := events.TopicOf(e.Type()); return t }
-	if err := deadletter.Replay(ctx, brokers, send, topicOf); err != nil {
+	if err := deadletter.Replay(ctx, brokers, auth, send, topicOf); err != nil {
 		return rep, err
 	}
 	return rep, nil

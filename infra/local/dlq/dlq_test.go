@@ -3,6 +3,7 @@ package dlq_test
 import (
 	"context"
 	"encoding/base64"
+	"github.com/tidings-dev/tidings/infra/local/eventing/kafkaauth"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -74,7 +75,7 @@ func letter(e event.Event, dest string) event.Event {
 // ids lists the event ids on a topic, in order.
 func (k *kafka) ids(topic string) []string {
 	k.t.Helper()
-	records, err := deadletter.List(context.Background(), k.brokers, topic)
+	records, err := deadletter.List(context.Background(), k.brokers, kafkaauth.Credentials{}, topic)
 	if err != nil {
 		k.t.Fatal(err)
 	}
@@ -148,7 +149,7 @@ func TestReplayPlacesWhatItTrustsAndReportsTheRest(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	rep, err := dlq.Replay(context.Background(), topo, k.brokers, "welcome", nil)
+	rep, err := dlq.Replay(context.Background(), topo, k.brokers, kafkaauth.Credentials{}, "welcome", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -190,7 +191,7 @@ func TestReplayPlacesWhatItTrustsAndReportsTheRest(t *testing.T) {
 	k.write(events.TopicFriends, req)
 	k.write("tidings.dlq.notify", letter(req, cluster))
 	k.write("tidings.dlq.notify", letter(note, cluster))
-	rep, err = dlq.Replay(context.Background(), topo, k.brokers, "notify", []string{req.ID(), note.ID()})
+	rep, err = dlq.Replay(context.Background(), topo, k.brokers, kafkaauth.Credentials{}, "notify", []string{req.ID(), note.ID()})
 	if err != nil || len(rep.Skipped) != 0 || len(rep.Replayed) != 2 {
 		t.Fatalf("notify replay: %+v %v", rep, err)
 	}
@@ -199,5 +200,50 @@ func TestReplayPlacesWhatItTrustsAndReportsTheRest(t *testing.T) {
 	}
 	if count(k.ids(events.TopicFriends), note.ID()) != 0 {
 		t.Fatal("a notification was sent to tidings.friends")
+	}
+}
+
+// A parked letter (knative/sources.yaml, "Re-drive") failed its source and
+// then its re-drive: replaying it from the re-drive's topic sends the
+// original event back to the contract topic it was first read from, where
+// the whole path tries it anew, and never onto a dead-letter topic.
+func TestReplayOfAParkedLetterGoesToTheContractTopic(t *testing.T) {
+	k := newKafka(t)
+	topo := loadTopology(t)
+	user := uuid.NewString()
+	const cluster = "http://notify.tidings.svc.cluster.local"
+
+	srcs := map[string]dlq.Source{}
+	for _, s := range dlq.Sources(topo) {
+		srcs[s.Name] = s
+	}
+	redrive := srcs["redrive-notify"]
+	if redrive.Redrives != "notify" || redrive.DLQTopic != "tidings.parked.notify" ||
+		strings.Join(redrive.Topics, ",") != strings.Join(srcs["notify"].Topics, ",") {
+		t.Fatalf("redrive-notify = %+v, want the re-drive of notify, parking in tidings.parked.notify, placing on notify's topics", redrive)
+	}
+
+	req := newEvent(t, events.TypeFriendRequested, user, events.FriendRequested{RequestID: uuid.NewString(), FromUserID: uuid.NewString(), FromName: "Bob", ToUserID: user, RequestedAt: time.Now().UTC()})
+	k.write(events.TopicFriends, req)
+	k.write("tidings.dlq.notify", letter(req, cluster))
+	k.write("tidings.parked.notify", letter(req, cluster))
+	forged := newEvent(t, events.TypeFriendRequested, user, events.FriendRequested{RequestID: uuid.NewString(), FromUserID: uuid.NewString(), FromName: "Mallory", ToUserID: user, RequestedAt: time.Now().UTC()})
+	k.write("tidings.parked.notify", letter(forged, cluster)) // never on tidings.friends
+
+	rep, err := dlq.Replay(context.Background(), topo, k.brokers, kafkaauth.Credentials{}, "redrive-notify", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Replayed) != 1 || rep.Replayed[0].Letter.Event.ID() != req.ID() || rep.Replayed[0].Topic != events.TopicFriends {
+		t.Fatalf("replayed %+v, want the request back on %s", rep.Replayed, events.TopicFriends)
+	}
+	if len(rep.Skipped) != 1 || rep.Skipped[0].Letter.Event.ID() != forged.ID() || !strings.Contains(rep.Skipped[0].Reason, "no record") {
+		t.Fatalf("skipped %+v, want the forged letter, for having no original", rep.Skipped)
+	}
+	if n := count(k.ids(events.TopicFriends), req.ID()); n != 2 {
+		t.Fatalf("%d copies of the request on %s, want the original and the replay", n, events.TopicFriends)
+	}
+	if n := count(k.ids("tidings.dlq.notify"), req.ID()); n != 1 {
+		t.Fatalf("replay wrote to the dead-letter topic: %d copies", n)
 	}
 }

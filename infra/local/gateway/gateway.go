@@ -28,6 +28,7 @@ import (
 
 	"github.com/tidings-dev/tidings/functions/problem"
 	"github.com/tidings-dev/tidings/functions/telemetry"
+	"github.com/tidings-dev/tidings/knative/topology"
 )
 
 // Rule is what the HTTPRoute rule matching a request says to do with it.
@@ -39,13 +40,15 @@ type Rule struct {
 	// it (append_x_forwarded_host defaults to false in envoyproxy/envoy
 	// api/envoy/config/route/v3/route_components.proto), so neither do we.
 	RewriteHost string
+	// Retry is the rule's retry policy, nil for none (retry.go).
+	Retry *topology.Retry
 }
 
 // Config wires the gateway.
 type Config struct {
-	// Route finds the HTTPRoute rule for a request path. ok is false when
-	// no rule matches.
-	Route func(path string) (rule Rule, ok bool)
+	// Route finds the HTTPRoute rule for a request's method and path. ok is
+	// false when no rule matches.
+	Route func(method, path string) (rule Rule, ok bool)
 	// Backends holds a handler per backend name.
 	Backends map[string]http.Handler
 	// Fallback serves paths no rule matches; nil means 404.
@@ -61,7 +64,7 @@ const FallbackBackend = "(fallback)"
 
 // Gateway routes requests to backends by path.
 type Gateway struct {
-	route    func(string) (Rule, bool)
+	route    func(method, path string) (Rule, bool)
 	backends map[string]http.Handler
 	fallback http.Handler
 	log      *slog.Logger
@@ -78,7 +81,7 @@ func New(cfg Config) *Gateway {
 		log:      cfg.Logger,
 	}
 	if g.route == nil {
-		g.route = func(string) (Rule, bool) { return Rule{}, false }
+		g.route = func(string, string) (Rule, bool) { return Rule{}, false }
 	}
 	if g.log == nil {
 		g.log = slog.Default()
@@ -122,7 +125,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	r, span = g.startSpan(r)
 	traceID = ensureTraceparent(r.Header)
 
-	rule, ok := g.route(r.URL.Path)
+	rule, ok := g.route(r.Method, r.URL.Path)
 	var h http.Handler
 	switch {
 	case ok:
@@ -133,6 +136,10 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		applyFilters(r, rule)
+		if retries(rule, r) {
+			g.serveWithRetry(rec, r, h, rule.Retry, backend)
+			return
+		}
 	case g.fallback != nil:
 		backend = FallbackBackend
 		h = g.fallback

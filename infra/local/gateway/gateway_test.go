@@ -120,8 +120,8 @@ func table(exact, prefix map[string]string) func(string) (string, bool) {
 }
 
 // byBackend turns a path → backend table into rules without filters.
-func byBackend(resolve func(string) (string, bool)) func(string) (Rule, bool) {
-	return func(p string) (Rule, bool) {
+func byBackend(resolve func(string) (string, bool)) func(string, string) (Rule, bool) {
+	return func(_, p string) (Rule, bool) {
 		b, ok := resolve(p)
 		return Rule{Backend: b}, ok
 	}
@@ -460,7 +460,7 @@ func TestURLRewriteSetsHostAsOnACluster(t *testing.T) {
 	})
 	const clusterHost = "inbox.tidings.svc.cluster.local"
 	f := serve(t, Config{
-		Route: func(p string) (Rule, bool) {
+		Route: func(_, p string) (Rule, bool) {
 			if p == "/api/notifications" {
 				return Rule{Backend: "inbox", RewriteHost: clusterHost}, true
 			}

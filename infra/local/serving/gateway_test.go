@@ -20,7 +20,7 @@ func TestBehindGateway(t *testing.T) {
 	h := start(t, Config{Name: "inbox", Timeout: 300 * time.Millisecond})
 	logs := &syncBuffer{}
 	gw := httptest.NewServer(gateway.New(gateway.Config{
-		Route: func(string) (gateway.Rule, bool) {
+		Route: func(string, string) (gateway.Rule, bool) {
 			return gateway.Rule{Backend: "inbox", RewriteHost: "inbox.tidings.svc.cluster.local"}, true
 		},
 		Backends: map[string]http.Handler{"inbox": h.svc},

@@ -10,6 +10,7 @@ import (
 
 	"github.com/tidings-dev/tidings/infra/backing"
 	"github.com/tidings-dev/tidings/infra/backing/mailcatcher"
+	"github.com/tidings-dev/tidings/infra/local/eventing/kafkaauth"
 )
 
 // Backing says where each backing service is, and stops the ones the stack
@@ -34,7 +35,10 @@ type Backing struct {
 	// Origin says, per service, "embedded", "local binary" or "from $VAR".
 	Origin map[string]string
 	Kafka  *backing.Kafka // nil when KAFKA_BROKERS names a real cluster
-	stops  []func(context.Context) error
+	// KafkaAdmin is the stack's superuser on that Kafka (kafkausers.go);
+	// zero for a Kafka without authentication.
+	KafkaAdmin kafkaauth.Credentials
+	stops      []func(context.Context) error
 }
 
 // Env is what every function process gets, named as in the cluster's
@@ -97,13 +101,18 @@ func startBacking(ctx context.Context, o Options, say func(string, ...any)) (*Ba
 		}
 	}
 	dir := func(name string) string { return filepath.Join(o.DataDir, name) }
+	admin, err := kafkaAdmin(o)
+	if err != nil {
+		return nil, err
+	}
+	b.KafkaAdmin = admin
 
 	if v := o.Env("KAFKA_BROKERS"); v != "" {
 		b.KafkaBrokers = strings.Split(v, ",")
 		keep("from $KAFKA_BROKERS", "kafka", nil)
 	} else {
 		run("kafka", func() error {
-			k, err := backing.StartKafka(ctx, dir("kafka"), fmt.Sprintf("127.0.0.1:%d", o.Ports.Kafka), progress("kafka"))
+			k, err := backing.StartKafka(ctx, dir("kafka"), fmt.Sprintf("127.0.0.1:%d", o.Ports.Kafka), progress("kafka"), backing.KafkaSuperuser(admin.User, admin.Password))
 			if err != nil {
 				return err
 			}

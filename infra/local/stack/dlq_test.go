@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/tidings-dev/tidings/infra/local/dlq"
+	"github.com/tidings-dev/tidings/infra/local/eventing/kafkaauth"
 	"github.com/tidings-dev/tidings/knative/topology"
 )
 
@@ -21,9 +22,9 @@ func loadTopology(t *testing.T) *topology.Topology {
 }
 
 // dlqList reads a source's dead letters the way `tidings dlq list` does.
-func dlqList(t *testing.T, brokers, source string) map[string]letter {
+func dlqList(t *testing.T, w *world, source string) map[string]letter {
 	t.Helper()
-	lists, err := dlq.List(context.Background(), loadTopology(t), []string{brokers}, source)
+	lists, err := dlq.List(context.Background(), loadTopology(t), []string{w.kafkaAt}, w.dlqAuth(), source)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -35,10 +36,13 @@ func dlqList(t *testing.T, brokers, source string) map[string]letter {
 }
 
 // dlqReplay replays one dead letter the way `tidings dlq replay` does.
-func dlqReplay(t *testing.T, brokers, source, id string) {
+func dlqReplay(t *testing.T, w *world, source, id string) {
 	t.Helper()
-	rep, err := dlq.Replay(context.Background(), loadTopology(t), []string{brokers}, source, []string{id})
+	rep, err := dlq.Replay(context.Background(), loadTopology(t), []string{w.kafkaAt}, w.dlqAuth(), source, []string{id})
 	if err != nil || len(rep.Replayed) != 1 {
 		t.Fatalf("replay %s: %+v %v", id, rep, err)
 	}
 }
+
+// dlqAuth is KafkaUser tidings-dlq's Secret, as the dlq Job mounts it.
+func (w *world) dlqAuth() kafkaauth.Credentials { return w.KafkaCredentials("tidings-dlq-auth") }

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/tidings-dev/tidings/infra/local/eventing/kafkaauth"
 	"github.com/tidings-dev/tidings/infra/local/eventing/kafkasink"
 	"github.com/tidings-dev/tidings/infra/local/eventing/kafkasource"
 	"github.com/tidings-dev/tidings/infra/local/eventing/oidc"
@@ -65,11 +66,15 @@ func (s *Stack) startEventingIngress(ctx context.Context) error {
 	refreshCtx, stopRefresh := context.WithCancel(context.WithoutCancel(ctx))
 	go s.tokens.refresh(refreshCtx, tokenRefresh)
 	s.closers = append(s.closers, func(context.Context) error { stopRefresh(); return nil })
+	auth, err := s.sinkAuth()
+	if err != nil {
+		return err
+	}
 	tp, err := s.tracer("kafka-sink-receiver")
 	if err != nil {
 		return err
 	}
-	in, err := kafkasink.NewIngress(kafkasink.Config{Brokers: s.backing.KafkaBrokers, Logger: s.opts.Logger, Issuer: issuer, Tracer: tp})
+	in, err := kafkasink.NewIngress(kafkasink.Config{Brokers: s.backing.KafkaBrokers, Logger: s.opts.Logger, Issuer: issuer, Auth: auth, Tracer: tp})
 	if err != nil {
 		return err
 	}
@@ -84,6 +89,28 @@ func (s *Stack) startEventingIngress(ctx context.Context) error {
 	}
 	s.IngressURL, err = s.listen(s.opts.Ports.Ingress, in)
 	return err
+}
+
+// sinkAuth is who the ingress is to Kafka: the KafkaSinks' spec.auth Secret.
+// The receiver on a cluster keeps a producer per Secret; the local ingress
+// has one producer, so every sink must name the same Secret (the manifests do).
+func (s *Stack) sinkAuth() (kafkaauth.Credentials, error) {
+	secret := ""
+	for _, k := range s.topo.KafkaSinks {
+		if secret != "" && k.AuthSecret != secret {
+			return kafkaauth.Credentials{}, fmt.Errorf("KafkaSink %s authenticates with Secret %q, another sink with %q: the local ingress has one Kafka identity", k.Name, k.AuthSecret, secret)
+		}
+		secret = k.AuthSecret
+	}
+	return s.kafkaCreds[secret], nil
+}
+
+// sourceAuth is who a KafkaSource's dispatcher is to Kafka: its spec.net Secret.
+func (s *Stack) sourceAuth(src *topology.KafkaSource) kafkaauth.Credentials {
+	if src.Net.Password == nil {
+		return kafkaauth.Credentials{}
+	}
+	return s.kafkaCreds[src.Net.Password.Name]
 }
 
 // resolve turns a Destination into a local URL, as Knative's addressable
@@ -246,7 +273,7 @@ func (s *Stack) startSources(ctx context.Context) error {
 		d, err := kafkasource.Start(ctx, kafkasource.Config{
 			Name: src.Name, Namespace: src.Namespace, Brokers: s.backing.KafkaBrokers,
 			Topics: src.Topics, ConsumerGroup: src.ConsumerGroup, InitialOffset: src.InitialOffset,
-			Ordering: src.Ordering, SubscriberURL: sub, Logger: s.opts.Logger, Tracer: tp,
+			Ordering: src.Ordering, SubscriberURL: sub, Logger: s.opts.Logger, Auth: s.sourceAuth(src), Tracer: tp,
 			Delivery: kafkasource.Delivery{
 				Retry: src.Delivery.Retry, BackoffPolicy: src.Delivery.BackoffPolicy,
 				BackoffDelay: src.Delivery.BackoffDelay, Timeout: src.Delivery.Timeout, DeadLetterURL: dls,

@@ -222,6 +222,10 @@ func socialCore(t *testing.T, w *world) {
 		if code != 200 || !bytes.Equal(raw, picture) || hdr.Get("Content-Type") != "image/png" || hdr.Get("X-Content-Type-Options") != "nosniff" {
 			t.Fatalf("picture for Bob: %d %q %q", code, hdr.Get("Content-Type"), hdr.Get("X-Content-Type-Options"))
 		}
+		// The link a notification opens: the post alone.
+		if code, one := bob.do("GET", "/api/posts/"+postID, ""); code != 200 || one["id"] != postID {
+			t.Fatalf("the single post for Bob: %d %v", code, one)
+		}
 	})
 
 	t.Run("5 Cid, a stranger, sees neither the post, nor the picture, nor Ann's posts", func(t *testing.T) {
@@ -235,6 +239,13 @@ func socialCore(t *testing.T, w *world) {
 		if code, _ := cid.do("GET", "/api/users/"+ann.id+"/posts", ""); code != 404 && code != 403 {
 			t.Fatalf("Ann's posts for Cid: %d", code)
 		}
+		if code, _ := cid.do("GET", "/api/posts/"+postID, ""); code != 404 {
+			t.Fatalf("the single post for Cid: %d", code)
+		}
+		// Who Ann is, though, Cid may see: her card, with no posts in it.
+		if code, card := cid.do("GET", "/api/users/"+ann.id, ""); code != 200 || card["name"] != "Ann" || card["relation"] != "none" {
+			t.Fatalf("Ann's card for Cid: %d %v", code, card)
+		}
 	})
 
 	t.Run("6 bad input gets a clear error and writes nothing", func(t *testing.T) {
@@ -243,7 +254,7 @@ func socialCore(t *testing.T, w *world) {
 			method, path, body string
 			want               int
 		}{
-			{"POST", "/api/posts", `{"text":""}`, 400},
+			{"POST", "/api/posts", `{"text":""}`, 400}, // neither text nor a picture
 			{"POST", "/api/posts", `{"text":"` + strings.Repeat("x", 5001) + `"}`, 400},
 			{"POST", "/api/posts", `{"text":"hi","fileId":"not-mine"}`, 400},
 			{"POST", "/api/posts", `{"text":`, 400},
@@ -277,7 +288,7 @@ func socialCore(t *testing.T, w *world) {
 		}
 		var all []deadletter.Letter
 		for _, topic := range []string{events.TopicFriends, events.TopicPosts, events.TopicNotifications} {
-			letters, err := deadletter.List(ctx, []string{w.kafkaAt}, topic)
+			letters, err := deadletter.List(ctx, []string{w.kafkaAt}, w.dlqAuth(), topic)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -287,7 +298,7 @@ func socialCore(t *testing.T, w *world) {
 			t.Fatalf("only %d events on the topics", len(all))
 		}
 		st0, _ := w.SourceStats("notify")
-		if err := deadletter.Replay(ctx, []string{w.kafkaAt}, all, deadletter.TopicByType(topics)); err != nil {
+		if err := deadletter.Replay(ctx, []string{w.kafkaAt}, w.dlqAuth(), all, deadletter.TopicByType(topics)); err != nil {
 			t.Fatal(err)
 		}
 		testenv.Eventually(t, 30*time.Second, "the replayed events to be delivered again", func() bool {

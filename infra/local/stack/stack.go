@@ -21,6 +21,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/tidings-dev/tidings/functions/telemetry"
+	"github.com/tidings-dev/tidings/infra/local/eventing/kafkaauth"
 	"github.com/tidings-dev/tidings/infra/local/eventing/kafkasource"
 	"github.com/tidings-dev/tidings/infra/local/eventing/pingsource"
 	"github.com/tidings-dev/tidings/infra/local/gateway"
@@ -99,7 +100,8 @@ type Stack struct {
 	dispatchers map[string]*kafkasource.Dispatcher
 	pingers     map[string]*pingsource.Pinger
 	closers     []func(context.Context) error
-	tokens      *tokens // nil until the ingress starts
+	tokens      *tokens                          // nil until the ingress starts
+	kafkaCreds  map[string]kafkaauth.Credentials // by Secret name (kafkausers.go)
 	tracers     map[string]trace.TracerProvider
 	// GatewayURL is where the web app and /api live.
 	GatewayURL string
@@ -181,12 +183,27 @@ func Up(ctx context.Context, opts Options) (*Stack, error) {
 	if err = s.migrate(ctx, migrateBin); err != nil {
 		return nil, err
 	}
-	said, err := createTopics(ctx, s.backing.KafkaBrokers, s.topo.KafkaTopics)
+	said, err := createTopics(ctx, s.backing.KafkaBrokers, s.backing.KafkaAdmin, s.topo.KafkaTopics)
 	for _, line := range said {
 		s.say("%s", line)
 	}
+	if err != nil && s.backing.Kafka != nil && s.backing.KafkaAdmin.SASL() {
+		// The broker keeps its users in .data/kafka; the superuser's password
+		// is in .data/secrets. One without the other cannot log in.
+		return nil, fmt.Errorf("%w\n(if %s was removed but %s was not, remove %s too: the broker still knows the old password)",
+			err, s.opts.secretDir(kafkaAdminSecret), filepath.Join(s.opts.DataDir, "kafka"), filepath.Join(s.opts.DataDir, "kafka"))
+	}
 	if err != nil {
 		return nil, err
+	}
+	if s.kafkaCreds, err = s.kafkaSecrets(); err != nil {
+		return nil, err
+	}
+	if s.backing.KafkaAdmin.SASL() {
+		if err = applyKafkaUsers(ctx, s.backing.KafkaBrokers, s.backing.KafkaAdmin, s.topo.KafkaUsers, s.kafkaCreds); err != nil {
+			return nil, err
+		}
+		s.say("kafka: %d users with their ACLs (knative/kafkausers.yaml), secrets in %s", len(s.kafkaCreds), filepath.Join(s.opts.DataDir, "secrets"))
 	}
 	if err = s.startEventingIngress(ctx); err != nil {
 		return nil, err
@@ -255,9 +272,9 @@ func (s *Stack) startGateway() error {
 	for name, svc := range s.services {
 		backends[name] = svc
 	}
-	route := func(path string) (gateway.Rule, bool) {
-		r, ok := s.route.Rule(path)
-		return gateway.Rule{Backend: r.Backend, RewriteHost: r.RewriteHost}, ok
+	route := func(method, path string) (gateway.Rule, bool) {
+		r, ok := s.route.Rule(method, path)
+		return gateway.Rule{Backend: r.Backend, RewriteHost: r.RewriteHost, Retry: r.Retry}, ok
 	}
 	tp, err := s.tracer("gateway")
 	if err != nil {

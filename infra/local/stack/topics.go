@@ -7,8 +7,8 @@ import (
 	"strconv"
 
 	"github.com/twmb/franz-go/pkg/kadm"
-	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/tidings-dev/tidings/infra/local/eventing/kafkaauth"
 	"github.com/tidings-dev/tidings/knative/topology"
 )
 
@@ -23,10 +23,10 @@ import (
 //
 // The replication factor is capped at the number of brokers (the local broker is
 // one), and min.insync.replicas at that factor, so acks=all still succeeds.
-func createTopics(ctx context.Context, brokers []string, topics []*topology.KafkaTopic) ([]string, error) {
-	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...))
+func createTopics(ctx context.Context, brokers []string, admin kafkaauth.Credentials, topics []*topology.KafkaTopic) ([]string, error) {
+	cl, err := adminClient(brokers, admin)
 	if err != nil {
-		return nil, fmt.Errorf("kafka admin client: %w", err)
+		return nil, err
 	}
 	defer cl.Close()
 	adm := kadm.NewClient(cl)

@@ -11,6 +11,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/tidings-dev/tidings/infra/local/eventing/kafkaauth"
 	"github.com/tidings-dev/tidings/infra/testenv"
 	"github.com/tidings-dev/tidings/knative/topology"
 )
@@ -53,7 +54,7 @@ func TestCreateTopicsFromManifests(t *testing.T) {
 	}
 	topics := shippedTopics(t)
 
-	said, err := createTopics(ctx, brokers, topics)
+	said, err := createTopics(ctx, brokers, kafkaauth.Credentials{}, topics)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,7 +105,7 @@ func TestCreateTopicsFromManifests(t *testing.T) {
 	}
 
 	// A second run (the next `up`) changes nothing.
-	said, err = createTopics(ctx, brokers, topics)
+	said, err = createTopics(ctx, brokers, kafkaauth.Credentials{}, topics)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -119,7 +120,7 @@ func TestCreateTopicsKafkaDown(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	addr := fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t))
-	if _, err := createTopics(ctx, []string{addr}, shippedTopics(t)); err == nil {
+	if _, err := createTopics(ctx, []string{addr}, kafkaauth.Credentials{}, shippedTopics(t)); err == nil {
 		t.Fatal("createTopics with no broker succeeded")
 	}
 }

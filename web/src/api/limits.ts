@@ -14,7 +14,6 @@ export const limits = {
     maxLength: 80
   },
   PostText: {
-    minLength: 1,
     maxLength: 5000
   },
   SearchQuery: {
@@ -53,6 +52,11 @@ export const limits = {
   NewFriendRequest: {
     userId: {
       minLength: 1
+    }
+  },
+  PersonCard: {
+    mutualFriends: {
+      minimum: 0
     }
   },
   UserSearch: {

@@ -9,6 +9,7 @@ import type {
   Notification,
   NotificationPage,
   Person,
+  PersonCard,
   Post,
   PostPage,
   SignupRequest,
@@ -64,6 +65,11 @@ export const api = {
       items: r.posts ?? [],
       nextCursor: r.nextCursor || null,
     })),
+  /** Who someone is (their card), friend or not; their posts stay behind userPosts. */
+  person: (userId: string, signal?: AbortSignal) =>
+    request<PersonCard>('GET', `/api/users/${encodeURIComponent(userId)}`, { signal }),
+  /** One post; a 404 for anyone but its author and the author's friends. */
+  post: (id: string, signal?: AbortSignal) => request<Post>('GET', `/api/posts/${encodeURIComponent(id)}`, { signal }),
   /** One person's posts, and who they are (`user`); a 404 for anyone but yourself and your friends. */
   userPosts: (userId: string, cursor?: string | null, limit?: number): Promise<Page<Post> & { user: Person | null }> =>
     request<AuthorPostPage>(

@@ -85,10 +85,30 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Find people by the start of their name or email
-         * @description Case-insensitive prefix match on name or email, yourself excluded, sorted by name; at most 20 hits.
+         * Find people by any word of their name, or by their whole email
+         * @description Each word of the query must start a word of the name ("arch" finds "Ann Archer"), whatever the case; a query with @ finds only the owner of exactly that address. Yourself excluded, sorted by name; at most 20 hits.
          */
         get: operations["searchUsers"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/users/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Who someone is, for their profile
+         * @description Anyone's card, friend or not: what search shows. Their posts stay behind /api/users/{id}/posts. An unknown or malformed id is 404.
+         */
+        get: operations["person"];
         put?: never;
         post?: never;
         delete?: never;
@@ -252,10 +272,30 @@ export interface paths {
         get: operations["feed"];
         put?: never;
         /**
-         * Post text, with a picture you uploaded if you like
+         * Post text, a picture you uploaded, or both
          * @description Emits dev.tidings.post.created.v1; each friend gets a notification.
          */
         post: operations["createPost"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/posts/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One post, for a link to it
+         * @description Your own post or a friend's. Anyone else's post, an unknown id and a malformed id all get the same 404.
+         */
+        get: operations["post"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -273,7 +313,7 @@ export interface paths {
         put?: never;
         /**
          * Upload a picture
-         * @description The type is read from the bytes (PNG, JPEG, GIF or WebP), never from the client's claim. Form fields other than `file` are skipped. The picture is private: only you and your friends can load its `src`.
+         * @description The type is read from the bytes (PNG, JPEG, GIF or WebP), never from the client's claim. Form fields other than `file` are skipped. The picture is decoded and stored re-encoded, its pixels alone: EXIF (GPS included), XMP, ICC profiles, text chunks, comments and any bytes after the image are dropped. A JPEG stays a JPEG (quality 90) with its EXIF orientation turned into the pixels; a PNG stays a PNG; a GIF is stored as its first frame, a PNG; a WebP becomes a JPEG when lossy and opaque, a PNG when lossless or with alpha. At most 40 megapixels, fewer for kinds that take more memory to decode (a progressive JPEG, a 16-bit or interlaced PNG, a WebP): the limit is checked from the header, before decoding. Quota counts the bytes stored. The picture is private: only you and your friends can load its `src`.
          */
         post: operations["uploadPicture"];
         delete?: never;
@@ -291,7 +331,7 @@ export interface paths {
         };
         /**
          * A picture, for its owner and the owner's friends
-         * @description Anyone else, an unknown id and a malformed id all get the same 404. A picture never changes under its id; its ETag is the id.
+         * @description Anyone else, an unknown id and a malformed id all get the same 404. A picture never changes under its id; its ETag is the id. Content-Type is the type it was stored as: PNG or JPEG (pictures stored before uploads were re-encoded may be GIF or WebP).
          */
         get: operations["picture"];
         put?: never;
@@ -348,7 +388,7 @@ export interface paths {
         };
         /**
          * Your new notifications, live, over a WebSocket
-         * @description A WebSocket (RFC 6455). Each new notification arrives as one text message holding a Notification as JSON; the client sends nothing. The server pings every 20 s; a client that falls 64 messages behind is dropped, and on shutdown every client is told to go away (1001) and should reconnect and refetch the list. A browser's Origin must name this site.
+         * @description A WebSocket (RFC 6455). Each new notification arrives as one text message holding a Notification as JSON. A NotificationsChanged message says the list changed in a way no new item shows (marked read in another tab or on another device, or a cancelled friend request taken back): read the count and the first page again. The client sends nothing. The server pings every 20 s; a client that falls 64 messages behind is dropped, and on shutdown every client is told to go away (1001) and should reconnect and refetch the list. A browser's Origin must name this site.
          */
         get: operations["notificationStream"];
         put?: never;
@@ -369,13 +409,13 @@ export interface components {
         Password: string;
         /** @description A display name, in characters; no control characters. */
         Name: string;
-        /** @description In characters; no control characters other than line breaks and tabs. */
+        /** @description In characters; no control characters other than line breaks and tabs. Empty only in a post with a picture. */
         PostText: string;
-        /** @description The start of a name or email, in characters; plain text. */
+        /** @description Words that start words of a name, or a whole email address; in characters; plain text. */
         SearchQuery: string;
         /** @default 20 */
         PageLimit: number;
-        /** @description A PNG, JPEG, GIF or WebP picture; maxLength counts bytes (10 MiB). */
+        /** @description A PNG, JPEG, GIF or WebP picture of at most 40 megapixels; maxLength counts bytes (10 MiB). */
         Picture: string;
         MarkReadIds: string[];
         /** @description Opaque; pass back the nextCursor a list gave. */
@@ -424,8 +464,9 @@ export interface components {
             /** @description Whom to ask; not yourself. */
             userId: string;
         };
+        /** @description Text, a picture or both; not neither (400 naming text). Blank text counts as none. */
         NewPost: {
-            text: components["schemas"]["PostText"];
+            text?: components["schemas"]["PostText"];
             /**
              * Format: uuid
              * @description The id of a picture you uploaded; null is the same as absent.
@@ -458,13 +499,18 @@ export interface components {
          * @enum {string}
          */
         Relation: "none" | "outgoing" | "incoming" | "friends";
-        SearchResult: {
+        /** @description A person as anyone signed in may see them (search results, a stranger's profile). Namesakes are told apart by friends in common and the month they joined; no part of their email is ever shown. */
+        PersonCard: {
             id: components["schemas"]["Id"];
             name: components["schemas"]["Name"];
             relation: components["schemas"]["Relation"];
+            /** @description How many of your friends are also theirs. */
+            mutualFriends: number;
+            /** @description The month they signed up (UTC), YYYY-MM. */
+            joined: string;
         };
         UserSearch: {
-            users: components["schemas"]["SearchResult"][];
+            users: components["schemas"]["PersonCard"][];
         };
         FriendRequest: {
             id: components["schemas"]["Id"];
@@ -517,6 +563,14 @@ export interface components {
             read: boolean;
             createdAt: components["schemas"]["Timestamp"];
         };
+        /** @description The other message of the live stream (GET /api/notifications/stream). */
+        NotificationsChanged: {
+            /**
+             * @description read - marked read elsewhere; removed - taken back.
+             * @enum {string}
+             */
+            changed: "read" | "removed";
+        };
         NotificationPage: {
             notifications: components["schemas"]["Notification"][];
             nextCursor: components["schemas"]["NextCursor"];
@@ -525,7 +579,7 @@ export interface components {
         };
     };
     responses: {
-        /** @description The input is invalid; `errors` names each bad field (or the body is not the JSON or multipart asked for). */
+        /** @description The input is invalid; `errors` names each bad field (or the body is not the JSON or multipart asked for; or an uploaded picture is truncated, corrupt, or only starts like a picture). */
         BadRequest: {
             headers: {
                 [name: string]: unknown;
@@ -579,8 +633,17 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
-        /** @description The body is not of the media type the operation reads (or an upload is not a PNG, JPEG, GIF or WebP picture). */
+        /** @description The body is not of the media type the operation reads (or an upload is not a PNG, JPEG, GIF or WebP picture, or a variant that cannot be decoded, such as an animated WebP or an arithmetic-coded JPEG). */
         UnsupportedMediaType: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description Type picture-too-large, naming `file`: the picture's header claims more pixels than its kind may have (a decompression bomb is refused here, before decoding; `detail` gives its size and the limit), or re-encoded it would be over 30 MiB. */
+        PictureTooLarge: {
             headers: {
                 [name: string]: unknown;
             };
@@ -693,7 +756,7 @@ export type MarkRead = components['schemas']['MarkRead'];
 export type User = components['schemas']['User'];
 export type Person = components['schemas']['Person'];
 export type Relation = components['schemas']['Relation'];
-export type SearchResult = components['schemas']['SearchResult'];
+export type PersonCard = components['schemas']['PersonCard'];
 export type UserSearch = components['schemas']['UserSearch'];
 export type FriendRequest = components['schemas']['FriendRequest'];
 export type FriendRequests = components['schemas']['FriendRequests'];
@@ -705,6 +768,7 @@ export type AuthorPostPage = components['schemas']['AuthorPostPage'];
 export type UploadedPicture = components['schemas']['UploadedPicture'];
 export type NotificationType = components['schemas']['NotificationType'];
 export type Notification = components['schemas']['Notification'];
+export type NotificationsChanged = components['schemas']['NotificationsChanged'];
 export type NotificationPage = components['schemas']['NotificationPage'];
 export type ResponseBadRequest = components['responses']['BadRequest'];
 export type ResponseUnauthorized = components['responses']['Unauthorized'];
@@ -713,6 +777,7 @@ export type ResponseNotFound = components['responses']['NotFound'];
 export type ResponseConflict = components['responses']['Conflict'];
 export type ResponseTooLarge = components['responses']['TooLarge'];
 export type ResponseUnsupportedMediaType = components['responses']['UnsupportedMediaType'];
+export type ResponsePictureTooLarge = components['responses']['PictureTooLarge'];
 export type ResponseTooManyRequests = components['responses']['TooManyRequests'];
 export type ResponseInternal = components['responses']['Internal'];
 export type ResponseBadGateway = components['responses']['BadGateway'];
@@ -884,6 +949,35 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Internal"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["Unavailable"];
+            504: components["responses"]["GatewayTimeout"];
+        };
+    };
+    person: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The person's user id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The person. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PersonCard"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
             500: components["responses"]["Internal"];
             502: components["responses"]["BadGateway"];
             503: components["responses"]["Unavailable"];
@@ -1209,6 +1303,35 @@ export interface operations {
             504: components["responses"]["GatewayTimeout"];
         };
     };
+    post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The post's id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The post. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Post"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["Internal"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["Unavailable"];
+            504: components["responses"]["GatewayTimeout"];
+        };
+    };
     uploadPicture: {
         parameters: {
             query?: never;
@@ -1242,6 +1365,7 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             413: components["responses"]["TooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["PictureTooLarge"];
             500: components["responses"]["Internal"];
             502: components["responses"]["BadGateway"];
             503: components["responses"]["Unavailable"];
@@ -1430,3 +1554,4 @@ type ReadonlyArray<T> = [
 export const relationValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Relation"]> = ["none", "outgoing", "incoming", "friends"];
 export const friendRequestStatusValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["FriendRequest"]["status"]> = ["pending", "accepted"];
 export const notificationTypeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["NotificationType"]> = ["friend.requested", "friend.accepted", "post.created"];
+export const notificationsChangedChangedValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["NotificationsChanged"]["changed"]> = ["read", "removed"];

@@ -82,9 +82,22 @@ describe('Composer', () => {
     render(<Composer onPosted={() => {}} createPost={createPost} />);
     await userEvent.click(screen.getByRole('button', { name: 'Post' }));
     const box = screen.getByLabelText("What's new?");
-    expect(box).toHaveAccessibleDescription(/Write something to post/);
+    expect(box).toHaveAccessibleDescription(/Write something or add a picture/);
     expect(box).toHaveFocus();
     expect(createPost).not.toHaveBeenCalled();
+  });
+
+  it('posts a picture without any text', async () => {
+    const uploadPicture = vi.fn(async () => ({ id: 'f2', src: '/api/files/f2' }));
+    const createPost = vi.fn(async (input: { text?: string; fileId?: string }) => made(input.text ?? '', '/api/files/f2'));
+    const onPosted = vi.fn();
+    render(<Composer onPosted={onPosted} uploadPicture={uploadPicture} createPost={createPost} />);
+    const user = userEvent.setup();
+    await user.upload(screen.getByLabelText('Add a picture'), png());
+    await user.click(screen.getByRole('button', { name: 'Post' }));
+    await waitFor(() => expect(onPosted).toHaveBeenCalledTimes(1));
+    expect(createPost).toHaveBeenCalledWith({ text: '', fileId: 'f2' });
+    expect(screen.queryByText(/Write something/)).not.toBeInTheDocument();
   });
 
   it('shows a too-large picture from the server next to the picture, and does not re-upload on retry', async () => {

@@ -85,7 +85,7 @@ export function Composer({ onPosted, uploadPicture = api.uploadPicture, createPo
     if (phase !== 'idle') return;
     setFormError(undefined);
     setStatus('');
-    const err = validatePostText(text);
+    const err = validatePostText(text, file !== null);
     setTextError(err);
     if (err) {
       textRef.current?.focus();

@@ -7,9 +7,9 @@ import { describeError } from '../api/client';
 import { Bell } from './Bell';
 
 /**
- * After client-side navigation (not on the document's first load, whose
- * history entry React Router calls "default"): moves focus to the new page's
- * h1, and scrolls to the top, or on Back and Forward to where that entry was left.
+ * After client-side navigation (not on the document's first load): moves
+ * focus to the new page's h1, and scrolls to the top, or on Back and Forward
+ * to where that entry was left.
  */
 export function useFocusOnRouteChange() {
   const location = useLocation();
@@ -34,8 +34,15 @@ export function useFocusOnRouteChange() {
     return () => window.removeEventListener('scroll', save);
   }, []);
 
+  // The document's first load is not a navigation: the browser already put
+  // the page where it belongs. React Router calls that entry "default", and
+  // Back to it is "default" too, which must restore: only a layout that has
+  // shown no other entry yet is on the first load.
+  const firstKey = useRef(key);
+  const navigated = useRef(false);
   useEffect(() => {
-    if (key === 'default') return;
+    if (key !== firstKey.current) navigated.current = true;
+    if (key === 'default' && !navigated.current) return;
     const h1 = document.querySelector<HTMLElement>('main h1');
     (h1 ?? document.querySelector<HTMLElement>('main'))?.focus({ preventScroll: true });
     const y = navigationType === 'POP' ? savedPosition(key) : undefined;

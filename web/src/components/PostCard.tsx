@@ -21,7 +21,7 @@ export function PostCard({ post, meId }: { post: Post; meId: string }) {
           </time>
         </div>
       </header>
-      <p className="post__text">{post.text}</p>
+      {post.text && <p className="post__text">{post.text}</p>}
       {post.image?.src && (
         <img className="post__image" src={post.image.src} alt={`Posted by ${post.author.name}`} loading="lazy" />
       )}

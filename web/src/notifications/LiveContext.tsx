@@ -2,7 +2,7 @@ import { createContext, useCallback, useContext, useEffect, useMemo, useReducer,
 import { api } from '../api/tidings';
 import type { Notification } from '../api/types';
 import { LiveSocket, streamUrl, type LiveStatus, type SocketConstructor } from './liveSocket';
-import { initialUnread, parseNotification, unreadReducer } from './unread';
+import { initialUnread, isListChanged, parseNotification, unreadReducer } from './unread';
 
 type Listener = (n: Notification) => void;
 type ResyncListener = () => void;
@@ -12,7 +12,7 @@ interface LiveValue {
   status: LiveStatus;
   /** Hears each new notification from the stream. */
   subscribe: (fn: Listener) => () => void;
-  /** Hears each reconnect: lists should read their first page again. */
+  /** Hears each reconnect, and each change made elsewhere: lists should read their first page again. */
   onResync: (fn: ResyncListener) => () => void;
   markRead: (ids: string[]) => Promise<void>;
   markAllRead: () => Promise<void>;
@@ -62,6 +62,13 @@ export function LiveProvider({ children, WebSocketImpl, url, loadUnread = defaul
         if (reconnected) resyncListeners.current.forEach((fn) => fn());
       },
       onMessage: (data) => {
+        if (isListChanged(data)) {
+          // Marked read in another tab or on another device, or taken back:
+          // the count and the lists are read again, as after a reconnect.
+          sync();
+          resyncListeners.current.forEach((fn) => fn());
+          return;
+        }
         const n = parseNotification(data);
         if (!n) return;
         dispatch({ type: 'received', notification: n });

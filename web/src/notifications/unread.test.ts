@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Notification } from '../api/types';
-import { badgeText, bellLabel, initialUnread, parseNotification, unreadReducer } from './unread';
+import { badgeText, bellLabel, initialUnread, isListChanged, parseNotification, unreadReducer } from './unread';
 
 const note = (id: string, read = false): Notification => ({
   id,
@@ -52,6 +52,16 @@ describe('parseNotification', () => {
     expect(parseNotification('42')).toBeNull();
     expect(parseNotification('{"type":"post.created"}')).toBeNull();
     expect(parseNotification('{"id":"a","type":"user.poked"}')).toBeNull(); // not a type the contract names
+  });
+});
+
+describe('isListChanged', () => {
+  it('tells the list-changed message from a notification and from junk', () => {
+    expect(isListChanged('{"changed":"read"}')).toBe(true);
+    expect(isListChanged('{"changed":"removed"}')).toBe(true);
+    expect(isListChanged(JSON.stringify(note('a')))).toBe(false);
+    expect(isListChanged('not json')).toBe(false);
+    expect(parseNotification('{"changed":"read"}')).toBeNull();
   });
 });
 

@@ -59,6 +59,19 @@ export function parseNotification(data: string): Notification | null {
   };
 }
 
+/**
+ * The stream's other message: the list changed in a way no new item shows
+ * (read in another tab or device, or taken back), so read it again.
+ */
+export function isListChanged(data: string): boolean {
+  try {
+    const v: unknown = JSON.parse(data);
+    return !!v && typeof v === 'object' && typeof (v as Record<string, unknown>).changed === 'string';
+  } catch {
+    return false;
+  }
+}
+
 function isNotificationType(t: unknown): t is NotificationType {
   return notificationTypeValues.includes(t as NotificationType);
 }

@@ -17,6 +17,7 @@ function renderAt(path: string, element: React.ReactNode) {
         <MemoryRouter initialEntries={[path]}>
           <Routes>
             <Route path={path} element={element} />
+            {path !== '/login' && <Route path="/login" element={<LoginPage />} />}
           </Routes>
         </MemoryRouter>
       </AuthProvider>
@@ -93,6 +94,12 @@ describe('SignupPage', () => {
       expect(screen.getByLabelText('Email')).toHaveAccessibleDescription('An account with this email already exists — log in instead?'),
     );
     expect(screen.queryByRole('alert')).not.toBeInTheDocument();
+    // One step to log in instead, with the address already filled in (handed over in history state, not the URL).
+    const link = screen.getByRole('link', { name: 'Log in with this email' });
+    expect(link).toHaveAttribute('href', '/login');
+    await user.click(link);
+    expect(await screen.findByRole('heading', { level: 1, name: 'Log in' })).toBeInTheDocument();
+    expect(screen.getByLabelText('Email')).toHaveValue('ann@example.com');
   });
 });
 

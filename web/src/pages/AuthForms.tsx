@@ -1,5 +1,5 @@
 import { createRef, useState, type ChangeEvent, type FormEvent, type RefObject } from 'react';
-import { Link, useSearchParams } from 'react-router';
+import { Link, useLocation, useSearchParams } from 'react-router';
 import { ApiError, describeError } from '../api/client';
 import { api } from '../api/tidings';
 import type { User } from '../api/types';
@@ -17,6 +17,11 @@ import { TextField } from '../components/TextField';
 import { asSentence } from '../text/sentence';
 
 export const DUPLICATE_EMAIL = 'An account with this email already exists — log in instead?';
+
+/** What the signup page hands the login page: the address, in history state, never in the URL. */
+interface LoginState {
+  email?: string;
+}
 
 
 /**
@@ -70,11 +75,15 @@ function useAuthForm<F extends string>(
     if (errors[field]) setErrors((e) => ({ ...e, [field]: undefined }));
   }
 
-  /** Checks a field the person has left, once they have typed something. */
+  /**
+   * Checks a field the person has left, once they have typed something. A
+   * server's error stays until they change the field: typing clears it, and
+   * leaving the field (say, to follow "Log in with this email") must not.
+   */
   function blur(field: F) {
     if (values[field] === '') return;
     const e = validate(values)[field];
-    setErrors((prev) => ({ ...prev, [field]: e }));
+    setErrors((prev) => ({ ...prev, [field]: e ?? prev[field] }));
   }
 
   function focusFirst(found: FieldErrors<F>): boolean {
@@ -145,6 +154,7 @@ export function SignupPage({ signup = api.signup }: { signup?: typeof api.signup
     (v) => signup({ name: v.name.trim(), email: v.email.trim(), password: v.password }),
   );
 
+  const email = field('email');
   return (
     <div className="card auth-card">
       <PageHeading title="Create your account" />
@@ -157,14 +167,14 @@ export function SignupPage({ signup = api.signup }: { signup?: typeof api.signup
           onBlur={() => blur('name')}
           maxLength={200}
         />
-        <TextField
-          {...field('email')}
-          label="Email"
-          type="email"
-          autoComplete="email"
-          inputMode="email"
-          onBlur={() => blur('email')}
-        />
+        <TextField {...email} label="Email" type="email" autoComplete="email" inputMode="email" onBlur={() => blur('email')} />
+        {email.error === DUPLICATE_EMAIL && (
+          <p className="field__action">
+            <Link to="/login" state={{ email: email.value.trim() } satisfies LoginState}>
+              Log in with this email
+            </Link>
+          </p>
+        )}
         <TextField
           {...field('password')}
           label="Password"
@@ -184,7 +194,8 @@ export function SignupPage({ signup = api.signup }: { signup?: typeof api.signup
 
 export function LoginPage({ login = api.login }: { login?: typeof api.login }) {
   const [params] = useSearchParams();
-  const { formError, busy, field, submit } = useAuthForm(loginOrder, { email: '', password: '' }, validateLogin, (v) =>
+  const handed = (useLocation().state as LoginState | null)?.email;
+  const { formError, busy, field, submit } = useAuthForm(loginOrder, { email: typeof handed === 'string' ? handed : '', password: '' }, validateLogin, (v) =>
     login({ email: v.email.trim(), password: v.password }),
   );
 

@@ -66,6 +66,31 @@ describe('friends', () => {
     expect(api.calls.some((c) => c.method === 'POST' && c.url === '/api/friends/requests/r-cy/accept')).toBe(true);
   });
 
+  it('finds people by any word of the name and tells namesakes apart', async () => {
+    const server = friendsServer({});
+    const { api } = renderApp('/friends', {
+      ...server.routes,
+      'GET /api/users': () =>
+        json(200, {
+          users: [
+            { id: 'u-a1', name: 'Ann Archer', relation: 'none', mutualFriends: 2, joined: '2026-03' },
+            { id: 'u-a2', name: 'Ann Archer', relation: 'none', mutualFriends: 0, joined: '2025-11' },
+          ],
+        }),
+    });
+    const user = userEvent.setup();
+    expect(await screen.findByText("Type any word of a name (first or last), or someone's whole email address.")).toBeInTheDocument();
+    await user.type(screen.getByRole('searchbox', { name: 'Search people' }), 'archer');
+    await user.click(screen.getByRole('button', { name: 'Search' }));
+    const results = await screen.findByRole('list', { name: 'Search results' });
+    const rows = within(results).getAllByRole('listitem');
+    expect(rows.map((r) => r.textContent)).toEqual([
+      expect.stringContaining('2 friends in common · Joined March 2026'),
+      expect.stringContaining('No friends in common · Joined November 2025'),
+    ]);
+    expect(api.calls.some((c) => c.url === '/api/users?q=archer')).toBe(true);
+  });
+
   it('declines an incoming request and drops it from the list', async () => {
     const server = friendsServer({ incoming: [request('r-cy', cy, ann), request('r-dee', dee, ann)] });
     const { api } = renderApp('/friends', {

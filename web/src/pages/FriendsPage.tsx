@@ -3,8 +3,9 @@ import { useCallback, useEffect, useId, useState, type FormEvent, type ReactNode
 import { Link } from 'react-router';
 import { describeError } from '../api/client';
 import { api } from '../api/tidings';
-import type { Person, SearchResult } from '../api/types';
+import type { Person, PersonCard } from '../api/types';
 import { Avatar } from '../components/Avatar';
+import { cardDetails } from '../people/card';
 import { PageHeading } from '../components/PageHeading';
 import { EmptyState, ErrorState, Loading } from '../components/States';
 import { useLive } from '../notifications/LiveContext';
@@ -12,12 +13,13 @@ import { useLive } from '../notifications/LiveContext';
 /** Everything this page reads is cached under this key, so one invalidation refreshes it all. */
 const friendsKey = ['friends'] as const;
 
-function PersonRow({ person, note, children }: { person: Person; note?: string; children?: ReactNode }) {
+function PersonRow({ person, note, details, children }: { person: Person; note?: string; details?: string; children?: ReactNode }) {
   return (
     <li className="person">
       <Avatar id={person.id} name={person.name} />
       <div className="person__who">
         <span className="person__name">{person.name}</span>
+        {details && <span className="muted person__note">{details}</span>}
         {note && <span className="muted person__note">{note}</span>}
       </div>
       <div className="person__actions">{children}</div>
@@ -114,7 +116,7 @@ export function FriendsPage() {
   const incomingFrom = (userId: string) => incoming.find((r) => r.from.id === userId);
   const outgoingTo = (userId: string) => outgoing.find((r) => r.to.id === userId);
 
-  function resultActions(u: SearchResult) {
+  function resultActions(u: PersonCard) {
     const key = `user:${u.id}`;
     switch (u.relation) {
       case 'none':
@@ -177,7 +179,7 @@ export function FriendsPage() {
     }
   }
 
-  const relationNote: Record<SearchResult['relation'], string | undefined> = {
+  const relationNote: Record<PersonCard['relation'], string | undefined> = {
     none: undefined,
     outgoing: 'Request sent',
     incoming: 'Wants to be your friend',
@@ -205,7 +207,7 @@ export function FriendsPage() {
               type="search"
               value={query}
               onChange={(e) => setQuery(e.target.value)}
-              placeholder="Name or email"
+              placeholder="A name, or a whole email address"
               autoComplete="off"
             />
             <button type="submit" className="button">
@@ -214,19 +216,19 @@ export function FriendsPage() {
           </div>
         </form>
         {term === '' ? (
-          <p className="muted">Type a name or an email address to find people you know.</p>
+          <p className="muted">Type any word of a name (first or last), or someone's whole email address.</p>
         ) : results.isPending ? (
           <Loading label="Searching…" />
         ) : results.isError ? (
           <ErrorState error={results.error} title="Search didn't work" onRetry={() => void results.refetch()} />
         ) : results.data.length === 0 ? (
           <EmptyState title="No one found">
-            <p>Nobody's name or email starts with “{term}”.</p>
+            <p>No name has a word starting with “{term}”. Try another word of their name, or their whole email address.</p>
           </EmptyState>
         ) : (
           <ul className="people" aria-label="Search results">
             {results.data.map((u) => (
-              <PersonRow key={u.id} person={u} note={relationNote[u.relation]}>
+              <PersonRow key={u.id} person={u} details={cardDetails(u)} note={relationNote[u.relation]}>
                 {resultActions(u)}
               </PersonRow>
             ))}

@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useState } from 'react';
+import { useCallback, useEffect, useMemo, useState } from 'react';
 import { Link } from 'react-router';
 import { describeError } from '../api/client';
 import { api } from '../api/tidings';
@@ -9,15 +9,9 @@ import { PageHeading } from '../components/PageHeading';
 import { LoadMore } from '../components/PostList';
 import { EmptyState, ErrorState, Loading } from '../components/States';
 import { formatFull, formatWhen } from '../components/time';
+import { groupNotifications, groupTarget } from '../notifications/groups';
 import { useLive } from '../notifications/LiveContext';
 import { usePaged } from '../paging/usePaged';
-
-/** Where a notification leads. */
-export function notificationTarget(n: Notification, meId: string): string {
-  if (n.type === 'friend.requested') return '/friends';
-  if (n.actor.id && n.actor.id !== meId) return `/users/${encodeURIComponent(n.actor.id)}`;
-  return '/';
-}
 
 export function NotificationsPage() {
   const me = useMe();
@@ -37,12 +31,15 @@ export function NotificationsPage() {
   );
   useEffect(() => onResync(refreshFirst), [onResync, refreshFirst]);
 
-  async function readOne(id: string) {
-    setBusy(id);
+  const groups = useMemo(() => groupNotifications(list.items), [list.items]);
+
+  /** Marks a row read: every notification it stands for. */
+  async function readGroup(key: string, ids: string[]) {
+    setBusy(key);
     setError(undefined);
     try {
-      await markRead([id]);
-      update((items) => items.map((i) => (i.id === id ? { ...i, read: true } : i)));
+      await markRead(ids);
+      update((items) => items.map((i) => (ids.includes(i.id) ? { ...i, read: true } : i)));
     } catch (e) {
       setError(describeError(e));
     } finally {
@@ -91,37 +88,41 @@ export function NotificationsPage() {
       ) : (
         <>
           <ul className="notifications" aria-label="Notifications">
-            {list.items.map((n) => (
-              <li key={n.id} className={`card notification${n.read ? '' : ' notification--unread'}`}>
-                <Avatar id={n.actor.id || n.id} name={n.actor.name} />
-                <div className="notification__body">
-                  <Link
-                    to={notificationTarget(n, me.id)}
-                    className="notification__text"
-                    onClick={() => {
-                      if (!n.read) void readOne(n.id);
-                    }}
-                  >
-                    {!n.read && <span className="visually-hidden">Unread: </span>}
-                    {n.text}
-                  </Link>
-                  <time dateTime={n.createdAt} title={formatFull(n.createdAt)} className="muted">
-                    {formatWhen(n.createdAt)}
-                  </time>
-                </div>
-                {!n.read && (
-                  <button
-                    type="button"
-                    className="button button--small button--secondary"
-                    onClick={() => readOne(n.id)}
-                    disabled={busy !== null}
-                    aria-label={`Mark as read: ${n.text}`}
-                  >
-                    Mark as read
-                  </button>
-                )}
-              </li>
-            ))}
+            {groups.map((g) => {
+              const n = g.items[0];
+              const ids = g.items.map((i) => i.id);
+              return (
+                <li key={g.key} className={`card notification${g.read ? '' : ' notification--unread'}`}>
+                  <Avatar id={n.actor.id || n.id} name={n.actor.name} />
+                  <div className="notification__body">
+                    <Link
+                      to={groupTarget(g, me.id)}
+                      className="notification__text"
+                      onClick={() => {
+                        if (!g.read) void readGroup(g.key, ids);
+                      }}
+                    >
+                      {!g.read && <span className="visually-hidden">Unread: </span>}
+                      {g.text}
+                    </Link>
+                    <time dateTime={n.createdAt} title={formatFull(n.createdAt)} className="muted">
+                      {formatWhen(n.createdAt)}
+                    </time>
+                  </div>
+                  {!g.read && (
+                    <button
+                      type="button"
+                      className="button button--small button--secondary"
+                      onClick={() => readGroup(g.key, ids)}
+                      disabled={busy !== null}
+                      aria-label={`Mark as read: ${g.text}`}
+                    >
+                      Mark as read
+                    </button>
+                  )}
+                </li>
+              );
+            })}
           </ul>
           <LoadMore paged={list} what="notifications" />
         </>

@@ -1,4 +1,5 @@
 import { act, screen, within } from '@testing-library/react';
+import userEvent from '@testing-library/user-event';
 import { describe, expect, it } from 'vitest';
 import { json } from '../testing/fakeFetch';
 import { me, post, renderApp, stubWebSocketPerTest } from '../testing/renderApp';
@@ -22,6 +23,26 @@ describe('profiles', () => {
     expect(screen.getByRole('heading', { level: 1 })).toHaveTextContent('Profile');
     expect(profileInitials(container)).toBe('?');
     expect(screen.queryByText('Your friend')).not.toBeInTheDocument();
+  });
+
+  it("shows a stranger's name, avatar and an Add friend button, and none of their posts", async () => {
+    let relation = 'none';
+    const { container, api } = renderApp('/users/u-zed', {
+      'GET /api/users/u-zed/posts': () => json(404, { title: 'Not Found', status: 404, detail: 'No such person among your friends.' }),
+      'GET /api/users/u-zed': () => json(200, { id: 'u-zed', name: 'Zed Zane', relation, mutualFriends: 1, joined: '2026-02' }),
+      'POST /api/friends/requests': () => {
+        relation = 'outgoing';
+        return json(201, { id: 'r-1', from: me, to: { id: 'u-zed', name: 'Zed Zane' }, status: 'pending' });
+      },
+    });
+    expect(await screen.findByRole('heading', { level: 1, name: 'Zed Zane' })).toBeInTheDocument();
+    expect(profileInitials(container)).toBe('ZZ');
+    expect(screen.getByText('1 friend in common · Joined February 2026')).toBeInTheDocument();
+    expect(screen.queryByRole('alert')).not.toBeInTheDocument();
+    expect(screen.queryByRole('article')).not.toBeInTheDocument();
+    await userEvent.click(screen.getByRole('button', { name: 'Add friend' }));
+    expect(await screen.findByText(/Friend request sent/)).toBeInTheDocument();
+    expect(api.calls.find((c) => c.method === 'POST')?.body).toEqual({ userId: 'u-zed' });
   });
 
   it('names a friend from the posts answer: heading, initials, title', async () => {

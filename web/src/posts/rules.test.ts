@@ -3,7 +3,9 @@ import { validatePicture, validatePostText } from './rules';
 
 describe('post and picture rules', () => {
   it('checks post text', () => {
-    expect(validatePostText('  ')).toMatch(/write something/i);
+    expect(validatePostText('  ')).toBe('Write something or add a picture.');
+    // A picture alone is a post.
+    expect(validatePostText('  ', true)).toBeUndefined();
     expect(validatePostText('hello')).toBeUndefined();
     expect(validatePostText('x'.repeat(5000))).toBeUndefined();
     // 5000 is allowed, so the message must not say "under 5000".

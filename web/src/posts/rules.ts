@@ -8,9 +8,10 @@ export const MAX_POST_CHARS = limits.PostText.maxLength;
 export const MAX_PICTURE_BYTES = limits.Picture.maxLength;
 export const PICTURE_TYPES = ['image/png', 'image/jpeg', 'image/gif', 'image/webp'];
 
-export function validatePostText(text: string): string | undefined {
+/** A post needs text, a picture or both: text may be blank only with a picture. */
+export function validatePostText(text: string, hasPicture = false): string | undefined {
   const n = charLength(text.trim());
-  if (n === 0) return 'Write something to post.';
+  if (n === 0 && !hasPicture) return 'Write something or add a picture.';
   if (n > MAX_POST_CHARS) return `Use at most ${MAX_POST_CHARS} characters (now ${n}).`;
   return undefined;
 }

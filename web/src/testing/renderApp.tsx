@@ -55,6 +55,7 @@ export function renderApp(path: string, routes: Record<string, Handler>) {
       </AuthProvider>
     </QueryClientProvider>,
   );
-  const navigate = (to: string) => act(() => void nav.current?.(to));
+  // A path, as if a link was followed, or a step in history (-1 is Back).
+  const navigate = (to: string | number) => act(() => void (typeof to === 'number' ? nav.current?.(to) : nav.current?.(to)));
   return { ...utils, api, navigate };
 }

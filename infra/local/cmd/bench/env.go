@@ -121,6 +121,7 @@ func (w *workDir) cleanup(failed bool) {
 type machineStack struct {
 	*stack.Stack
 	upTook time.Duration
+	dbURL  string // the scratch database the functions use
 	wd     *workDir
 	drop   func()
 	failed bool
@@ -140,7 +141,7 @@ func upOnMachine(ctx context.Context, repo, name string, o options) (*machineSta
 		m.close(ctx)
 		return nil, err
 	}
-	m.drop = drop
+	m.drop, m.dbURL = drop, dbURL
 	ports, err := freePorts()
 	if err != nil {
 		m.close(ctx)

@@ -50,6 +50,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"syscall"
 	"time"
 
@@ -162,6 +163,7 @@ func main() {
 	o := defaults()
 	fs := flag.NewFlagSet(os.Args[1], flag.ExitOnError)
 	fs.BoolVar(&o.verbose, "v", false, "copy function logs to stderr as well")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of this process (the bench and the in-process emulation: gateway, KafkaSink, kfake, KafkaSource dispatchers, Service proxies) to this file")
 	var run func(context.Context, string, options) error
 	if os.Args[1] == "all" {
 		o.backingFlags(fs)
@@ -194,6 +196,13 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	printMachine()
+	if *cpuProfile != "" {
+		stopProfile, err := startCPUProfile(*cpuProfile)
+		if err != nil {
+			fail(err)
+		}
+		defer stopProfile()
+	}
 	if err := run(ctx, repo, o); err != nil {
 		fail(err)
 	}
@@ -217,6 +226,19 @@ func all(ctx context.Context, repo string, o options) error {
 func usage() {
 	fmt.Fprintln(os.Stderr, "usage: bench coldstart|signup|idle-memory|post|feed|hop|all [flags]   (bench <cmd> -h lists the flags)")
 	os.Exit(2)
+}
+
+// startCPUProfile profiles this process until the returned stop is called.
+func startCPUProfile(path string) (stop func(), err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }
 
 func fail(err error) {

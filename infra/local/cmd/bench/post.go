@@ -102,10 +102,13 @@ func postLatency(ctx context.Context, repo string, o options) error {
 		"first friend p50", "p99", "max", "each friend p50", "p99", "max", "last friend p50", "p99",
 		"drain", "lost", "dup", "misdirected", "failed", "")
 	phases := [][]postResult{warm}
+	phaseNames := []string{"warm-up"}
+	var cpu [][2]cpuSample // per step: at its start, after its drain
 	coldBefore = coldStartCounts(s.Stack)
 	sustained, climbErr := climb(ctx, o.post.rates, func(rate float64) ([]string, error) {
 		total := o.post.stepTotal(rate)
 		posts := make([]postResult, total)
+		cpuBefore := sampleCPU()
 		begin := time.Now()
 		offeredFor, err := openLoop(ctx, rate, total, func(i int) {
 			a := i % len(authors)
@@ -115,7 +118,9 @@ func postLatency(ctx context.Context, repo string, o options) error {
 			return nil, err
 		}
 		drainErr := live.waitFor(ctx, posts, o.friends, o.post.drain)
+		cpu = append(cpu, [2]cpuSample{cpuBefore, sampleCPU()})
 		phases = append(phases, posts)
+		phaseNames = append(phaseNames, fmt.Sprintf("%g posts/s", rate))
 		st := live.measure(posts, o.friends)
 		if st.report(fmt.Sprintf("%g posts/s", rate), drainErr) {
 			problems = true
@@ -147,6 +152,10 @@ func postLatency(ctx context.Context, repo string, o options) error {
 		if ss, ok := s.SourceStats(name); ok {
 			fmt.Printf("%s KafkaSource: %+v\n", name, ss)
 		}
+	}
+
+	if err := printPathBreakdown(ctx, s, live, friends, phases, phaseNames, cpu); err != nil {
+		fmt.Printf("!!! no breakdown: %v\n", err)
 	}
 
 	if unknown := live.unknown(phases...); unknown > 0 {
@@ -332,6 +341,26 @@ func waitSetupSettled(ctx context.Context, s *stack.Stack, signups, friendEvents
 	}
 }
 
+// printPathBreakdown prints, for each phase, where a notification's time
+// went between the stamps the run left (hops.go), and for each rate step
+// the CPU each program used.
+func printPathBreakdown(ctx context.Context, s *machineStack, live *liveWatch, friends []*member, phases [][]postResult, names []string, cpu [][2]cpuSample) error {
+	trace, err := readPathTrace(ctx, s.Backing().KafkaBrokers, s.dbURL)
+	if err != nil {
+		return err
+	}
+	for i, posts := range phases {
+		segs, total, unstamped := trace.breakdown(posts, func(p postResult) map[string]time.Time {
+			return live.arrivals(p, friends)
+		})
+		printBreakdown(os.Stdout, names[i], segs, total, unstamped)
+		if i > 0 && i-1 < len(cpu) {
+			printCPU(os.Stdout, cpu[i-1][0], cpu[i-1][1])
+		}
+	}
+	return nil
+}
+
 type postResult struct {
 	author         int
 	id             string
@@ -471,6 +500,21 @@ func (l *liveWatch) waitFor(ctx context.Context, posts []postResult, per int, pa
 			return ctx.Err()
 		}
 	}
+}
+
+// arrivals is the first arrival of p at each of its author's friends,
+// keyed by the friend's user id.
+func (l *liveWatch) arrivals(p postResult, friends []*member) map[string]time.Time {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out := map[string]time.Time{}
+	for _, a := range l.seen[p.id] {
+		id := friends[a.friend].id
+		if t, ok := out[id]; !ok || a.at.Before(t) {
+			out[id] = a.at
+		}
+	}
+	return out
 }
 
 // postStats are one phase's numbers.

@@ -49,6 +49,10 @@ func printTable(out io.Writer, s *stack.Stack, took time.Duration) {
 	}
 	row("KafkaSinks", s.IngressURL+"/<namespace>/<name>", "CloudEvents from Tidings functions only (knative/eventpolicies.yaml: 401/403)")
 	row("Kafka", strings.Join(b.KafkaBrokers, ","), b.Origin["kafka"])
+	if dir := s.KafkaSecretsDir(); dir != "" {
+		row("Kafka users", "SASL SCRAM-SHA-512, ACLs of knative/kafkausers.yaml",
+			"superuser "+s.KafkaAdminCredentials().User+" (kcat: README.md, \"Try it\"); each user's Secret in "+dir+"/<Secret>/")
+	}
 	row("Postgres", redact(b.DatabaseURL), b.Origin["postgres"])
 	row("Redis", b.RedisURL, b.Origin["redis"])
 	row("MinIO (S3)", b.S3Endpoint, b.Origin["minio"])

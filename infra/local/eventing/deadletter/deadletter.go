@@ -21,6 +21,7 @@ import (
 	"github.com/cloudevents/sdk-go/v2/types"
 
 	"github.com/tidings-dev/tidings/infra/local/eventing/internal/kafkaconf"
+	"github.com/tidings-dev/tidings/infra/local/eventing/kafkaauth"
 	"github.com/tidings-dev/tidings/infra/local/eventing/kafkasource"
 )
 
@@ -55,9 +56,12 @@ func (l Letter) Ref() string { return fmt.Sprintf("%d:%d", l.Partition, l.Offset
 // List reads topic from the start of every partition up to the high-water
 // mark seen when it started, without joining a consumer group or committing
 // anything. A topic that does not exist has no letters.
-func List(ctx context.Context, brokers []string, topic string) ([]Letter, error) {
+func List(ctx context.Context, brokers []string, auth kafkaauth.Credentials, topic string) ([]Letter, error) {
 	cfg := kafkaconf.Consumer("tidings-deadletter-list", sarama.OffsetOldest)
 	cfg.Metadata.AllowAutoTopicCreation = false // listing must not create the topic
+	if err := auth.Sarama(cfg); err != nil {
+		return nil, err
+	}
 	client, err := sarama.NewClient(brokers, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("deadletter: connecting to Kafka %v: %w", brokers, err)
@@ -205,7 +209,7 @@ func TopicByType(topics map[string]string) func(event.Event) string {
 // kept, so consumers that deduplicate on them still do; the record key is
 // the partitionkey extension (else the letter's key). It stops at the first
 // failure and says how many were replayed.
-func Replay(ctx context.Context, brokers []string, letters []Letter, targetTopic func(event.Event) string) error {
+func Replay(ctx context.Context, brokers []string, auth kafkaauth.Credentials, letters []Letter, targetTopic func(event.Event) string) error {
 	if len(letters) == 0 {
 		return nil
 	}
@@ -217,7 +221,11 @@ func Replay(ctx context.Context, brokers []string, letters []Letter, targetTopic
 		}
 		msgs = append(msgs, msg)
 	}
-	producer, err := sarama.NewSyncProducer(brokers, kafkaconf.Producer("tidings-deadletter-replay"))
+	cfg := kafkaconf.Producer("tidings-deadletter-replay")
+	if err := auth.Sarama(cfg); err != nil {
+		return err
+	}
+	producer, err := sarama.NewSyncProducer(brokers, cfg)
 	if err != nil {
 		return fmt.Errorf("deadletter: connecting to Kafka %v: %w", brokers, err)
 	}

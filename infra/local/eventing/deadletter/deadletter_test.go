@@ -2,6 +2,7 @@ package deadletter
 
 import (
 	"context"
+	"github.com/tidings-dev/tidings/infra/local/eventing/kafkaauth"
 	"io"
 	"log/slog"
 	"net/http"
@@ -113,7 +114,7 @@ func TestDeadLetterListAndReplayRoundTrip(t *testing.T) {
 		t.Errorf("422 is not retryable: subscriber saw %d attempts for 2 events, want 2", n)
 	}
 
-	letters, err := List(ctx, b.Brokers(), dlqTopic)
+	letters, err := List(ctx, b.Brokers(), kafkaauth.Credentials{}, dlqTopic)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -135,7 +136,7 @@ func TestDeadLetterListAndReplayRoundTrip(t *testing.T) {
 		t.Fatalf("select: %v (%d letters)", err, len(chosen))
 	}
 	sub.set(http.StatusOK, "")
-	if err := Replay(ctx, b.Brokers(), chosen, TopicByType(map[string]string{signedUp: usersTopic})); err != nil {
+	if err := Replay(ctx, b.Brokers(), kafkaauth.Credentials{}, chosen, TopicByType(map[string]string{signedUp: usersTopic})); err != nil {
 		t.Fatal(err)
 	}
 	testenv.Eventually(t, 30*time.Second, "the replayed event delivered", func() bool { return src.Stats().Delivered == 1 })
@@ -169,7 +170,7 @@ func TestDeadLetterListAndReplayRoundTrip(t *testing.T) {
 
 func TestListMissingTopicIsEmptyAndDoesNotCreateIt(t *testing.T) {
 	b := kafkatest.Start(t, 1)
-	letters, err := List(context.Background(), b.Brokers(), "tidings.dlq.nothing")
+	letters, err := List(context.Background(), b.Brokers(), kafkaauth.Credentials{}, "tidings.dlq.nothing")
 	if err != nil || len(letters) != 0 {
 		t.Fatalf("letters %v err %v, want none", letters, err)
 	}
@@ -181,14 +182,14 @@ func TestListMissingTopicIsEmptyAndDoesNotCreateIt(t *testing.T) {
 func TestListKeepsUndecodableRecordsButRefusesToReplayThem(t *testing.T) {
 	b := kafkatest.Start(t, 1, dlqTopic)
 	b.Produce(context.Background(), &kgo.Record{Topic: dlqTopic, Value: []byte("garbage")})
-	letters, err := List(context.Background(), b.Brokers(), dlqTopic)
+	letters, err := List(context.Background(), b.Brokers(), kafkaauth.Credentials{}, dlqTopic)
 	if err != nil || len(letters) != 1 {
 		t.Fatalf("letters %v err %v", letters, err)
 	}
 	if letters[0].DecodeErr == "" {
 		t.Error("garbage record decoded as a CloudEvent")
 	}
-	err = Replay(context.Background(), b.Brokers(), letters, func(event.Event) string { return usersTopic })
+	err = Replay(context.Background(), b.Brokers(), kafkaauth.Credentials{}, letters, func(event.Event) string { return usersTopic })
 	if err == nil {
 		t.Error("replayed a record that is not a CloudEvent")
 	}
@@ -199,7 +200,7 @@ func TestReplayNeedsATargetTopic(t *testing.T) {
 	ev.SetID("x")
 	ev.SetType("unknown.type")
 	ev.SetSource("/s")
-	err := Replay(context.Background(), []string{"127.0.0.1:1"}, []Letter{{Event: ev}}, TopicByType(nil))
+	err := Replay(context.Background(), []string{"127.0.0.1:1"}, kafkaauth.Credentials{}, []Letter{{Event: ev}}, TopicByType(nil))
 	if err == nil || !strings.Contains(err.Error(), "no target topic") {
 		t.Errorf("err %v, want no target topic", err)
 	}

@@ -40,6 +40,7 @@ import (
 	"github.com/tidings-dev/tidings/functions/telemetry"
 	"github.com/tidings-dev/tidings/infra/local/eventing/internal/kafkaconf"
 	"github.com/tidings-dev/tidings/infra/local/eventing/internal/tracing"
+	"github.com/tidings-dev/tidings/infra/local/eventing/kafkaauth"
 	"github.com/tidings-dev/tidings/infra/local/eventing/oidc"
 	"github.com/tidings-dev/tidings/knative/topology"
 )
@@ -73,6 +74,8 @@ type Config struct {
 	// producer's traceparent) and each produce (a producer span whose
 	// context goes into the record's headers).
 	Tracer trace.TracerProvider
+	// Auth is who the ingress is to Kafka: the KafkaSinks' spec.auth Secret.
+	Auth kafkaauth.Credentials
 }
 
 // Ingress is an http.Handler serving every registered KafkaSink.
@@ -117,7 +120,7 @@ func NewIngress(cfg Config) (*Ingress, error) {
 		timeout:   timeout,
 		issuer:    cfg.Issuer,
 		sinks:     map[string]sink{},
-		producers: &producerPool{brokers: cfg.Brokers, log: log},
+		producers: &producerPool{brokers: cfg.Brokers, auth: cfg.Auth, log: log},
 		tracer:    tracing.Tracer(cfg.Tracer, "kafkasink"),
 	}
 	in.handler = http.HandlerFunc(in.serve)
@@ -342,6 +345,7 @@ func (in *Ingress) answer(w http.ResponseWriter, r *http.Request, start time.Tim
 // still using it return (closing earlier would panic their SendMessage).
 type producerPool struct {
 	brokers []string
+	auth    kafkaauth.Credentials
 	log     *slog.Logger
 
 	mu      sync.Mutex
@@ -362,7 +366,11 @@ func (pp *producerPool) acquire() (*pooledProducer, error) {
 		return nil, errors.New("ingress closed")
 	}
 	if pp.current == nil {
-		p, err := sarama.NewSyncProducer(pp.brokers, kafkaconf.Producer("tidings-kafka-sink-ingress"))
+		cfg := kafkaconf.Producer("tidings-kafka-sink-ingress")
+		if err := pp.auth.Sarama(cfg); err != nil {
+			return nil, err
+		}
+		p, err := sarama.NewSyncProducer(pp.brokers, cfg)
 		if err != nil {
 			return nil, fmt.Errorf("connecting to Kafka %v: %w", pp.brokers, err)
 		}

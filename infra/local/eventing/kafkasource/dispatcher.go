@@ -23,6 +23,7 @@ import (
 
 	"github.com/tidings-dev/tidings/infra/local/eventing/internal/kafkaconf"
 	"github.com/tidings-dev/tidings/infra/local/eventing/internal/tracing"
+	"github.com/tidings-dev/tidings/infra/local/eventing/kafkaauth"
 	"github.com/tidings-dev/tidings/knative/topology"
 )
 
@@ -96,6 +97,8 @@ type Config struct {
 	// child of the record's traceparent header) and each attempt (a client
 	// span whose context the subscriber gets as traceparent).
 	Tracer trace.TracerProvider
+	// Auth is who the dispatcher is to Kafka: the Secret of spec.net.sasl.
+	Auth kafkaauth.Credentials
 }
 
 // Stats counts what a dispatcher did since it started.
@@ -150,7 +153,11 @@ func Start(ctx context.Context, cfg Config) (*Dispatcher, error) {
 		initial = sarama.OffsetOldest
 	}
 	log := cfg.Logger.With("component", "kafka-source", "source", cfg.Namespace+"/"+cfg.Name)
-	group, err := sarama.NewConsumerGroup(cfg.Brokers, cfg.ConsumerGroup, kafkaconf.Consumer("kafkasource-"+cfg.Name, initial))
+	kcfg := kafkaconf.Consumer("kafkasource-"+cfg.Name, initial)
+	if err := cfg.Auth.Sarama(kcfg); err != nil {
+		return nil, fmt.Errorf("kafkasource %s: %w", cfg.Name, err)
+	}
+	group, err := sarama.NewConsumerGroup(cfg.Brokers, cfg.ConsumerGroup, kcfg)
 	if err != nil {
 		return nil, fmt.Errorf("kafkasource %s: joining consumer group %s on %v: %w", cfg.Name, cfg.ConsumerGroup, cfg.Brokers, err)
 	}

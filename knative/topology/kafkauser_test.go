@@ -1,0 +1,82 @@
+package topology
+
+import "testing"
+
+// Each data-plane part authenticates as its own KafkaUser, and no user may do
+// more than its part needs.
+func TestBrokenKafkaAccess(t *testing.T) {
+	const sinkUser = "name: knative-kafkasink\n"
+	const notifyUser = "name: kafkasource-notify\n"
+	const dlqUser = "name: tidings-dlq\n"
+	const usersSink = "name: users\n"
+	const notifySrc = "name: notify\n  namespace: tidings\n  labels:"
+	runBroken(t, []brokenCase{
+		{"a KafkaSink without auth",
+			[]edit{{"sinks.yaml", usersSink, "  auth:\n    secret:\n      ref:\n        name: knative-kafkasink-auth\n", ""}},
+			[]want{{"sinks.yaml", "KafkaSink", "users", "spec.auth.secret.ref.name", "required"}}},
+		{"a KafkaSink naming a Secret no KafkaUser uses",
+			[]edit{{"sinks.yaml", usersSink, "name: knative-kafkasink-auth", "name: someone-else"}},
+			[]want{{"sinks.yaml", "KafkaSink", "users", "spec.auth.secret.ref.name", `no KafkaUser takes its password from Secret "someone-else"`}}},
+		{"the receiver's user may not write a sink's topic",
+			[]edit{{"kafkausers.yaml", sinkUser, "name: tidings.users\n          patternType: literal\n        operations: [Write, Describe]", "name: tidings.users\n          patternType: literal\n        operations: [Describe]"}},
+			[]want{{"sinks.yaml", "KafkaSink", "users", "spec.topic", `may not Write topic "tidings.users"`}}},
+		{"the receiver's user may also read",
+			[]edit{{"kafkausers.yaml", sinkUser, "operations: [Write, Describe]", "operations: [Write, Describe, Read]"}},
+			[]want{{"kafkausers.yaml", "KafkaUser", "knative-kafkasink", "spec.authorization.acls[0].operations", "Read on topic \"tidings.users\" is more than this user needs"}}},
+		{"a KafkaSource without SASL",
+			[]edit{{"sources.yaml", notifySrc, "      enable: true\n      type:", "      enable: false\n      type:"}},
+			[]want{{"sources.yaml", "KafkaSource", "notify", "spec.net.sasl.enable", "want true"}}},
+		{"a KafkaSource without TLS",
+			[]edit{{"sources.yaml", notifySrc, "    tls:\n      enable: true", "    tls:\n      enable: false"}},
+			[]want{{"sources.yaml", "KafkaSource", "notify", "spec.net.tls", "SASL_SSL"}}},
+		{"a KafkaSource's user from another Secret than its password",
+			[]edit{{"sources.yaml", notifySrc, "secretKeyRef: {name: kafkasource-notify-auth, key: user}", "secretKeyRef: {name: other, key: user}"}},
+			[]want{{"sources.yaml", "KafkaSource", "notify", "spec.net.sasl.user.secretKeyRef.name", "come from one Secret"}}},
+		{"a KafkaSource's password under another key",
+			[]edit{{"sources.yaml", notifySrc, "key: password}", "key: pass}"}},
+			[]want{{"sources.yaml", "KafkaSource", "notify", "spec.net.sasl.password.secretKeyRef.key", "want password"}}},
+		{"two KafkaSources share a user",
+			[]edit{{"sources.yaml", notifySrc, "kafkasource-notify-auth, key: password", "kafkasource-welcome-auth, key: password"},
+				{"sources.yaml", notifySrc, "kafkasource-notify-auth, key: user", "kafkasource-welcome-auth, key: user"},
+				{"sources.yaml", notifySrc, "kafkasource-notify-auth, key: sasl.mechanism", "kafkasource-welcome-auth, key: sasl.mechanism"}},
+			[]want{{"sources.yaml", "KafkaSource", "notify", "spec.net.sasl.password", "also KafkaSource welcome's"}}},
+		{"a dispatcher's user may not read its group",
+			[]edit{{"kafkausers.yaml", notifyUser, "type: group\n          name: tidings-notify", "type: group\n          name: tidings-fanout"}},
+			[]want{{"sources.yaml", "KafkaSource", "notify", "spec.consumerGroup", `may not Read consumer group "tidings-notify"`},
+				{"kafkausers.yaml", "KafkaUser", "kafkasource-notify", "spec.authorization.acls[2].operations", `Read on group "tidings-fanout" is more than this user needs`}}},
+		{"notify's dispatcher may write tidings.users",
+			[]edit{{"kafkausers.yaml", notifyUser, "name: tidings.friends\n          patternType: literal\n        operations: [Read, Describe]", "name: tidings.users\n          patternType: literal\n        operations: [Write]"}},
+			[]want{{"sources.yaml", "KafkaSource", "notify", "spec.topics", `may not Read topic "tidings.friends"`},
+				{"kafkausers.yaml", "KafkaUser", "kafkasource-notify", "spec.authorization.acls[0].operations", `Write on topic "tidings.users" is more than this user needs`}}},
+		{"the dlq Job may write a dead-letter topic",
+			[]edit{{"kafkausers.yaml", dlqUser, "name: tidings.dlq.welcome\n          patternType: literal\n        operations: [Read, Describe]", "name: tidings.dlq.welcome\n          patternType: literal\n        operations: [Read, Write]"}},
+			[]want{{"kafkausers.yaml", "KafkaUser", "tidings-dlq", "spec.authorization.acls[0].operations", "only the KafkaSink receiver writes dead letters"}}},
+		{"a prefix pattern",
+			[]edit{{"kafkausers.yaml", dlqUser, "name: tidings.dlq.welcome\n          patternType: literal", "name: tidings.dlq.\n          patternType: prefix"}},
+			[]want{{"kafkausers.yaml", "KafkaUser", "tidings-dlq", "spec.authorization.acls[0].resource.patternType", "want literal"}}},
+		{"an ACL on an undeclared topic",
+			[]edit{{"kafkausers.yaml", dlqUser, "name: tidings.dlq.welcome\n", "name: tidings.dlq.welcom\n"}},
+			[]want{{"kafkausers.yaml", "KafkaUser", "tidings-dlq", "spec.authorization.acls[0].resource.name", "declared by no KafkaTopic"}}},
+		{"operation All",
+			[]edit{{"kafkausers.yaml", dlqUser, "operations: [Read, Describe]", "operations: [All]"}},
+			[]want{{"kafkausers.yaml", "KafkaUser", "tidings-dlq", "spec.authorization.acls[0].operations", "All grants operations nobody needs"}}},
+		{"not an operation",
+			[]edit{{"kafkausers.yaml", dlqUser, "operations: [Read, Describe]", "operations: [Reed]"}},
+			[]want{{"kafkausers.yaml", "KafkaUser", "tidings-dlq", "spec.authorization.acls[0].operations", `"Reed" is not a Kafka operation`}}},
+		{"a generated password",
+			[]edit{{"kafkausers.yaml", dlqUser, "    password:\n      valueFrom:\n        secretKeyRef:\n          name: tidings-dlq-auth\n          key: password\n", ""}},
+			[]want{{"kafkausers.yaml", "KafkaUser", "tidings-dlq", "spec.authentication.password.valueFrom.secretKeyRef", "must come from the Secret"}}},
+		{"tls authentication",
+			[]edit{{"kafkausers.yaml", dlqUser, "type: scram-sha-512", "type: tls"}},
+			[]want{{"kafkausers.yaml", "KafkaUser", "tidings-dlq", "spec.authentication.type", "want scram-sha-512"}}},
+		{"no authorization",
+			[]edit{{"kafkausers.yaml", dlqUser, "    type: simple\n", "    type: none\n"}},
+			[]want{{"kafkausers.yaml", "KafkaUser", "tidings-dlq", "spec.authorization.type", "want simple"}}},
+		{"no cluster label",
+			[]edit{{"kafkausers.yaml", dlqUser, "  labels:\n    strimzi.io/cluster: tidings\n", ""}},
+			[]want{{"kafkausers.yaml", "KafkaUser", "tidings-dlq", "metadata.labels.strimzi.io/cluster", "required"}}},
+		{"typo in a KafkaUser field",
+			[]edit{{"kafkausers.yaml", dlqUser, "operations: [Read, Describe]", "operation: [Read, Describe]"}},
+			[]want{{"kafkausers.yaml", "KafkaUser", "tidings-dlq", "spec.authorization.acls[0].operation", "unknown field"}}},
+	})
+}
