@@ -11,6 +11,7 @@ import (
 
 	"github.com/coder/websocket"
 	"github.com/redis/go-redis/v9"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/tidings-dev/tidings/functions/internal/notification"
 	"github.com/tidings-dev/tidings/functions/internal/session"
@@ -42,7 +43,7 @@ type client struct {
 	user    string
 	channel string
 	session string // session.ID of the session it rides on
-	out     chan []byte
+	out     chan liveMessage
 	gone    chan struct{} // closed when the hub drops the client
 	once    sync.Once
 	code    websocket.StatusCode
@@ -84,7 +85,7 @@ var ErrTooMany = errors.New("hub: too many live connections for this user")
 // room for buffer messages, and subscribes to the user's notification and
 // session-ended channels if nobody here was yet.
 func (h *Hub) Join(ctx context.Context, user, sessionID string, buffer int) (*client, error) {
-	c := &client{user: user, channel: notification.Channel(user), session: sessionID, out: make(chan []byte, buffer), gone: make(chan struct{})}
+	c := &client{user: user, channel: notification.Channel(user), session: sessionID, out: make(chan liveMessage, buffer), gone: make(chan struct{})}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.closed {
@@ -181,7 +182,16 @@ func (h *Hub) receive() {
 	}
 }
 
-func (h *Hub) deliver(channel string, msg []byte) {
+// liveMessage is one notification for a client, with the trace context it
+// was published in.
+type liveMessage struct {
+	parent trace.SpanContext
+	body   []byte
+}
+
+func (h *Hub) deliver(channel string, payload []byte) {
+	parent, body := notification.DecodeLive(payload)
+	msg := liveMessage{parent: parent, body: body}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for c := range h.subs[channel] {

@@ -8,10 +8,13 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/tidings-dev/tidings/functions/internal/session"
 	"github.com/tidings-dev/tidings/functions/internal/site"
 	"github.com/tidings-dev/tidings/functions/problem"
+	"github.com/tidings-dev/tidings/functions/telemetry"
 )
 
 // Stream serves GET /api/notifications/stream: a WebSocket carrying each new
@@ -114,7 +117,7 @@ func (s *Stream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		case <-c.gone:
 			return
 		case msg := <-c.out:
-			if err := s.write(ctx, conn, msg); err != nil {
+			if err := s.push(ctx, conn, msg); err != nil {
 				s.logGone(ctx, user, err)
 				return
 			}
@@ -148,6 +151,23 @@ func (s *Stream) checkSession(ctx context.Context, c *client, token string) {
 		c.drop(websocket.StatusTryAgainLater, "sessions unavailable")
 	}
 }
+
+// push writes one notification, traced as a span of the trace it was
+// published in (the post's or the friend request's), linked to the
+// WebSocket's own request.
+func (s *Stream) push(ctx context.Context, conn *websocket.Conn, msg liveMessage) (err error) {
+	pctx := ctx
+	var opts []trace.SpanStartOption
+	if msg.parent.IsValid() {
+		pctx = trace.ContextWithRemoteSpanContext(ctx, msg.parent)
+		opts = telemetry.Link(ctx, msg.parent)
+	}
+	pctx, span := tracer.Start(pctx, "websocket push", append(opts, trace.WithSpanKind(trace.SpanKindProducer))...)
+	defer func() { telemetry.RecordError(span, err); span.End() }()
+	return s.write(pctx, conn, msg.body)
+}
+
+var tracer = otel.Tracer("github.com/tidings-dev/tidings/functions/inbox")
 
 func (s *Stream) write(ctx context.Context, conn *websocket.Conn, msg []byte) error {
 	ctx, cancel := context.WithTimeout(ctx, s.WriteTimeout)

@@ -8,9 +8,19 @@ import (
 	"mime/quotedprintable"
 	"net"
 	"net/smtp"
+	"strconv"
 	"strings"
 	"time"
+
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	semconv "go.opentelemetry.io/otel/semconv/v1.40.0"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/tidings-dev/tidings/functions/telemetry"
 )
+
+var tracer = otel.Tracer("github.com/tidings-dev/tidings/functions/welcome")
 
 // mailer speaks plain SMTP to one server, with a deadline on the whole
 // conversation (net/smtp alone would wait forever on a stuck server).
@@ -42,7 +52,13 @@ func (m message) bytes(from string) []byte {
 	return b.Bytes()
 }
 
-func (m *mailer) send(ctx context.Context, msg message) error {
+// send delivers msg in one SMTP conversation, traced as one client span.
+func (m *mailer) send(ctx context.Context, msg message) (err error) {
+	host, portText, _ := net.SplitHostPort(m.addr)
+	port, _ := strconv.Atoi(portText)
+	ctx, span := tracer.Start(ctx, "smtp send", trace.WithSpanKind(trace.SpanKindClient),
+		trace.WithAttributes(semconv.ServerAddress(host), semconv.ServerPort(port), attribute.String("tidings.mail.message_id", msg.MessageID)))
+	defer func() { telemetry.RecordError(span, err); span.End() }()
 	if strings.ContainsAny(msg.To, "\r\n") {
 		return fmt.Errorf("recipient contains a line break")
 	}
@@ -55,7 +71,6 @@ func (m *mailer) send(ctx context.Context, msg message) error {
 	}
 	deadline, _ := ctx.Deadline()
 	conn.SetDeadline(deadline) //nolint:errcheck
-	host, _, _ := net.SplitHostPort(m.addr)
 	c, err := smtp.NewClient(conn, host)
 	if err != nil {
 		conn.Close()

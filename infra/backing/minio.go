@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -81,22 +80,7 @@ func StartMinIO(ctx context.Context, dataDir string, port, consolePort int, prog
 		return nil, err
 	}
 	m := &MinIO{AccessKey: MinIOAccessKey, SecretKey: MinIOSecretKey, port: port, consolePort: consolePort, proc: proc}
-	ready := func(ctx context.Context) error {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, m.Endpoint()+"/minio/health/ready", nil)
-		if err != nil {
-			return err
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			return err
-		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			return fmt.Errorf("health/ready answered %s", resp.Status)
-		}
-		return nil
-	}
-	if err := proc.waitReady(ctx, 90*time.Second, ready); err != nil {
+	if err := proc.waitReady(ctx, 90*time.Second, answers200(m.Endpoint()+"/minio/health/ready")); err != nil {
 		return nil, err
 	}
 	progress.say("minio: ready on " + m.Endpoint())
@@ -119,13 +103,40 @@ func (m *MinIO) Stop(ctx context.Context) error { return m.proc.stop(ctx) }
 // progress every ten seconds. Concurrent callers, even in other processes,
 // share one build.
 func MinIOBinary(ctx context.Context, progress Progress) (string, error) {
-	if p := os.Getenv("TIDINGS_MINIO_BIN"); p != "" {
+	return minioBinary.path(ctx, progress)
+}
+
+// MinIOBinaryBuilt reports whether MinIOBinary would answer without
+// building (tests use it to skip in -short mode on a fresh machine).
+func MinIOBinaryBuilt() bool { return minioBinary.built() }
+
+var minioBinary = cachedBinary{
+	name:   "minio",
+	envVar: "TIDINGS_MINIO_BIN",
+	file:   "minio",
+	spec:   goInstallSpec{pkg: MinIOModule + "@" + MinIOVersion, binName: "minio", label: "building MinIO (first run only, ~4 min)…"},
+}
+
+// cachedBinary is a server the local stack builds from source once per
+// machine and keeps in <user cache dir>/tidings/bin.
+type cachedBinary struct {
+	name   string // for messages, the lock and the build log
+	envVar string // names a binary to use instead
+	file   string // the cached binary's name (versioned when the version changes)
+	spec   goInstallSpec
+}
+
+// path returns $envVar if set (it must exist), else the cached build,
+// building it first if there is none. Concurrent callers, even in other
+// processes, share one build.
+func (c cachedBinary) path(ctx context.Context, progress Progress) (string, error) {
+	if p := os.Getenv(c.envVar); p != "" {
 		if !isExecutable(p) {
-			return "", fmt.Errorf("minio: TIDINGS_MINIO_BIN=%s is not an executable file", p)
+			return "", fmt.Errorf("%s: %s=%s is not an executable file", c.name, c.envVar, p)
 		}
 		return p, nil
 	}
-	dest, err := minioCachePath()
+	dest, err := c.cachePath()
 	if err != nil {
 		return "", err
 	}
@@ -134,60 +145,56 @@ func MinIOBinary(ctx context.Context, progress Progress) (string, error) {
 	}
 	cacheDir := filepath.Dir(filepath.Dir(dest))
 	if err := os.MkdirAll(filepath.Dir(dest), 0o755); err != nil {
-		return "", fmt.Errorf("minio: %w", err)
+		return "", fmt.Errorf("%s: %w", c.name, err)
 	}
-	unlock, err := lockFile(ctx, filepath.Join(cacheDir, "minio-build.lock"), func() {
-		progress.say("minio: waiting for another process that is building MinIO…")
+	unlock, err := lockFile(ctx, filepath.Join(cacheDir, c.name+"-build.lock"), func() {
+		progress.say(c.name + ": waiting for another process that is building it…")
 	})
 	if err != nil {
-		return "", fmt.Errorf("minio: lock build: %w", err)
+		return "", fmt.Errorf("%s: lock build: %w", c.name, err)
 	}
 	defer unlock()
 	if isExecutable(dest) { // built by whoever held the lock before us
 		return dest, nil
 	}
-	err = goInstall(ctx, goInstallSpec{
-		pkg:      MinIOModule + "@" + MinIOVersion,
-		binName:  "minio",
-		dest:     dest,
-		logPath:  filepath.Join(cacheDir, "minio-build.log"),
-		label:    "building MinIO (first run only, ~4 min)…",
-		every:    10 * time.Second,
-		progress: progress,
-	})
-	if err != nil {
-		return "", fmt.Errorf("minio: %w", err)
+	spec := c.spec
+	spec.dest, spec.logPath, spec.every, spec.progress = dest, filepath.Join(cacheDir, c.name+"-build.log"), 10*time.Second, progress
+	if err := goInstall(ctx, spec); err != nil {
+		return "", fmt.Errorf("%s: %w", c.name, err)
 	}
 	return dest, nil
 }
 
-// MinIOBinaryBuilt reports whether MinIOBinary would answer without
-// building (tests use it to skip in -short mode on a fresh machine).
-func MinIOBinaryBuilt() bool {
-	if p := os.Getenv("TIDINGS_MINIO_BIN"); p != "" {
+// built reports whether path would answer without building.
+func (c cachedBinary) built() bool {
+	if p := os.Getenv(c.envVar); p != "" {
 		return isExecutable(p)
 	}
-	dest, err := minioCachePath()
+	dest, err := c.cachePath()
 	return err == nil && isExecutable(dest)
 }
 
-func minioCachePath() (string, error) {
+func (c cachedBinary) cachePath() (string, error) {
 	cacheRoot, err := os.UserCacheDir()
 	if err != nil {
-		return "", fmt.Errorf("minio: no cache dir for the MinIO build: %w", err)
+		return "", fmt.Errorf("%s: no cache dir for the build: %w", c.name, err)
 	}
-	return filepath.Join(cacheRoot, "tidings", "bin", "minio"), nil
+	return filepath.Join(cacheRoot, "tidings", "bin", c.file), nil
 }
 
 type goInstallSpec struct {
-	pkg      string // module/path@version
-	binName  string // the binary go install produces
-	dest     string // where the finished binary goes
-	logPath  string
-	label    string
-	every    time.Duration
-	progress Progress
-	env      []string // extra environment, for tests
+	pkg string // module/path@version; a package of moduleDir's build list when moduleDir is set
+	// moduleDir, when set, is a module that pins pkg (and whatever its
+	// go.mod must replace, which go install pkg@version refuses): pkg is
+	// built there with go build.
+	moduleDir string
+	binName   string // the binary go install produces
+	dest      string // where the finished binary goes
+	logPath   string
+	label     string
+	every     time.Duration
+	progress  Progress
+	env       []string // extra environment, for tests
 }
 
 // goInstall builds spec.pkg into a temporary GOBIN next to spec.dest and
@@ -216,6 +223,10 @@ func goInstall(ctx context.Context, spec goInstallSpec) error {
 
 	cmd := exec.CommandContext(ctx, goCmd, "install", spec.pkg)
 	cmd.Dir = tmp // outside any module, so go.mod/go.work around us play no part
+	if spec.moduleDir != "" {
+		cmd = exec.CommandContext(ctx, goCmd, "build", "-o", filepath.Join(tmp, spec.binName), spec.pkg)
+		cmd.Dir = spec.moduleDir
+	}
 	cmd.Env = append(os.Environ(), "GOBIN="+tmp, "CGO_ENABLED=0", "GOWORK=off")
 	cmd.Env = append(cmd.Env, spec.env...)
 	cmd.Stdout = io.MultiWriter(logFile, tail)

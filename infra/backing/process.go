@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -71,6 +72,25 @@ func startChild(spec childSpec) (*child, error) {
 // waitReady polls check until it succeeds. If the child exits, ctx ends or
 // timeout passes first, the child is killed and the error says why, with the
 // tail of the child's log.
+// answers200 is a readiness check: a GET of url answers 200.
+func answers200(url string) func(context.Context) error {
+	return func(ctx context.Context) error {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		if err != nil {
+			return err
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return err
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("%s answered %s", url, resp.Status)
+		}
+		return nil
+	}
+}
+
 func (c *child) waitReady(ctx context.Context, timeout time.Duration, check func(context.Context) error) error {
 	deadline := time.NewTimer(timeout)
 	defer deadline.Stop()

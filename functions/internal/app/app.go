@@ -20,9 +20,12 @@ import (
 	"os/signal"
 	"sync/atomic"
 	"syscall"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/go-redis/v9"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/tidings-dev/tidings/functions/internal/config"
 	"github.com/tidings-dev/tidings/functions/internal/csrf"
@@ -33,6 +36,7 @@ import (
 	"github.com/tidings-dev/tidings/functions/internal/session"
 	"github.com/tidings-dev/tidings/functions/internal/site"
 	"github.com/tidings-dev/tidings/functions/problem"
+	"github.com/tidings-dev/tidings/functions/telemetry"
 )
 
 // Needs says which backing services a function uses, and so which of them
@@ -200,10 +204,31 @@ type (
 
 // Main runs a function until SIGTERM: it is the whole of a function's main.
 // It exits the process with status 1 when the function cannot start.
+//
+// Tracing is set up first, from the OTEL_* environment (functions/telemetry):
+// every function's requests, events and outbox sends are traced, and the
+// spans still buffered are flushed after the last request drained.
 func Main[F http.Handler](name string, needs Needs, build func(*App) (F, error)) {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
 	err := func() error {
+		tp, err := telemetry.NewProvider(name)
+		if err != nil {
+			return fmt.Errorf("tracing: %w", err)
+		}
+		otel.SetTracerProvider(tp)
+		otel.SetTextMapPropagator(telemetry.Propagator)
+		// A batch the collector did not take is a warning in the function's
+		// own JSON log, not a line in the SDK's format.
+		log := logging.New(name)
+		otel.SetErrorHandler(otel.ErrorHandlerFunc(func(err error) { log.Warn("tracing: spans not exported", "err", err) }))
+		defer func() {
+			fctx, cancel := context.WithTimeout(context.Background(), flushTimeout)
+			defer cancel()
+			if err := tp.Shutdown(fctx); err != nil {
+				log.Warn("tracing: spans not flushed", "err", err)
+			}
+		}()
 		ln, err := server.Listen()
 		if err != nil {
 			return err
@@ -215,6 +240,10 @@ func Main[F http.Handler](name string, needs Needs, build func(*App) (F, error))
 		os.Exit(1)
 	}
 }
+
+// flushTimeout bounds the last export of spans on shutdown: a collector that
+// is down must not hold a stopping pod past its grace period.
+const flushTimeout = 3 * time.Second
 
 // Run builds the function from a new App, starts it, serves it on ln until
 // ctx ends, then stops it, waits for its outbox sends and closes the App.
@@ -259,13 +288,26 @@ func Run[F http.Handler](ctx context.Context, ln net.Listener, name string, need
 // problem+json 404 for routes mux does not have.
 func (a *App) PublicAPI(mux *http.ServeMux) http.Handler {
 	answerUnknownRoutes(mux)
-	return a.csrf.Protect(mux)
+	return routed(mux, a.csrf.Protect(mux))
 }
 
 // SignedInAPI is PublicAPI where every route needs a session.
 func (a *App) SignedInAPI(mux *http.ServeMux) http.Handler {
 	answerUnknownRoutes(mux)
-	return a.csrf.Protect(a.Sessions.Require(a.Log, mux))
+	return routed(mux, a.csrf.Protect(a.Sessions.Require(a.Log, mux)))
+}
+
+// routed names the request's span after the route of mux it is for, before
+// the guards in h can answer it (a 403 is still "POST /api/posts"). The
+// lookup is skipped when the span is not recorded.
+func routed(mux *http.ServeMux, h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if trace.SpanFromContext(r.Context()).IsRecording() {
+			_, pattern := mux.Handler(r)
+			telemetry.Route(r.Context(), pattern)
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 func answerUnknownRoutes(mux *http.ServeMux) {

@@ -24,10 +24,15 @@ import (
 	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	semconv "go.opentelemetry.io/otel/semconv/v1.40.0"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/tidings-dev/tidings/events"
-	"github.com/tidings-dev/tidings/functions/internal/logging"
 	"github.com/tidings-dev/tidings/functions/internal/outbox"
 	"github.com/tidings-dev/tidings/functions/problem"
+	"github.com/tidings-dev/tidings/functions/telemetry"
 )
 
 // Func applies one event inside tx. Return Permanent(err) (or an
@@ -126,8 +131,15 @@ func Handler(name string, ob *outbox.Outbox, log *slog.Logger, accept []string, 
 			reject(w, log, r.Context(), e, fmt.Errorf("%s does not consume %s", name, e.Type()))
 			return
 		}
-		tp, _ := e.Extensions()["traceparent"].(string)
-		ctx := logging.WithTraceparent(r.Context(), tp)
+		// The request's span continues the dispatcher's (or, if it traced
+		// nothing, the event's own) trace; an event from another trace (a
+		// replay written by hand) is linked.
+		ctx, span := tracer.Start(r.Context(), "process "+e.Type(), append(telemetry.Link(r.Context(), telemetry.EventContext(e)),
+			trace.WithSpanKind(trace.SpanKindConsumer),
+			trace.WithAttributes(semconv.CloudEventsEventID(e.ID()), semconv.CloudEventsEventSource(e.Source()),
+				semconv.CloudEventsEventType(e.Type()), semconv.CloudEventsEventSubject(e.Subject()),
+				semconv.MessagingOperationName("process"), semconv.MessagingConsumerGroupName(name)))...)
+		defer span.End()
 		duplicate := false
 		err = apply(ctx, func(ctx context.Context, tx *outbox.Tx) error {
 			tag, err := tx.Exec(ctx, `INSERT INTO processed_events (consumer, event_source, event_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`, name, e.Source(), e.ID())
@@ -140,22 +152,31 @@ func Handler(name string, ob *outbox.Outbox, log *slog.Logger, accept []string, 
 			}
 			return fn(ctx, tx, *e)
 		})
-		attrs := []any{"type", e.Type(), "id", e.ID(), "source", e.Source(), "trace_id", logging.TraceID(tp), "ms", float64(time.Since(start).Microseconds()) / 1000}
+		attrs := []any{"type", e.Type(), "id", e.ID(), "source", e.Source(), "ms", float64(time.Since(start).Microseconds()) / 1000}
+		outcome := "processed"
 		switch {
 		case err == nil && duplicate:
+			outcome = "duplicate"
 			log.InfoContext(ctx, "event already processed", attrs...)
 			w.WriteHeader(http.StatusOK)
 		case err == nil:
 			log.InfoContext(ctx, "event processed", attrs...)
 			w.WriteHeader(http.StatusOK)
 		case IsPermanent(err):
+			outcome = "rejected"
+			telemetry.RecordError(span, err)
 			reject(w, log, ctx, e, err)
 		default:
+			outcome = "retry"
+			telemetry.RecordError(span, err)
 			log.ErrorContext(ctx, "event failed; will be retried", append(attrs, "err", err)...)
 			problem.Write(w, http.StatusInternalServerError, "retry", "Event not processed", err.Error())
 		}
+		span.SetAttributes(attribute.String("tidings.consume.outcome", outcome))
 	})
 }
+
+var tracer = otel.Tracer("github.com/tidings-dev/tidings/functions/internal/consume")
 
 // reject answers 400 with the reason, which the dispatcher attaches to the
 // dead letter as knativeerrordata.

@@ -1,15 +1,16 @@
 // Package logging sets up structured logs: JSON lines on stdout, one per
-// request or event, carrying the W3C trace id so a signup can be followed
-// from the gateway through Kafka to the welcome email.
+// request or event, carrying the trace and span ids of the context they are
+// logged with, so a signup can be followed from the gateway through Kafka to
+// the welcome email, in the logs as in the trace backend.
 package logging
 
 import (
-	"context"
 	"log/slog"
 	"net/http"
 	"os"
-	"strings"
 	"time"
+
+	"github.com/tidings-dev/tidings/functions/telemetry"
 )
 
 // New returns the function's logger, tagged with its name.
@@ -18,31 +19,7 @@ func New(service string) *slog.Logger {
 	if os.Getenv("LOG_LEVEL") == "debug" {
 		level = slog.LevelDebug
 	}
-	return slog.New(slog.NewJSONHandler(os.Stdout, &slog.HandlerOptions{Level: level})).With("service", service)
-}
-
-type traceKey struct{}
-
-// TraceID extracts the trace id from a W3C traceparent value
-// ("00-<trace-id>-<span-id>-<flags>"); empty if malformed.
-func TraceID(traceparent string) string {
-	parts := strings.Split(traceparent, "-")
-	if len(parts) != 4 || len(parts[1]) != 32 {
-		return ""
-	}
-	return parts[1]
-}
-
-// WithTraceparent stores the traceparent in ctx so events emitted while
-// handling a request carry it on.
-func WithTraceparent(ctx context.Context, traceparent string) context.Context {
-	return context.WithValue(ctx, traceKey{}, traceparent)
-}
-
-// Traceparent returns the traceparent stored in ctx, if any.
-func Traceparent(ctx context.Context) string {
-	tp, _ := ctx.Value(traceKey{}).(string)
-	return tp
+	return slog.New(telemetry.LogHandler(slog.NewJSONHandler(os.Stdout, &slog.HandlerOptions{Level: level}))).With("service", service)
 }
 
 type statusRecorder struct {
@@ -67,17 +44,13 @@ func (r *statusRecorder) Write(b []byte) (int, error) {
 // Unwrap lets http.ResponseController reach the real writer (WebSocket hijack, flush).
 func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
 
-// Requests logs one line per request with method, path, status, duration
-// and trace id, and puts the traceparent into the request context.
+// Requests logs one line per request with method, path, status and
+// duration (and, from the request's context, its trace and span ids).
 func Requests(log *slog.Logger, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		tp := r.Header.Get("traceparent")
-		if tp == "" {
-			tp = r.Header.Get("ce-traceparent")
-		}
 		rec := &statusRecorder{ResponseWriter: w}
-		next.ServeHTTP(rec, r.WithContext(WithTraceparent(r.Context(), tp)))
+		next.ServeHTTP(rec, r)
 		if r.URL.Path == "/livez" || r.URL.Path == "/readyz" { // probes, several a second
 			return
 		}
@@ -86,7 +59,6 @@ func Requests(log *slog.Logger, next http.Handler) http.Handler {
 			slog.String("path", r.URL.Path),
 			slog.Int("status", rec.status),
 			slog.Float64("ms", float64(time.Since(start).Microseconds())/1000),
-			slog.String("trace_id", TraceID(tp)),
 		)
 	})
 }

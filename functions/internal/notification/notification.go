@@ -6,7 +6,6 @@ package notification
 
 import (
 	"context"
-	"encoding/json"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -72,7 +71,7 @@ const publishTimeout = 2 * time.Second
 // is best effort by design: the rows are the truth, and a client that
 // missed a message refetches when it reconnects.
 func Publish(ctx context.Context, rdb *redis.Client, recipientID string, msg any) error {
-	raw, err := json.Marshal(msg)
+	raw, err := EncodeLive(ctx, msg)
 	if err != nil {
 		return err
 	}

@@ -27,9 +27,13 @@ import (
 	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	semconv "go.opentelemetry.io/otel/semconv/v1.40.0"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/tidings-dev/tidings/events"
-	"github.com/tidings-dev/tidings/functions/internal/logging"
+	"github.com/tidings-dev/tidings/functions/telemetry"
 )
 
 // Outbox writes and sends one function's events.
@@ -113,12 +117,26 @@ func (tx *Tx) EmitAll(ctx context.Context, es []event.Event) error {
 	if len(es) == 0 {
 		return nil
 	}
-	tp := logging.Traceparent(ctx)
+	ctx, span := tracer.Start(ctx, "outbox write", trace.WithAttributes(attribute.Int("tidings.outbox.events", len(es))))
+	defer span.End()
+	if len(es) == 1 {
+		span.SetAttributes(eventAttributes(es[0])...)
+	}
+	err := tx.queueAll(ctx, es)
+	telemetry.RecordError(span, err)
+	return err
+}
+
+// queueAll is EmitAll's work, inside its span: each event carries the
+// span's trace context (the CloudEvents traceparent extension), so its send,
+// a resend by the relay and every consumer continue this trace.
+func (tx *Tx) queueAll(ctx context.Context, es []event.Event) error {
+	es = slices.Clone(es)
+	for i := range es {
+		telemetry.InjectEvent(ctx, &es[i])
+	}
 	var b pgx.Batch
 	for _, e := range es {
-		if tp != "" && e.Extensions()["traceparent"] == nil {
-			e.SetExtension("traceparent", tp)
-		}
 		if err := events.Validate(e); err != nil {
 			return err
 		}
@@ -424,7 +442,7 @@ func (o *Outbox) sendShard(ctx context.Context, shard []*claimed) {
 		case time.Until(c.lease) < o.SendTimeout:
 			c.err = fmt.Errorf("outbox row %d: its claim ran out before it could be sent", c.id)
 		default:
-			if err := o.deliver(ctx, c.sink, c.event); err != nil {
+			if err := o.tracedDeliver(ctx, c); err != nil {
 				c.err = fmt.Errorf("outbox row %d to %s: %w", c.id, c.sink, err)
 			}
 		}
@@ -484,6 +502,27 @@ func (o *Outbox) workers(n int) int {
 // never runs out while its sender is still waiting for the sink.
 const leaseMargin = 10 * time.Second
 
+var tracer = otel.Tracer("github.com/tidings-dev/tidings/functions/internal/outbox")
+
+// eventAttributes are the CloudEvents semantic conventions for e.
+func eventAttributes(e event.Event) []attribute.KeyValue {
+	return []attribute.KeyValue{semconv.CloudEventsEventID(e.ID()), semconv.CloudEventsEventSource(e.Source()), semconv.CloudEventsEventType(e.Type())}
+}
+
+// tracedDeliver is deliver in a span that continues the trace the event was
+// written in, wherever the send runs (right after commit or in the relay,
+// linked to the relay's tick).
+func (o *Outbox) tracedDeliver(ctx context.Context, c *claimed) error {
+	parent := telemetry.EventContext(&c.event)
+	ctx, span := tracer.Start(telemetry.ContextWithEvent(ctx, &c.event), "outbox send", append(telemetry.Link(ctx, parent),
+		trace.WithSpanKind(trace.SpanKindProducer),
+		trace.WithAttributes(append(eventAttributes(c.event), attribute.Int64("tidings.outbox.row", c.id), semconv.URLFull(c.sink))...))...)
+	defer span.End()
+	err := o.deliver(ctx, c.sink, c.event)
+	telemetry.RecordError(span, err)
+	return err
+}
+
 // deliver POSTs e in binary mode, with the sink's OIDC token if there is
 // one, and wants a 2xx back.
 func (o *Outbox) deliver(ctx context.Context, sink string, e event.Event) error {
@@ -493,9 +532,12 @@ func (o *Outbox) deliver(ctx context.Context, sink string, e event.Event) error 
 	if err != nil {
 		return err
 	}
+	header := http.Header{}
 	if token != "" {
-		ctx = cehttp.WithCustomHeader(ctx, http.Header{"Authorization": {"Bearer " + token}})
+		header.Set("Authorization", "Bearer "+token)
 	}
+	telemetry.InjectHTTP(ctx, header) // the hop: the sink's span is this send's child
+	ctx = cehttp.WithCustomHeader(ctx, header)
 	result := o.client.Send(cloudevents.ContextWithTarget(ctx, sink), e)
 	if cloudevents.IsACK(result) {
 		return nil

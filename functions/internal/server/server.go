@@ -1,5 +1,6 @@
 // Package server runs a function's HTTP server the way Knative expects: it
-// listens on $PORT, answers health probes, logs every request, and when its
+// listens on $PORT, answers health probes, traces and logs every request
+// (the probes are neither traced nor logged), and when its
 // context ends (app.Main ends it on SIGTERM) stops taking requests, finishes
 // those in flight, then runs the function's own shutdown (for example
 // waiting for outbox sends).
@@ -15,7 +16,10 @@ import (
 	"os"
 	"time"
 
+	"go.opentelemetry.io/otel"
+
 	"github.com/tidings-dev/tidings/functions/internal/logging"
+	"github.com/tidings-dev/tidings/functions/telemetry"
 )
 
 // The probe paths every Service's manifest names (knative/services.yaml).
@@ -77,7 +81,8 @@ func Serve(ctx context.Context, ln net.Listener, log *slog.Logger, h http.Handle
 	})
 	mux.Handle("/", h)
 	srv := &http.Server{
-		Handler:           logging.Requests(log, noSniff(mux)),
+		// The span is outermost, so the request's log line carries its ids.
+		Handler:           telemetry.Server(otel.GetTracerProvider(), logging.Requests(log, noSniff(mux)), LivePath, ReadyPath),
 		ReadHeaderTimeout: 10 * time.Second,
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}

@@ -19,7 +19,15 @@ import (
 	"strings"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/propagation"
+	semconv "go.opentelemetry.io/otel/semconv/v1.40.0"
+	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
+
 	"github.com/tidings-dev/tidings/functions/problem"
+	"github.com/tidings-dev/tidings/functions/telemetry"
 	"github.com/tidings-dev/tidings/knative/topology"
 )
 
@@ -46,6 +54,8 @@ type Config struct {
 	// Fallback serves paths no rule matches; nil means 404.
 	Fallback http.Handler
 	Logger   *slog.Logger
+	// Tracer makes the gateway's span for each request (a no-op when nil).
+	Tracer trace.TracerProvider
 }
 
 // FallbackBackend is the backend name logged for requests served by
@@ -58,6 +68,7 @@ type Gateway struct {
 	backends map[string]http.Handler
 	fallback http.Handler
 	log      *slog.Logger
+	tracer   trace.Tracer
 }
 
 // New returns a Gateway. Backends is copied: later changes to the map are
@@ -75,6 +86,11 @@ func New(cfg Config) *Gateway {
 	if g.log == nil {
 		g.log = slog.Default()
 	}
+	tp := cfg.Tracer
+	if tp == nil {
+		tp = noop.NewTracerProvider()
+	}
+	g.tracer = tp.Tracer("github.com/tidings-dev/tidings/infra/local/gateway")
 	return g
 }
 
@@ -82,6 +98,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	rec := &recorder{w: w}
 	var backend, traceID string
+	var span trace.Span = noop.Span{}
 	defer func() {
 		p := recover()
 		if p != nil && p != http.ErrAbortHandler {
@@ -91,6 +108,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 		g.logRequest(r, rec, backend, traceID, time.Since(start))
+		endSpan(span, r.Method, backend, rec.status())
 		if p == http.ErrAbortHandler {
 			panic(p) // let net/http abort the connection mid-response
 		}
@@ -102,6 +120,9 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	r = r.Clone(r.Context())
 	normalizePath(r)
+	// The span first: a caller without a traceparent gets a root span, not
+	// a child of a parent nobody recorded.
+	r, span = g.startSpan(r)
 	traceID = ensureTraceparent(r.Header)
 
 	rule, ok := g.route(r.Method, r.URL.Path)
@@ -127,6 +148,38 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.ServeHTTP(rec, r)
+}
+
+// startSpan starts the gateway's server span, child of the request's
+// traceparent, and hands the backend the span's own, as a tracing Envoy
+// does (and as it does in a cluster with Knative's config-tracing on).
+func (g *Gateway) startSpan(r *http.Request) (*http.Request, trace.Span) {
+	ctx := telemetry.Propagator.Extract(r.Context(), propagation.HeaderCarrier(r.Header))
+	ctx, span := g.tracer.Start(ctx, r.Method, trace.WithSpanKind(trace.SpanKindServer),
+		trace.WithAttributes(semconv.HTTPRequestMethodKey.String(r.Method), semconv.URLPath(r.URL.Path)))
+	if !span.IsRecording() {
+		return r, span
+	}
+	r.Header.Del("tracestate") // a malformed traceparent's is meaningless; a valid one's is in the span
+
+	telemetry.InjectHTTP(ctx, r.Header)
+	return r.WithContext(ctx), span
+}
+
+// endSpan names the span after the backend that served the request.
+func endSpan(span trace.Span, method, backend string, status int) {
+	if !span.IsRecording() {
+		return
+	}
+	if backend != "" {
+		span.SetName(method + " " + backend)
+		span.SetAttributes(attribute.String("tidings.backend", backend))
+	}
+	span.SetAttributes(semconv.HTTPResponseStatusCode(status))
+	if status >= 500 {
+		span.SetStatus(codes.Error, http.StatusText(status))
+	}
+	span.End()
 }
 
 func (g *Gateway) logRequest(r *http.Request, rec *recorder, backend, traceID string, d time.Duration) {

@@ -17,6 +17,9 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 )
 
 // syncBuffer collects log output from concurrent handlers.
@@ -490,5 +493,37 @@ func TestURLRewriteSetsHostAsOnACluster(t *testing.T) {
 	resp.Body.Close()
 	if g := <-heard; g.Host != strings.TrimPrefix(f.url, "http://") {
 		t.Errorf("unfiltered rule: Host %q, want the gateway's own %q", g.Host, strings.TrimPrefix(f.url, "http://"))
+	}
+}
+
+// Traced, the gateway's span sits between the caller and the backend: the
+// backend's parent is the gateway's span, in the caller's trace (or in a new
+// one), with the caller's tracestate.
+func TestTheGatewaysSpanIsTheBackendsParent(t *testing.T) {
+	rec := tracetest.NewSpanRecorder()
+	f := serve(t, Config{
+		Route:    byBackend(func(string) (string, bool) { return "signup", true }),
+		Backends: map[string]http.Handler{"signup": upstream(t, "signup")},
+		Tracer:   sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec)),
+	})
+	const incoming = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+	_, _, got, _ := getJSON(t, f.url+"/api/signup", http.Header{"Traceparent": {incoming}, "Tracestate": {"x=1"}})
+	_, _, fresh, _ := getJSON(t, f.url+"/api/signup", nil)
+	spans := rec.Ended()
+	if len(spans) != 2 {
+		t.Fatalf("%d spans", len(spans))
+	}
+	s := spans[0]
+	if s.Name() != "GET signup" || s.Parent().SpanID().String() != "00f067aa0ba902b7" {
+		t.Fatalf("span %q parent %v", s.Name(), s.Parent())
+	}
+	if want := "00-4bf92f3577b34da6a3ce929d0e0e4736-" + s.SpanContext().SpanID().String() + "-01"; got.Traceparent != want || got.Tracestate != "x=1" {
+		t.Fatalf("backend saw %q (%q), want %q", got.Traceparent, got.Tracestate, want)
+	}
+	if spans[1].Parent().IsValid() {
+		t.Fatalf("an untraced caller's request is not a root: parent %v", spans[1].Parent())
+	}
+	if id, _ := traceIDOf(fresh.Traceparent); id != spans[1].SpanContext().TraceID().String() || !strings.HasSuffix(fresh.Traceparent, spans[1].SpanContext().SpanID().String()+"-01") {
+		t.Fatalf("untraced caller: backend saw %q, gateway span %v", fresh.Traceparent, spans[1].SpanContext())
 	}
 }

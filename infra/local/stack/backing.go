@@ -25,6 +25,13 @@ type Backing struct {
 	SMTPAddr     string
 	MailURL      string // the mail catcher's web page and API, when ours
 	MinIOConsole string
+	// OTLPEndpoint is where every process exports traces (empty: tracing
+	// off), JaegerURL Jaeger's UI and API when the stack runs it.
+	OTLPEndpoint string
+	JaegerURL    string
+	// SpanMetricsURL is Jaeger's Prometheus endpoint of metrics derived
+	// from the spans (calls, errors, latency per service, span and outcome).
+	SpanMetricsURL string
 	// Origin says, per service, "embedded", "local binary" or "from $VAR".
 	Origin map[string]string
 	Kafka  *backing.Kafka // nil when KAFKA_BROKERS names a real cluster
@@ -37,7 +44,7 @@ type Backing struct {
 // Env is what every function process gets, named as in the cluster's
 // tidings-config ConfigMap and tidings-secrets Secret.
 func (b *Backing) Env() map[string]string {
-	return map[string]string{
+	env := map[string]string{
 		"DATABASE_URL":  b.DatabaseURL,
 		"REDIS_URL":     b.RedisURL,
 		"KAFKA_BROKERS": strings.Join(b.KafkaBrokers, ","),
@@ -47,6 +54,10 @@ func (b *Backing) Env() map[string]string {
 		"S3_BUCKET":     "tidings-pictures",
 		"SMTP_ADDR":     b.SMTPAddr,
 	}
+	if b.OTLPEndpoint != "" {
+		env["OTEL_EXPORTER_OTLP_ENDPOINT"] = b.OTLPEndpoint
+	}
+	return env
 }
 
 // Stop stops what the stack started.
@@ -171,6 +182,24 @@ func startBacking(ctx context.Context, o Options, say func(string, ...any)) (*Ba
 			}
 			b.SMTPAddr, b.MailURL = c.SMTPAddr(), c.HTTPURL()
 			keep("embedded mail catcher", "smtp", func(context.Context) error { return c.Close() })
+			return nil
+		})
+	}
+	switch {
+	case o.Env("OTEL_TRACES_EXPORTER") == "none":
+		keep("off ($OTEL_TRACES_EXPORTER=none)", "tracing", nil)
+	case o.Env("OTEL_EXPORTER_OTLP_ENDPOINT") != "":
+		b.OTLPEndpoint = o.Env("OTEL_EXPORTER_OTLP_ENDPOINT")
+		keep("from $OTEL_EXPORTER_OTLP_ENDPOINT", "tracing", nil)
+	default:
+		run("jaeger", func() error {
+			ports := backing.JaegerPorts{OTLP: o.Ports.JaegerOTLP, Query: o.Ports.Jaeger, GRPC: o.Ports.JaegerGRPC, Metrics: o.Ports.JaegerMetrics}
+			j, err := backing.StartJaeger(ctx, dir("jaeger"), filepath.Join(o.RepoDir, "infra", "jaeger"), ports, progress("jaeger"))
+			if err != nil {
+				return err
+			}
+			b.OTLPEndpoint, b.JaegerURL, b.SpanMetricsURL = j.OTLPEndpoint(), j.QueryURL(), j.MetricsURL()
+			keep("local Jaeger "+backing.JaegerVersion+" (traces in memory)", "tracing", j.Stop)
 			return nil
 		})
 	}

@@ -70,7 +70,11 @@ func (s *Stack) startEventingIngress(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	in, err := kafkasink.NewIngress(kafkasink.Config{Brokers: s.backing.KafkaBrokers, Logger: s.opts.Logger, Issuer: issuer, Auth: auth})
+	tp, err := s.tracer("kafka-sink-receiver")
+	if err != nil {
+		return err
+	}
+	in, err := kafkasink.NewIngress(kafkasink.Config{Brokers: s.backing.KafkaBrokers, Logger: s.opts.Logger, Issuer: issuer, Auth: auth, Tracer: tp})
 	if err != nil {
 		return err
 	}
@@ -193,6 +197,8 @@ func (s *Stack) startServices(ctx context.Context, bins map[string]string) error
 var functionSettings = []string{
 	"PUBLIC_ORIGINS", "TRUSTED_PROXY_HOPS", "SIGNUPS_PER_HOUR", "SEARCHES_PER_MINUTE",
 	"FRIEND_REQUESTS_PER_HOUR", "FRIEND_REQUEST_COOLDOWN", "UPLOAD_QUOTA_FILES", "UPLOAD_QUOTA_BYTES",
+	// tracing: sampling, batching and the exporter's headers (functions/telemetry)
+	"OTEL_TRACES_SAMPLER", "OTEL_TRACES_SAMPLER_ARG", "OTEL_BSP_SCHEDULE_DELAY", "OTEL_EXPORTER_OTLP_HEADERS",
 }
 
 // serviceEnv is the environment a Service's container gets on a cluster:
@@ -247,6 +253,10 @@ func ceOverrides(ext map[string]string) string {
 // startSources starts a dispatcher per KafkaSource and a pinger per
 // PingSource, each delivering to its resolved sink.
 func (s *Stack) startSources(ctx context.Context) error {
+	tp, err := s.tracer("kafka-source-dispatcher")
+	if err != nil {
+		return err
+	}
 	for _, src := range s.topo.KafkaSources {
 		sub, err := s.resolve(src.Sink)
 		if err != nil {
@@ -263,7 +273,7 @@ func (s *Stack) startSources(ctx context.Context) error {
 		d, err := kafkasource.Start(ctx, kafkasource.Config{
 			Name: src.Name, Namespace: src.Namespace, Brokers: s.backing.KafkaBrokers,
 			Topics: src.Topics, ConsumerGroup: src.ConsumerGroup, InitialOffset: src.InitialOffset,
-			Ordering: src.Ordering, SubscriberURL: sub, Logger: s.opts.Logger, Auth: s.sourceAuth(src),
+			Ordering: src.Ordering, SubscriberURL: sub, Logger: s.opts.Logger, Auth: s.sourceAuth(src), Tracer: tp,
 			Delivery: kafkasource.Delivery{
 				Retry: src.Delivery.Retry, BackoffPolicy: src.Delivery.BackoffPolicy,
 				BackoffDelay: src.Delivery.BackoffDelay, Timeout: src.Delivery.Timeout, DeadLetterURL: dls,

@@ -18,6 +18,9 @@ import (
 	"sync"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/tidings-dev/tidings/functions/telemetry"
 	"github.com/tidings-dev/tidings/infra/local/eventing/kafkaauth"
 	"github.com/tidings-dev/tidings/infra/local/eventing/kafkasource"
 	"github.com/tidings-dev/tidings/infra/local/eventing/pingsource"
@@ -32,18 +35,27 @@ type Ports struct {
 	Kafka, Postgres, Redis int
 	MinIO, MinIOConsole    int
 	SMTP, MailHTTP         int
+	// Jaeger's OTLP receiver, UI/API, query gRPC and span metrics.
+	JaegerOTLP, Jaeger, JaegerGRPC, JaegerMetrics int
 }
 
 // DefaultPorts are the documented local ports.
 var DefaultPorts = Ports{
 	Gateway: 8080, Ingress: 8081, Kafka: 9092, Postgres: 54329, Redis: 63799,
 	MinIO: 9000, MinIOConsole: 9001, SMTP: 1025, MailHTTP: 8025,
+	JaegerOTLP: 4318, Jaeger: 16686, JaegerGRPC: 16685, JaegerMetrics: 8889,
+}
+
+// All lists every port, to fill in or check.
+func (p *Ports) All() []*int {
+	return []*int{&p.Gateway, &p.Ingress, &p.Kafka, &p.Postgres, &p.Redis, &p.MinIO, &p.MinIOConsole, &p.SMTP, &p.MailHTTP,
+		&p.JaegerOTLP, &p.Jaeger, &p.JaegerGRPC, &p.JaegerMetrics}
 }
 
 // pickFree replaces each 0 with a free port now: not every server we start
 // can be told to choose its own.
 func (p *Ports) pickFree() error {
-	for _, port := range []*int{&p.Gateway, &p.Ingress, &p.Kafka, &p.Postgres, &p.Redis, &p.MinIO, &p.MinIOConsole, &p.SMTP, &p.MailHTTP} {
+	for _, port := range p.All() {
 		if *port != 0 {
 			continue
 		}
@@ -90,6 +102,7 @@ type Stack struct {
 	closers     []func(context.Context) error
 	tokens      *tokens                          // nil until the ingress starts
 	kafkaCreds  map[string]kafkaauth.Credentials // by Secret name (kafkausers.go)
+	tracers     map[string]trace.TracerProvider
 	// GatewayURL is where the web app and /api live.
 	GatewayURL string
 	// PublicURL is the site's browser-facing origin, given to every function
@@ -115,7 +128,8 @@ func Up(ctx context.Context, opts Options) (*Stack, error) {
 		opts.FunctionOutput = os.Stderr
 	}
 	if opts.Logger == nil {
-		opts.Logger = slog.New(slog.NewTextHandler(opts.Progress, nil))
+		// JSON with trace and span ids, as the functions log.
+		opts.Logger = slog.New(telemetry.LogHandler(slog.NewJSONHandler(opts.Progress, nil)))
 	}
 	s := &Stack{opts: opts, services: map[string]*serving.Service{}, urls: map[string]string{}, pingers: map[string]*pingsource.Pinger{}, dispatchers: map[string]*kafkasource.Dispatcher{}}
 	var err error
@@ -262,13 +276,39 @@ func (s *Stack) startGateway() error {
 		r, ok := s.route.Rule(method, path)
 		return gateway.Rule{Backend: r.Backend, RewriteHost: r.RewriteHost, Retry: r.Retry}, ok
 	}
-	gw := gateway.New(gateway.Config{Route: route, Backends: backends, Logger: s.opts.Logger})
+	tp, err := s.tracer("gateway")
+	if err != nil {
+		return err
+	}
+	gw := gateway.New(gateway.Config{Route: route, Backends: backends, Logger: s.opts.Logger, Tracer: tp})
 	url, err := s.listen(s.opts.Ports.Gateway, gw)
 	if err != nil {
 		return err
 	}
 	s.GatewayURL = url
 	return nil
+}
+
+// tracer is the tracer provider of one of the stack's own components,
+// exporting where the functions do; nil (untraced) when tracing is off.
+// Their service names are the Knative data plane's and the gateway's.
+func (s *Stack) tracer(service string) (trace.TracerProvider, error) {
+	if s.backing.OTLPEndpoint == "" {
+		return nil, nil
+	}
+	if tp, ok := s.tracers[service]; ok {
+		return tp, nil
+	}
+	p, err := telemetry.NewExportingProvider(service, s.backing.OTLPEndpoint)
+	if err != nil {
+		return nil, fmt.Errorf("tracing %s: %w", service, err)
+	}
+	if s.tracers == nil {
+		s.tracers = map[string]trace.TracerProvider{}
+	}
+	s.tracers[service] = p
+	s.closers = append(s.closers, p.Shutdown) // flushed before Jaeger stops
+	return p, nil
 }
 
 // Close stops everything in reverse order of starting: the HTTP front doors,

@@ -164,8 +164,8 @@ var runID = time.Now().UnixNano()
 
 // TestLocalStack brings up one whole stack and plays the stories of the
 // issues through it: the walking skeleton (signup → Kafka → welcome email,
-// with its faults) and the social core (friends, pictures, posts, live
-// notifications).
+// with its faults), the social core (friends, pictures, posts, live
+// notifications) and tracing (one click, one trace in Jaeger).
 func TestLocalStack(t *testing.T) {
 	// Every run signs up from 127.0.0.1 into the shared test Redis, which
 	// outlives the run: the per-address signup limit would count earlier
@@ -173,6 +173,7 @@ func TestLocalStack(t *testing.T) {
 	w := startWorld(t, map[string]string{"SIGNUPS_PER_HOUR": "100000"})
 	t.Run("social core", func(t *testing.T) { socialCore(t, w) })
 	t.Run("walking skeleton", func(t *testing.T) { walkingSkeleton(t, w) })
+	t.Run("tracing", func(t *testing.T) { tracing(t, w) })
 }
 
 func walkingSkeleton(t *testing.T, w *world) {

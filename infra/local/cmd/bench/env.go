@@ -58,7 +58,7 @@ func adminExec(ctx context.Context, serverURL, sql string) error {
 // not do for them.
 func freePorts() (stack.Ports, error) {
 	var p stack.Ports
-	for _, field := range []*int{&p.Gateway, &p.Ingress, &p.Kafka, &p.Postgres, &p.Redis, &p.MinIO, &p.MinIOConsole, &p.SMTP, &p.MailHTTP} {
+	for _, field := range p.All() {
 		n, err := freePort()
 		if err != nil {
 			return p, err
@@ -158,6 +158,9 @@ func upOnMachine(ctx context.Context, repo, name string, o options) (*machineSta
 		// Every simulated person signs up and befriends from 127.0.0.1: the
 		// per-address and per-account limits would measure themselves.
 		"SIGNUPS_PER_HOUR": "1000000", "FRIEND_REQUESTS_PER_HOUR": "1000000",
+		// Tracing as the bench's caller says: unset, the stack runs Jaeger and
+		// every span is exported; OTEL_TRACES_EXPORTER=none measures without.
+		"OTEL_TRACES_EXPORTER": os.Getenv("OTEL_TRACES_EXPORTER"),
 	}
 	fmt.Fprintln(os.Stderr, "starting the stack…")
 	upStart := time.Now()

@@ -15,6 +15,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/tidings-dev/tidings/functions/telemetry"
 	"github.com/tidings-dev/tidings/infra/local/stack"
 )
 
@@ -59,6 +60,16 @@ func printTable(out io.Writer, s *stack.Stack, took time.Duration) {
 		row("MinIO console", b.MinIOConsole, "")
 	}
 	row("SMTP", b.SMTPAddr, b.Origin["smtp"])
+	switch {
+	case b.JaegerURL != "":
+		row("Traces (Jaeger)", localhost(b.JaegerURL), "API /api/traces/<trace id>; a response's trace id is in its traceresponse header")
+		row("OTLP endpoint", b.OTLPEndpoint, b.Origin["tracing"])
+		row("Span metrics", localhost(b.SpanMetricsURL), "Prometheus: calls, errors, latency per service, route and outcome")
+	case b.OTLPEndpoint != "":
+		row("OTLP endpoint", b.OTLPEndpoint, b.Origin["tracing"])
+	default:
+		row("Traces", "off", b.Origin["tracing"])
+	}
 	w.Flush()
 	fmt.Fprintln(out, "\n  Functions (Knative Services; each starts on its first request and scales to zero when idle):")
 	names := make([]string, 0)
@@ -107,7 +118,7 @@ func execCmd(repo string, args []string) error {
 		return err
 	}
 	s, err := stack.Up(ctx, stack.Options{RepoDir: repo, DataDir: dir, Progress: os.Stderr, FunctionOutput: logFile,
-		Logger: slog.New(slog.NewTextHandler(logFile, nil))})
+		Logger: slog.New(telemetry.LogHandler(slog.NewJSONHandler(logFile, nil)))})
 	if err != nil {
 		return err
 	}

@@ -22,6 +22,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -33,7 +34,12 @@ import (
 	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
 	"github.com/cloudevents/sdk-go/v2/types"
 
+	semconv "go.opentelemetry.io/otel/semconv/v1.40.0"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/tidings-dev/tidings/functions/telemetry"
 	"github.com/tidings-dev/tidings/infra/local/eventing/internal/kafkaconf"
+	"github.com/tidings-dev/tidings/infra/local/eventing/internal/tracing"
 	"github.com/tidings-dev/tidings/infra/local/eventing/kafkaauth"
 	"github.com/tidings-dev/tidings/infra/local/eventing/oidc"
 	"github.com/tidings-dev/tidings/knative/topology"
@@ -64,6 +70,10 @@ type Config struct {
 	ProduceTimeout time.Duration
 	// Issuer verifies the tokens of protected sinks (Eventing OIDC on).
 	Issuer *oidc.Issuer
+	// Tracer, when set, traces each request (a server span, child of the
+	// producer's traceparent) and each produce (a producer span whose
+	// context goes into the record's headers).
+	Tracer trace.TracerProvider
 	// Auth is who the ingress is to Kafka: the KafkaSinks' spec.auth Secret.
 	Auth kafkaauth.Credentials
 }
@@ -78,6 +88,8 @@ type Ingress struct {
 	sinks map[string]sink // key "<namespace>/<name>"
 
 	producers *producerPool
+	tracer    trace.Tracer
+	handler   http.Handler // serve, traced when Config.Tracer is set
 }
 
 type sink struct {
@@ -103,13 +115,19 @@ func NewIngress(cfg Config) (*Ingress, error) {
 	if timeout <= 0 {
 		timeout = ProduceTimeout
 	}
-	return &Ingress{
+	in := &Ingress{
 		log:       log.With("component", "kafka-sink-ingress"),
 		timeout:   timeout,
 		issuer:    cfg.Issuer,
 		sinks:     map[string]sink{},
 		producers: &producerPool{brokers: cfg.Brokers, auth: cfg.Auth, log: log},
-	}, nil
+		tracer:    tracing.Tracer(cfg.Tracer, "kafkasink"),
+	}
+	in.handler = http.HandlerFunc(in.serve)
+	if cfg.Tracer != nil {
+		in.handler = telemetry.Server(cfg.Tracer, in.handler)
+	}
+	return in, nil
 }
 
 // Register makes the KafkaSink namespace/name reachable at /namespace/name,
@@ -148,13 +166,16 @@ func (in *Ingress) lookup(path string) (sink, string, bool) {
 	return s, key, ok
 }
 
-func (in *Ingress) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+func (in *Ingress) ServeHTTP(w http.ResponseWriter, r *http.Request) { in.handler.ServeHTTP(w, r) }
+
+func (in *Ingress) serve(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	s, key, ok := in.lookup(r.URL.Path)
 	if !ok {
 		in.answer(w, r, start, http.StatusNotFound, "no KafkaSink at "+r.URL.Path, nil)
 		return
 	}
+	telemetry.Route(r.Context(), "POST /"+key)
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
 		in.answer(w, r, start, http.StatusMethodNotAllowed, "only POST is accepted", nil)
@@ -199,7 +220,7 @@ func (in *Ingress) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		in.answer(w, r, start, http.StatusBadRequest, "encoding event for Kafka: "+err.Error(), ev)
 		return
 	}
-	if err := in.produce(msg); err != nil {
+	if err := in.tracedProduce(r.Context(), msg, ev); err != nil {
 		in.answer(w, r, start, http.StatusServiceUnavailable, "producing to topic "+s.topic+": "+err.Error(), ev)
 		return
 	}
@@ -248,6 +269,24 @@ func producerMessage(ctx context.Context, s sink, ev *event.Event) (*sarama.Prod
 	return msg, nil
 }
 
+// tracedProduce is produce in a producer span, whose context the record
+// carries to the dispatcher (eventing-kafka-broker
+// data-plane/core/.../core/tracing/kafka/ProducerTracer.java, "kafka_send").
+func (in *Ingress) tracedProduce(ctx context.Context, msg *sarama.ProducerMessage, ev *event.Event) error {
+	ctx, span := in.tracer.Start(ctx, "send "+msg.Topic, trace.WithSpanKind(trace.SpanKindProducer),
+		trace.WithAttributes(semconv.MessagingSystemKafka, semconv.MessagingOperationName("send"), semconv.MessagingDestinationName(msg.Topic),
+			semconv.CloudEventsEventID(ev.ID()), semconv.CloudEventsEventType(ev.Type()), semconv.CloudEventsEventSource(ev.Source())))
+	defer span.End()
+	tracing.InjectRecord(ctx, msg)
+	err := in.produce(msg)
+	if err != nil {
+		telemetry.RecordError(span, err)
+		return err
+	}
+	span.SetAttributes(semconv.MessagingDestinationPartitionID(strconv.Itoa(int(msg.Partition))), semconv.MessagingKafkaOffset(int(msg.Offset)))
+	return nil
+}
+
 // produce sends msg and waits at most in.timeout. A producer that failed or
 // timed out is retired, so the next request dials Kafka afresh.
 func (in *Ingress) produce(msg *sarama.ProducerMessage) error {
@@ -292,11 +331,11 @@ func (in *Ingress) answer(w http.ResponseWriter, r *http.Request, start time.Tim
 	}
 	switch {
 	case code >= 500:
-		in.log.Warn("kafka sink request failed", append(attrs, "error", msg)...)
+		in.log.WarnContext(r.Context(), "kafka sink request failed", append(attrs, "error", msg)...)
 	case code >= 400:
-		in.log.Info("kafka sink request rejected", append(attrs, "error", msg)...)
+		in.log.InfoContext(r.Context(), "kafka sink request rejected", append(attrs, "error", msg)...)
 	default:
-		in.log.Info("kafka sink request", attrs...)
+		in.log.InfoContext(r.Context(), "kafka sink request", attrs...)
 	}
 	w.WriteHeader(code)
 }

@@ -16,6 +16,13 @@ import (
 	"github.com/cloudevents/sdk-go/v2/event"
 	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
 
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	semconv "go.opentelemetry.io/otel/semconv/v1.40.0"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/tidings-dev/tidings/functions/telemetry"
+	"github.com/tidings-dev/tidings/infra/local/eventing/internal/tracing"
 	"github.com/tidings-dev/tidings/knative/topology"
 )
 
@@ -71,47 +78,68 @@ func (r attemptResult) String() string {
 // dead-letter sink. It reports whether the record is finished (delivered,
 // dead-lettered, or dropped as Knative would) and its offset may be
 // committed; false means it was abandoned because ctx ended.
+//
+// It is traced as one consumer span for the record, which ends when the
+// record is finished (as the dispatcher's "kafka_receive" span ends with the
+// record's final promise: eventing-kafka-broker
+// data-plane/dispatcher/.../impl/RecordDispatcherImpl.java onRecordReceived),
+// with a client span per attempt, an event per retry and per dead-lettering,
+// and the outcome as an attribute.
 func (d *Dispatcher) dispatch(ctx context.Context, m *sarama.ConsumerMessage) bool {
 	ev, wrapped := d.eventFromRecord(m)
 	if wrapped {
 		d.stats.wrapped.Add(1)
 	}
+	ctx, span := d.startSpan(ctx, m, ev)
+	outcome := "abandoned"
+	defer func() {
+		span.SetAttributes(attribute.String("tidings.delivery.outcome", outcome))
+		span.End()
+	}()
 	log := d.log.With("topic", m.Topic, "partition", m.Partition, "offset", m.Offset,
 		"ce_id", ev.ID(), "ce_type", ev.Type())
 	start := time.Now()
 
 	last, attempts, ok := d.sendWithRetries(ctx, d.cfg.SubscriberURL, ev, d.cfg.Delivery.Retry, true)
 	if !ok {
-		log.Info("delivery abandoned on shutdown; offset left uncommitted", "attempts", attempts)
+		log.InfoContext(ctx, "delivery abandoned on shutdown; offset left uncommitted", "attempts", attempts)
 		return false
 	}
+	span.SetAttributes(attribute.Int("tidings.delivery.attempts", attempts))
 	if last.succeeded() {
+		outcome = "delivered"
 		d.stats.delivered.Add(1)
-		log.Info("delivered", "status", last.status, "attempts", attempts, "ms", time.Since(start).Milliseconds())
+		log.InfoContext(ctx, "delivered", "status", last.status, "attempts", attempts, "ms", time.Since(start).Milliseconds())
 		return true
 	}
 	log = log.With("attempts", attempts, "result", last.String(), "retryable", last.retryable())
 
+	span.SetStatus(codes.Error, "not delivered: "+last.String())
 	if d.cfg.Delivery.DeadLetterURL == "" {
+		outcome = "dropped"
 		d.stats.dropped.Add(1)
-		log.Error("delivery failed and there is no dead-letter sink: event dropped, offset committed")
+		log.ErrorContext(ctx, "delivery failed and there is no dead-letter sink: event dropped, offset committed")
 		return true
 	}
 	dead := deadLetterEvent(ev, d.cfg.SubscriberURL, last)
+	span.AddEvent("dead-letter", trace.WithAttributes(attribute.String(ExtErrorDest, d.cfg.SubscriberURL),
+		attribute.String("tidings.delivery.result", last.String()), attribute.Bool("tidings.delivery.retryable", last.retryable())))
 	retries := max(d.cfg.Delivery.Retry, minDeadLetterRetries)
 	dlsLast, dlsAttempts, ok := d.sendWithRetries(ctx, d.cfg.Delivery.DeadLetterURL, dead, retries, false)
 	if !ok {
-		log.Info("dead-lettering abandoned on shutdown; offset left uncommitted")
+		log.InfoContext(ctx, "dead-lettering abandoned on shutdown; offset left uncommitted")
 		return false
 	}
 	if !dlsLast.succeeded() {
+		outcome = "dropped"
 		d.stats.dropped.Add(1)
-		log.Error("DEAD-LETTER SINK FAILED: event dropped, offset committed (as Knative does)",
+		log.ErrorContext(ctx, "DEAD-LETTER SINK FAILED: event dropped, offset committed (as Knative does)",
 			"deadLetterSink", d.cfg.Delivery.DeadLetterURL, "dlsAttempts", dlsAttempts, "dlsResult", dlsLast.String())
 		return true
 	}
+	outcome = "dead-lettered"
 	d.stats.deadLettered.Add(1)
-	log.Warn("delivery failed; event dead-lettered", "deadLetterSink", d.cfg.Delivery.DeadLetterURL)
+	log.WarnContext(ctx, "delivery failed; event dead-lettered", "deadLetterSink", d.cfg.Delivery.DeadLetterURL)
 	return true
 }
 
@@ -119,7 +147,7 @@ func (d *Dispatcher) dispatch(ctx context.Context, m *sarama.ConsumerMessage) bo
 // between retryable failures. ok is false when ctx ended first.
 func (d *Dispatcher) sendWithRetries(ctx context.Context, url string, ev *event.Event, retries int, toSubscriber bool) (last attemptResult, attempts int, ok bool) {
 	for {
-		last = d.send(ctx, url, ev)
+		last = d.send(ctx, url, ev, attempts)
 		attempts++
 		if toSubscriber {
 			d.stats.attempts.Add(1)
@@ -135,6 +163,8 @@ func (d *Dispatcher) sendWithRetries(ctx context.Context, url string, ev *event.
 		}
 		wait := topology.Delivery{BackoffPolicy: d.cfg.Delivery.BackoffPolicy, BackoffDelay: d.cfg.Delivery.BackoffDelay}.Backoff(attempts)
 		d.log.Debug("retrying", "url", url, "ce_id", ev.ID(), "attempt", attempts, "result", last.String(), "wait", wait)
+		trace.SpanFromContext(ctx).AddEvent("retry", trace.WithAttributes(attribute.String("url.full", url), attribute.Int("tidings.delivery.attempt", attempts),
+			attribute.String("tidings.delivery.result", last.String()), attribute.Int64("tidings.delivery.backoff_ms", wait.Milliseconds())))
 		timer := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
@@ -148,15 +178,36 @@ func (d *Dispatcher) sendWithRetries(ctx context.Context, url string, ev *event.
 // send makes one binary-mode POST with the Knative dispatcher's headers.
 // The reply, if any, is read only to fill knativeerrordata and is otherwise
 // discarded, as a KafkaSource does.
-func (d *Dispatcher) send(ctx context.Context, url string, ev *event.Event) attemptResult {
+//
+// The attempt is a client span (earlier is the number of attempts before
+// it, http.request.resend_count); the subscriber gets its traceparent next
+// to the event's own ce-traceparent.
+func (d *Dispatcher) send(ctx context.Context, url string, ev *event.Event, earlier int) (res attemptResult) {
 	ctx, cancel := context.WithTimeout(ctx, d.cfg.Delivery.Timeout)
 	defer cancel()
+	ctx, span := d.tracerOrNoop().Start(ctx, http.MethodPost, trace.WithSpanKind(trace.SpanKindClient),
+		trace.WithAttributes(semconv.HTTPRequestMethodPost, semconv.URLFull(url)))
+	if earlier > 0 {
+		span.SetAttributes(semconv.HTTPRequestResendCount(earlier))
+	}
+	defer func() {
+		if res.status != 0 {
+			span.SetAttributes(semconv.HTTPResponseStatusCode(res.status))
+		}
+		if !res.succeeded() {
+			span.SetStatus(codes.Error, res.String())
+		}
+		span.End()
+	}()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, nil)
 	if err != nil {
 		return attemptResult{err: fmt.Errorf("building request: %w", err)}
 	}
 	if err := cehttp.WriteRequest(binding.WithForceBinary(ctx), binding.ToMessage(ev), req); err != nil {
 		return attemptResult{err: fmt.Errorf("encoding event: %w", err)}
+	}
+	if span.IsRecording() {
+		telemetry.InjectHTTP(ctx, req.Header)
 	}
 	req.Header.Set("Prefer", "reply")
 	req.Header.Set("Kn-Namespace", d.cfg.Namespace)
@@ -171,6 +222,24 @@ func (d *Dispatcher) send(ctx context.Context, url string, ev *event.Event) atte
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, errorDataMaxBytes))
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20)) // let the connection be reused
 	return attemptResult{status: resp.StatusCode, body: body, header: resp.Header}
+}
+
+func (d *Dispatcher) tracerOrNoop() trace.Tracer {
+	if d.tracer == nil {
+		return tracing.Tracer(nil, "kafkasource")
+	}
+	return d.tracer
+}
+
+// startSpan starts the record's span, child of the record's traceparent
+// header or, failing that, of the event's traceparent extension.
+func (d *Dispatcher) startSpan(ctx context.Context, m *sarama.ConsumerMessage, ev *event.Event) (context.Context, trace.Span) {
+	ctx = tracing.RecordContext(ctx, m, telemetry.EventContext(ev))
+	return d.tracerOrNoop().Start(ctx, "process "+m.Topic, trace.WithSpanKind(trace.SpanKindConsumer),
+		trace.WithAttributes(semconv.MessagingSystemKafka, semconv.MessagingOperationName("process"), semconv.MessagingDestinationName(m.Topic),
+			semconv.MessagingDestinationPartitionID(strconv.Itoa(int(m.Partition))), semconv.MessagingKafkaOffset(int(m.Offset)),
+			semconv.MessagingConsumerGroupName(d.cfg.ConsumerGroup), attribute.String("knative.kafkasource", d.cfg.Namespace+"/"+d.cfg.Name),
+			semconv.CloudEventsEventID(ev.ID()), semconv.CloudEventsEventType(ev.Type())))
 }
 
 // deadLetterEvent is ev plus the error extensions Knative attaches:

@@ -19,7 +19,10 @@ import (
 
 	"github.com/IBM/sarama"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/tidings-dev/tidings/infra/local/eventing/internal/kafkaconf"
+	"github.com/tidings-dev/tidings/infra/local/eventing/internal/tracing"
 	"github.com/tidings-dev/tidings/infra/local/eventing/kafkaauth"
 	"github.com/tidings-dev/tidings/knative/topology"
 )
@@ -90,6 +93,10 @@ type Config struct {
 	SubscriberURL string
 	Delivery      Delivery
 	Logger        *slog.Logger
+	// Tracer, when set, traces each record's dispatch (a consumer span,
+	// child of the record's traceparent header) and each attempt (a client
+	// span whose context the subscriber gets as traceparent).
+	Tracer trace.TracerProvider
 	// Auth is who the dispatcher is to Kafka: the Secret of spec.net.sasl.
 	Auth kafkaauth.Credentials
 }
@@ -124,6 +131,7 @@ type Dispatcher struct {
 	client *http.Client
 	stats  counters
 	slots  chan struct{} // one token per unordered delivery in flight, shared by all partitions
+	tracer trace.Tracer  // nil: not traced
 
 	cancel    context.CancelFunc
 	done      chan struct{}
@@ -160,6 +168,7 @@ func Start(ctx context.Context, cfg Config) (*Dispatcher, error) {
 		group:  group,
 		client: newHTTPClient(cfg.MaxInFlight),
 		slots:  make(chan struct{}, cfg.MaxInFlight),
+		tracer: tracing.Tracer(cfg.Tracer, "kafkasource"),
 		cancel: cancel,
 		done:   make(chan struct{}),
 		ready:  make(chan struct{}),
