@@ -143,7 +143,16 @@ func serve(t *testing.T, cfg Config) fixture {
 
 func getJSON(t *testing.T, rawURL string, header http.Header) (int, http.Header, seen, string) {
 	t.Helper()
-	req, _ := http.NewRequest(http.MethodGet, rawURL, nil)
+	code, body, h := call(t, http.MethodGet, rawURL, header)
+	var s seen
+	json.Unmarshal([]byte(body), &s)
+	return code, h, s, body
+}
+
+// call sends one request with the given header and returns the answer.
+func call(t *testing.T, method, url string, header http.Header) (int, string, http.Header) {
+	t.Helper()
+	req, _ := http.NewRequest(method, url, nil)
 	for k, v := range header {
 		req.Header[k] = v
 	}
@@ -153,9 +162,7 @@ func getJSON(t *testing.T, rawURL string, header http.Header) (int, http.Header,
 	}
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(resp.Body)
-	var s seen
-	json.Unmarshal(body, &s)
-	return resp.StatusCode, resp.Header, s, string(body)
+	return resp.StatusCode, string(body), resp.Header
 }
 
 func TestRoutesByResolvedBackend(t *testing.T) {

@@ -3,7 +3,6 @@ package gateway
 import (
 	"io"
 	"net/http"
-	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -41,21 +40,6 @@ func retryGateway(t *testing.T, backend http.Handler) fixture {
 		},
 		Backends: map[string]http.Handler{"api": backend},
 	})
-}
-
-func call(t *testing.T, method, url string, header http.Header) (int, string, http.Header) {
-	t.Helper()
-	req, _ := http.NewRequest(method, url, strings.NewReader(""))
-	for k, v := range header {
-		req.Header[k] = v
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(body), resp.Header
 }
 
 // A read whose backend died (502) or was unavailable (503) is sent again
