@@ -74,15 +74,7 @@ func TestEmitAllRefusesAnInvalidEvent(t *testing.T) {
 func TestParallelSendsKeepEachKeysOrder(t *testing.T) {
 	sink := apptest.NewSink(t)
 	a := apptest.New(t, "outbox-test", app.Needs{}, sink.URL)
-	var es []event.Event
-	for i := range 200 {
-		key := fmt.Sprintf("k%d", i%7)
-		e, err := events.New("/test", events.TypeUserSignedUp, fmt.Sprint(i), key, signedUp(t, key))
-		if err != nil {
-			t.Fatal(err)
-		}
-		es = append(es, e)
-	}
+	es := keyedEvents(t, 200, 7)
 	if err := a.Outbox.Run(context.Background(), func(tx *outbox.Tx) error { return tx.EmitAll(context.Background(), es) }); err != nil {
 		t.Fatal(err)
 	}
@@ -204,15 +196,7 @@ func TestSendsReuseConnectionsToTheSink(t *testing.T) {
 	srv.Start()
 	defer srv.Close()
 	a := apptest.New(t, "outbox-test", app.Needs{}, srv.URL)
-	var es []event.Event
-	for i := range 400 {
-		key := fmt.Sprintf("k%d", i%64)
-		e, err := events.New("/test", events.TypeUserSignedUp, fmt.Sprint(i), key, signedUp(t, key))
-		if err != nil {
-			t.Fatal(err)
-		}
-		es = append(es, e)
-	}
+	es := keyedEvents(t, 400, 64)
 	if err := a.Outbox.Run(context.Background(), func(tx *outbox.Tx) error { return tx.EmitAll(context.Background(), es) }); err != nil {
 		t.Fatal(err)
 	}
@@ -223,4 +207,20 @@ func TestSendsReuseConnectionsToTheSink(t *testing.T) {
 	if n := dials.Load(); n > int64(2*a.Outbox.SendWorkers) {
 		t.Fatalf("%d connections for %d sends by %d workers, want at most %d", n, len(es), a.Outbox.SendWorkers, 2*a.Outbox.SendWorkers)
 	}
+}
+
+// keyedEvents makes n signup events with ids 0..n-1 whose partition keys
+// cycle through k keys ("k0", "k1", ...).
+func keyedEvents(t *testing.T, n, k int) []event.Event {
+	t.Helper()
+	var es []event.Event
+	for i := range n {
+		key := fmt.Sprintf("k%d", i%k)
+		e, err := events.New("/test", events.TypeUserSignedUp, fmt.Sprint(i), key, signedUp(t, key))
+		if err != nil {
+			t.Fatal(err)
+		}
+		es = append(es, e)
+	}
+	return es
 }
