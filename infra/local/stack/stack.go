@@ -281,7 +281,17 @@ func (s *Stack) startGateway() error {
 		return err
 	}
 	gw := gateway.New(gateway.Config{Route: route, Backends: backends, Logger: s.opts.Logger, Tracer: tp})
-	url, err := s.listen(s.opts.Ports.Gateway, gw)
+	// Not a ServeMux: it would redirect unclean paths before the gateway
+	// normalizes them as an Envoy-based gateway does.
+	status := s.statusHandler()
+	front := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == StatusPath {
+			status.ServeHTTP(w, r)
+			return
+		}
+		gw.ServeHTTP(w, r)
+	})
+	url, err := s.listen(s.opts.Ports.Gateway, front)
 	if err != nil {
 		return err
 	}

@@ -174,6 +174,7 @@ func TestLocalStack(t *testing.T) {
 	t.Run("social core", func(t *testing.T) { socialCore(t, w) })
 	t.Run("walking skeleton", func(t *testing.T) { walkingSkeleton(t, w) })
 	t.Run("tracing", func(t *testing.T) { tracing(t, w) })
+	t.Run("status page", func(t *testing.T) { statusPage(t, w) })
 }
 
 func walkingSkeleton(t *testing.T, w *world) {
