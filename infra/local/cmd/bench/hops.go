@@ -10,6 +10,8 @@ import (
 
 	"github.com/IBM/sarama"
 	"github.com/jackc/pgx/v5"
+
+	"github.com/tidings-dev/tidings/infra/local/eventing/kafkaauth"
 )
 
 // hopStamps are the clocks one post's notification passes on its way from
@@ -54,16 +56,17 @@ type pathTrace struct {
 
 // readPathTrace reads tidings.posts and tidings.notifications from the
 // start, and the processed_events of fanout and notify.
-func readPathTrace(ctx context.Context, brokers []string, dbURL string) (*pathTrace, error) {
+// auth is the stack's Kafka superuser (the broker takes only SASL clients).
+func readPathTrace(ctx context.Context, brokers []string, auth kafkaauth.Credentials, dbURL string) (*pathTrace, error) {
 	t := &pathTrace{posts: map[string]pathRecord{}, notifs: map[string]map[string]pathRecord{}}
-	posts, err := readTopic(brokers, "tidings.posts")
+	posts, err := readTopic(brokers, auth, "tidings.posts")
 	if err != nil {
 		return nil, err
 	}
 	for _, r := range posts {
 		t.posts[r.postID] = r
 	}
-	notifs, err := readTopic(brokers, "tidings.notifications")
+	notifs, err := readTopic(brokers, auth, "tidings.notifications")
 	if err != nil {
 		return nil, err
 	}
@@ -83,10 +86,13 @@ func readPathTrace(ctx context.Context, brokers []string, dbURL string) (*pathTr
 }
 
 // readTopic reads every record now on topic, all partitions.
-func readTopic(brokers []string, topic string) ([]pathRecord, error) {
+func readTopic(brokers []string, auth kafkaauth.Credentials, topic string) ([]pathRecord, error) {
 	cfg := sarama.NewConfig()
 	cfg.ClientID = "bench-path-trace"
 	cfg.Version = sarama.V2_8_0_0
+	if err := auth.Sarama(cfg); err != nil {
+		return nil, fmt.Errorf("path trace: kafka: %w", err)
+	}
 	client, err := sarama.NewClient(brokers, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("path trace: kafka: %w", err)

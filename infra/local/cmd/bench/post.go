@@ -345,7 +345,7 @@ func waitSetupSettled(ctx context.Context, s *stack.Stack, signups, friendEvents
 // went between the stamps the run left (hops.go), and for each rate step
 // the CPU each program used.
 func printPathBreakdown(ctx context.Context, s *machineStack, live *liveWatch, friends []*member, phases [][]postResult, names []string, cpu [][2]cpuSample) error {
-	trace, err := readPathTrace(ctx, s.Backing().KafkaBrokers, s.dbURL)
+	trace, err := readPathTrace(ctx, s.Backing().KafkaBrokers, s.Backing().KafkaAdmin, s.dbURL)
 	if err != nil {
 		return err
 	}
