@@ -50,8 +50,13 @@ func (s *minioServer) find() {
 		s.err = err
 		return
 	}
-	// Generous: on a fresh machine this includes building MinIO.
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
+	// Generous: on a fresh machine this includes building MinIO, about 4 min
+	// on 2 quiet cores, but a 15-minute cap was hit with the cores shared by
+	// parallel builds (load average ~30), and a killed build costs the run.
+	// It stays under the 25-minute -timeout of `go tool task test:go`
+	// (Taskfile.yml), so a build that is too slow fails with its log, not a
+	// test binary's panic.
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
 	defer cancel()
 	progress := func(msg string) { fmt.Fprintln(os.Stderr, "testenv:", msg) }
 	for range 3 { // a free port can be taken by a parallel test binary
