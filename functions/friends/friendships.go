@@ -5,6 +5,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/tidings-dev/tidings/functions/internal/ids"
 	"github.com/tidings-dev/tidings/functions/internal/jsonbody"
 	"github.com/tidings-dev/tidings/functions/internal/outbox"
 	"github.com/tidings-dev/tidings/functions/internal/session"
@@ -38,7 +39,7 @@ func (f *Function) listFriends(w http.ResponseWriter, r *http.Request) {
 func (f *Function) unfriend(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	me := session.UserID(ctx)
-	other, ok := parseID(r.PathValue("userId"))
+	other, ok := ids.Parse(r.PathValue("userId"))
 	if !ok || other == me {
 		notFound("You are not friends with this user.").write(w)
 		return

@@ -5,8 +5,6 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/google/uuid"
-
 	"github.com/tidings-dev/tidings/functions/problem"
 )
 
@@ -56,14 +54,4 @@ func (f *Function) finish(w http.ResponseWriter, r *http.Request, what string, e
 	}
 	f.log.ErrorContext(r.Context(), what, "err", err)
 	problem.Internal(w)
-}
-
-// parseID canonicalises an id from a path or body; ok is false for anything
-// that is not a UUID, which the API treats like an unknown id.
-func parseID(s string) (string, bool) {
-	u, err := uuid.Parse(s)
-	if err != nil || len(s) != 36 {
-		return "", false
-	}
-	return u.String(), true
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/tidings-dev/tidings/events"
+	"github.com/tidings-dev/tidings/functions/internal/ids"
 	"github.com/tidings-dev/tidings/functions/internal/jsonbody"
 	"github.com/tidings-dev/tidings/functions/internal/outbox"
 	"github.com/tidings-dev/tidings/functions/internal/pg"
@@ -71,7 +72,7 @@ func (f *Function) sendRequest(w http.ResponseWriter, r *http.Request) {
 		(&refusal{status: http.StatusBadRequest, field: "userId", detail: "is required"}).write(w)
 		return
 	}
-	other, ok := parseID(raw)
+	other, ok := ids.Parse(raw)
 	if !ok {
 		notFound("No such user.").write(w)
 		return
@@ -206,7 +207,7 @@ func (f *Function) acceptLocked(ctx context.Context, tx *outbox.Tx, requestID, r
 func (f *Function) accept(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	me := session.UserID(ctx)
-	id, ok := parseID(r.PathValue("id"))
+	id, ok := ids.Parse(r.PathValue("id"))
 	if !ok {
 		notFound("No such pending request.").write(w)
 		return
@@ -257,7 +258,7 @@ func (f *Function) cancel(w http.ResponseWriter, r *http.Request) {
 // may decline, from_user may cancel) to status. Anyone else gets 404.
 func (f *Function) closeRequest(w http.ResponseWriter, r *http.Request, status, side string) {
 	ctx := r.Context()
-	id, ok := parseID(r.PathValue("id"))
+	id, ok := ids.Parse(r.PathValue("id"))
 	if !ok {
 		notFound("No such pending request.").write(w)
 		return

@@ -7,10 +7,10 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
 	"github.com/tidings-dev/tidings/events"
+	"github.com/tidings-dev/tidings/functions/internal/ids"
 	"github.com/tidings-dev/tidings/functions/internal/jsonbody"
 	"github.com/tidings-dev/tidings/functions/internal/outbox"
 	"github.com/tidings-dev/tidings/functions/internal/page"
@@ -52,11 +52,9 @@ func (f *Function) create(w http.ResponseWriter, r *http.Request) {
 	}
 	var fileID string
 	if req.FileID != nil {
-		u, err := uuid.Parse(*req.FileID)
-		if err != nil || len(*req.FileID) != 36 {
+		var ok bool
+		if fileID, ok = ids.Parse(*req.FileID); !ok {
 			errs = append(errs, notYourFile)
-		} else {
-			fileID = u.String()
 		}
 	}
 	if len(errs) > 0 {
@@ -145,8 +143,8 @@ func (f *Function) feed(w http.ResponseWriter, r *http.Request) {
 // reveal who exists.
 func (f *Function) byAuthor(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	author, err := uuid.Parse(r.PathValue("id"))
-	if err != nil || len(r.PathValue("id")) != 36 {
+	author, ok := ids.Parse(r.PathValue("id"))
+	if !ok {
 		problem.NotFound(w, "No such person among your friends.")
 		return
 	}
@@ -155,7 +153,7 @@ func (f *Function) byAuthor(w http.ResponseWriter, r *http.Request) {
 		problem.Invalid(w, errs...)
 		return
 	}
-	person, ok, err := feed.Visible(ctx, f.pool, session.UserID(ctx), author.String())
+	person, ok, err := feed.Visible(ctx, f.pool, session.UserID(ctx), author)
 	if err != nil {
 		f.fail(w, r, "look up author", err)
 		return
@@ -164,7 +162,7 @@ func (f *Function) byAuthor(w http.ResponseWriter, r *http.Request) {
 		problem.NotFound(w, "No such person among your friends.")
 		return
 	}
-	posts, next, err := feed.ByAuthor(ctx, f.pool, author.String(), p)
+	posts, next, err := feed.ByAuthor(ctx, f.pool, author, p)
 	if err != nil {
 		f.fail(w, r, "read posts", err)
 		return
@@ -177,12 +175,12 @@ func (f *Function) byAuthor(w http.ResponseWriter, r *http.Request) {
 // unknown or malformed id.
 func (f *Function) one(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	id, err := uuid.Parse(r.PathValue("id"))
-	if err != nil || len(r.PathValue("id")) != 36 {
+	id, ok := ids.Parse(r.PathValue("id"))
+	if !ok {
 		problem.NotFound(w, "No such post among your friends'.")
 		return
 	}
-	post, ok, err := feed.One(ctx, f.pool, session.UserID(ctx), id.String())
+	post, ok, err := feed.One(ctx, f.pool, session.UserID(ctx), id)
 	if err != nil {
 		f.fail(w, r, "read post", err)
 		return
@@ -200,12 +198,12 @@ func (f *Function) one(w http.ResponseWriter, r *http.Request) {
 // byAuthor. An unknown or malformed id is 404.
 func (f *Function) person(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	id, err := uuid.Parse(r.PathValue("id"))
-	if err != nil || len(r.PathValue("id")) != 36 {
+	id, ok := ids.Parse(r.PathValue("id"))
+	if !ok {
 		problem.NotFound(w, "No such person.")
 		return
 	}
-	rows, err := f.pool.Query(ctx, people.Select+` WHERE u.id = $2`, session.UserID(ctx), id.String())
+	rows, err := f.pool.Query(ctx, people.Select+` WHERE u.id = $2`, session.UserID(ctx), id)
 	if err != nil {
 		f.fail(w, r, "read person", err)
 		return

@@ -7,9 +7,9 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/tidings-dev/tidings/functions/internal/ids"
 	"github.com/tidings-dev/tidings/functions/internal/objectstore"
 	"github.com/tidings-dev/tidings/functions/internal/session"
 	"github.com/tidings-dev/tidings/functions/problem"
@@ -25,13 +25,13 @@ const cacheControl = "private, max-age=600"
 // existence is not revealed.
 func (f *Function) serve(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	id, err := uuid.Parse(r.PathValue("id"))
-	if err != nil || len(r.PathValue("id")) != 36 {
+	id, ok := ids.Parse(r.PathValue("id"))
+	if !ok {
 		problem.NotFound(w, "No such picture.")
 		return
 	}
 	var key, contentType string
-	err = f.pool.QueryRow(ctx, `
+	err := f.pool.QueryRow(ctx, `
 		SELECT f.object_key, f.content_type FROM files f
 		WHERE f.id = $1 AND (f.owner_id = $2
 			OR EXISTS (SELECT 1 FROM friendships fr WHERE fr.user_id = f.owner_id AND fr.friend_id = $2))`,
@@ -46,7 +46,7 @@ func (f *Function) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// A picture never changes under its id, so the id is its validator.
-	etag := `"` + id.String() + `"`
+	etag := `"` + id + `"`
 	hdr := w.Header()
 	hdr.Set("ETag", etag)
 	hdr.Set("Cache-Control", cacheControl)
